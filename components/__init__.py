@@ -1,0 +1,1 @@
+"""Platform components: one concept per module. See each module's docstring for what it creates."""

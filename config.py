@@ -1,0 +1,856 @@
+"""Environment profiles and the one place stack configuration is read and validated.
+
+Three environment classes exist: ``ephemeral`` (one per pull request), ``staging`` and
+``production``. Each is a frozen, typed profile of defaults (``PROFILES``). A stack file picks a
+class with ``platform:environment``, supplies the outside inputs (network, cluster, domain,
+owner) and may override a few sizes. ``load()`` checks everything at once and raises
+``ConfigError`` listing every problem, one line each, with the fix.
+
+Components never ask which environment they are in: ``__main__.py`` hands them the slice of the
+profile they need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import pulumi
+
+PROJECT = "platform"
+Environment = Literal["ephemeral", "staging", "production"]
+ENVIRONMENTS: tuple[Environment, ...] = ("ephemeral", "staging", "production")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. ``str()`` is the full, multi-line report; no traceback is shown."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} configuration problem(s):\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Profiles: the environment table. Sizes are overridable per stack; security floors are not
+# (they live in the components).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostgresProfile:
+    mode: Literal["managed", "in-cluster"]
+    instance_class: str = ""
+    """RDS instance class (managed mode only)."""
+    multi_az: bool = False
+    allocated_storage_gib: int
+    """Initial gp3 size for RDS; the PersistentVolume size in-cluster."""
+    max_allocated_storage_gib: int = 0
+    """RDS storage-autoscaling ceiling (managed mode only)."""
+    backup_retention_days: int = 0
+    deletion_protection: bool = False
+    final_snapshot: bool = False
+    performance_insights: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisProfile:
+    mode: Literal["managed", "in-cluster"]
+    node_type: str = ""
+    shards: int = 1
+    replicas_per_shard: int = 0
+    snapshot_retention_days: int = 0
+
+    @property
+    def multi_az(self) -> bool:
+        """Automatic failover and Multi-AZ whenever there is a replica to fail over to."""
+        return self.mode == "managed" and self.replicas_per_shard > 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryProfile:
+    immutable_tags: bool
+    force_delete: bool
+    """Ephemeral repositories are deleted with their images so teardown never fails."""
+    untagged_expiry_days: int = 3
+    keep_tagged_images: int = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupProfile:
+    retention_days: int
+    force_destroy: bool
+    retain_on_delete: bool
+    schedule: str = "0 2 * * *"
+    """Daily at 02:00 UTC (CronJob timeZone is set to Etc/UTC)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayProfile:
+    replicas: int
+    disruption_budget: bool
+    rate_limit_per_minute: int = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateProfile:
+    issuer: Literal["self-signed", "letsencrypt-staging", "letsencrypt-production"]
+
+    @property
+    def acme_server(self) -> str | None:
+        return {
+            "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+            "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
+        }.get(self.issuer)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrometheusProfile:
+    retention_days: int
+    storage_gib: int
+    """0 means no PersistentVolume (emptyDir): metrics are lost with the pod."""
+    replicas: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuotaProfile:
+    cpu: int
+    memory_gib: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    environment: Environment
+    postgres: PostgresProfile
+    redis: RedisProfile
+    registry: RegistryProfile
+    backups: BackupProfile
+    gateway: GatewayProfile
+    certificates: CertificateProfile
+    prometheus: PrometheusProfile
+    quota: QuotaProfile
+    protect_data: bool
+    """Pulumi ``protect`` on data stores and the backup bucket: a destroy must be deliberate."""
+    ttl_hours: int | None = None
+    """Ephemeral stacks expire; the reaper destroys them after this many hours."""
+
+
+PROFILES: Mapping[Environment, Profile] = {
+    "ephemeral": Profile(
+        environment="ephemeral",
+        # In-cluster data stores: a PR environment is up in minutes and gone without a trace.
+        postgres=PostgresProfile(mode="in-cluster", allocated_storage_gib=5),
+        redis=RedisProfile(mode="in-cluster"),
+        registry=RegistryProfile(immutable_tags=False, force_delete=True, untagged_expiry_days=1),
+        backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
+        gateway=GatewayProfile(replicas=1, disruption_budget=False),
+        certificates=CertificateProfile(issuer="self-signed"),
+        prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
+        quota=QuotaProfile(cpu=2, memory_gib=4),
+        protect_data=False,
+        ttl_hours=72,
+    ),
+    "staging": Profile(
+        environment="staging",
+        postgres=PostgresProfile(
+            mode="managed",
+            instance_class="db.t4g.medium",
+            multi_az=False,
+            allocated_storage_gib=50,
+            max_allocated_storage_gib=200,
+            backup_retention_days=7,
+            deletion_protection=True,
+            # Explicit opt-out: staging data is reproducible from production-like fixtures, and
+            # deletion protection already makes a delete deliberate.
+            final_snapshot=False,
+            performance_insights=False,
+        ),
+        redis=RedisProfile(
+            mode="managed",
+            node_type="cache.t4g.small",
+            shards=1,
+            replicas_per_shard=1,
+            snapshot_retention_days=1,
+        ),
+        registry=RegistryProfile(immutable_tags=True, force_delete=False),
+        backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False),
+        gateway=GatewayProfile(replicas=2, disruption_budget=False),
+        certificates=CertificateProfile(issuer="letsencrypt-staging"),
+        prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
+        quota=QuotaProfile(cpu=8, memory_gib=16),
+        protect_data=False,
+    ),
+    "production": Profile(
+        environment="production",
+        postgres=PostgresProfile(
+            mode="managed",
+            instance_class="db.r6g.large",
+            multi_az=True,
+            allocated_storage_gib=100,
+            max_allocated_storage_gib=1000,
+            backup_retention_days=30,
+            deletion_protection=True,
+            final_snapshot=True,
+            performance_insights=True,
+        ),
+        redis=RedisProfile(
+            mode="managed",
+            node_type="cache.r6g.large",
+            shards=3,
+            replicas_per_shard=2,
+            snapshot_retention_days=7,
+        ),
+        registry=RegistryProfile(immutable_tags=True, force_delete=False),
+        backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True),
+        gateway=GatewayProfile(replicas=3, disruption_budget=True),
+        certificates=CertificateProfile(issuer="letsencrypt-production"),
+        prometheus=PrometheusProfile(retention_days=30, storage_gib=100, replicas=2),
+        quota=QuotaProfile(cpu=32, memory_gib=64),
+        protect_data=True,
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Loaded settings: the profile (with stack overrides applied) plus the outside inputs.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSettings:
+    name: str
+    oidc_provider_arn: str
+    oidc_provider_url: str
+    """Issuer URL without scheme, e.g. ``oidc.eks.eu-west-1.amazonaws.com/id/ABC``."""
+    node_security_group_id: str
+    node_role_arn: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSettings:
+    build_context: str | None
+    port: int
+    metrics_port: int
+    health_path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertingSettings:
+    slack_webhook_url: pulumi.Output[str] | None
+    slack_channel: str
+    pagerduty_routing_key: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    project: str
+    stack: str
+    environment: Environment
+    profile: Profile
+    region: str
+    account_id_hint: str | None
+    vpc_id: str
+    private_subnet_ids: tuple[str, ...]
+    cluster: ClusterSettings
+    kubeconfig: pulumi.Output[str] | None
+    kube_context: str | None
+    domain: str
+    acme_email: str
+    owner: str
+    cost_center: str
+    image_tag: str
+    services: tuple[str, ...]
+    app: AppSettings
+    alerting: AlertingSettings
+    pr: int | None = None
+    expires_at: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Prefix for physical names: ``platform-staging``, ``platform-pr-42``."""
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def app_namespace(self) -> str:
+        return f"pr-{self.pr}" if self.environment == "ephemeral" else "app"
+
+    @property
+    def app_host(self) -> str:
+        if self.environment == "production":
+            return f"app.{self.domain}"
+        if self.environment == "staging":
+            return f"staging.{self.domain}"
+        return f"pr-{self.pr}.preview.{self.domain}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags for every taggable AWS resource (one model, merged into every child)."""
+        tags = {
+            "environment": self.environment,
+            "project": self.project,
+            "stack": self.stack,
+            "owner": self.owner,
+            "cost-center": self.cost_center,
+            "managed-by": "pulumi",
+        }
+        if self.pr is not None:
+            tags["pr"] = str(self.pr)
+        if self.expires_at is not None:
+            tags["expires-at"] = self.expires_at
+        return tags
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Kubernetes labels from the same model (label values cannot hold ':' or '+')."""
+        labels = {
+            "app.kubernetes.io/part-of": self.project,
+            "app.kubernetes.io/managed-by": "pulumi",
+            "platform.example.com/environment": self.environment,
+            "platform.example.com/stack": self.stack,
+            "platform.example.com/owner": _label_value(self.owner),
+            "platform.example.com/cost-center": _label_value(self.cost_center),
+        }
+        if self.pr is not None:
+            labels["platform.example.com/pr"] = str(self.pr)
+        if self.expires_at is not None:
+            labels["platform.example.com/expires-at"] = _label_value(self.expires_at)
+        return labels
+
+
+def _label_value(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", value)[:63].strip("-_.")
+
+
+# --------------------------------------------------------------------------------------------
+# The config schema: every key the program reads. Pulumi.yaml is checked against it by a test.
+# --------------------------------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]
+"""Returns None when the value is fine, else what is allowed (e.g. 'an integer from 1 to 5')."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Key:
+    name: str
+    type: Literal["string", "integer", "boolean", "array"]
+    description: str
+    example: str
+    secret: bool = False
+    required: tuple[Environment, ...] = ()
+    check: Check | None = None
+    profile_field: str | None = None
+    """Dotted path of the profile field this key overrides, e.g. ``postgres.instance_class``."""
+
+
+def _pattern(regex: str, allowed: str) -> Check:
+    compiled = re.compile(regex)
+    return lambda v: None if isinstance(v, str) and compiled.fullmatch(v) else allowed
+
+
+def _int_range(low: int, high: int) -> Check:
+    return lambda v: None if low <= v <= high else f"an integer from {low} to {high}"
+
+
+_DNS_NAME = r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+_SUBNET_IDS = _pattern(r"subnet-[0-9a-f]{8,17}", "")
+
+
+def _subnets(value: list[Any]) -> str | None:
+    if len(value) < 2 or len(set(value)) != len(value):
+        return "at least two distinct private subnet ids (in different AZs)"
+    bad = [v for v in value if _SUBNET_IDS(v) is not None]
+    return f"subnet ids like subnet-0abc1234 (bad: {bad})" if bad else None
+
+
+def _services(value: list[Any]) -> str | None:
+    if not all(isinstance(v, str) and re.fullmatch(r"[a-z][a-z0-9-]{0,30}", v) for v in value):
+        return "a list of lower-case service names"
+    if not {"app", "backup"} <= set(value) or len(set(value)) != len(value):
+        return "distinct service names including 'app' and 'backup'"
+    return None
+
+
+KEYS: tuple[Key, ...] = (
+    Key(name="environment", type="string", required=ENVIRONMENTS, example="staging",
+        description="Environment class: ephemeral, staging or production. Selects the profile.",
+        check=lambda v: None if v in ENVIRONMENTS else "one of ephemeral, staging, production"),
+    Key(name="owner", type="string", required=ENVIRONMENTS, example="team-platform",
+        description="Owning team; tagged on every resource.",
+        check=_pattern(r"[A-Za-z0-9][A-Za-z0-9 ._@-]{0,127}", "a team name (letters, digits, . _ @ -)")),
+    Key(name="costCenter", type="string", required=ENVIRONMENTS, example="cc-1234",
+        description="Cost centre; tagged on every resource.",
+        check=_pattern(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", "a cost-centre code like cc-1234")),
+    Key(name="vpcId", type="string", required=ENVIRONMENTS, example="vpc-0a1b2c3d4e5f60718",
+        description="VPC that holds the cluster and the data stores.",
+        check=_pattern(r"vpc-[0-9a-f]{8,17}", "a VPC id like vpc-0a1b2c3d")),
+    Key(name="privateSubnetIds", type="array", required=ENVIRONMENTS,
+        example='["subnet-0a1b2c3d","subnet-0e4f5a6b"]',
+        description="Private subnets (two or more AZs) for RDS and ElastiCache subnet groups.",
+        check=_subnets),
+    Key(name="cluster.name", type="string", required=ENVIRONMENTS, example="platform-staging",
+        description="EKS cluster name.",
+        check=_pattern(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", "an EKS cluster name")),
+    Key(name="cluster.oidcProviderArn", type="string", required=ENVIRONMENTS,
+        example="arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+        description="ARN of the cluster's IAM OIDC provider (IRSA).",
+        check=_pattern(r"arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+", "an IAM OIDC provider ARN")),
+    Key(name="cluster.oidcProviderUrl", type="string", required=ENVIRONMENTS,
+        example="oidc.eks.eu-west-1.amazonaws.com/id/ABC",
+        description="Cluster OIDC issuer without https://, used in IRSA trust conditions.",
+        check=_pattern(r"[a-z0-9.-]+\.amazonaws\.com(\.cn)?/id/[A-Za-z0-9]+",
+                       "the issuer host/path without https://, e.g. oidc.eks.<region>.amazonaws.com/id/<ID>")),
+    Key(name="cluster.nodeSecurityGroupId", type="string", required=ENVIRONMENTS,
+        example="sg-0a1b2c3d4e5f60718",
+        description="Security group of the cluster nodes; the only source admitted to the data stores.",
+        check=_pattern(r"sg-[0-9a-f]{8,17}", "a security group id like sg-0a1b2c3d")),
+    Key(name="cluster.nodeRoleArn", type="string", required=ENVIRONMENTS,
+        example="arn:aws:iam::123456789012:role/platform-staging-nodes",
+        description="IAM role of the cluster nodes; allowed to pull from ECR.",
+        check=_pattern(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+", "an IAM role ARN")),
+    Key(name="kubeconfig", type="string", secret=True, example="<kubeconfig YAML>",
+        description="Kubeconfig for the cluster (secret). Set this or kubeContext, not both."),
+    Key(name="kubeContext", type="string", example="arn:aws:eks:eu-west-1:123456789012:cluster/platform-staging",
+        description="Context name in the ambient kubeconfig. Set this or kubeconfig, not both.",
+        check=_pattern(r"\S{1,253}", "a kubeconfig context name")),
+    Key(name="domain", type="string", required=ENVIRONMENTS, example="example.com",
+        description="Base DNS domain; hosts are app.<domain>, staging.<domain>, pr-<n>.preview.<domain>.",
+        check=_pattern(_DNS_NAME, "a lower-case DNS name like example.com")),
+    Key(name="acmeEmail", type="string", required=("staging", "production"), example="platform@example.com",
+        description="Contact e-mail for the Let's Encrypt account (staging and production).",
+        check=_pattern(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "an e-mail address")),
+    Key(name="imageTag", type="string", required=ENVIRONMENTS, example="3f2c1a9",
+        description="Tag of the images built and deployed (the git SHA in CI). Never 'latest'.",
+        check=lambda v: "an immutable tag such as a git SHA or 1.2.3, not 'latest'"
+        if v == "latest" or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", v) else None),
+    Key(name="services", type="array", example='["app","backup"]',
+        description="ECR repositories to create; must include app and backup.",
+        check=_services),
+    Key(name="app.buildContext", type="string", example="../app",
+        description="Docker build context of the application image; unset when the app's own CI pushes it.",
+        check=_pattern(r"\S+", "a path to a directory with a Dockerfile")),
+    Key(name="app.port", type="integer", example="8080", description="Application HTTP port.",
+        check=_int_range(1024, 65535)),
+    Key(name="app.metricsPort", type="integer", example="9090",
+        description="Application Prometheus metrics port.", check=_int_range(1024, 65535)),
+    Key(name="app.healthPath", type="string", example="/healthz",
+        description="HTTP path of the application's health endpoint.",
+        check=_pattern(r"/[A-Za-z0-9/_.-]*", "an absolute URL path like /healthz")),
+    Key(name="alerting.slackWebhookUrl", type="string", secret=True, example="https://hooks.slack.com/services/...",
+        description="Slack incoming-webhook URL for Alertmanager (secret)."),
+    Key(name="alerting.slackChannel", type="string", example="#alerts",
+        description="Slack channel for warnings.", check=_pattern(r"#[a-z0-9_-]{1,80}", "a channel like #alerts")),
+    Key(name="alerting.pagerdutyRoutingKey", type="string", secret=True, example="<routing key>",
+        description="PagerDuty Events v2 routing key; critical alerts page (secret)."),
+    Key(name="pr", type="integer", required=("ephemeral",), example="42",
+        description="Pull-request number of an ephemeral stack.", check=_int_range(1, 10_000_000)),
+    Key(name="expiresAt", type="string", required=("ephemeral",), example="2026-11-25T12:00:00Z",
+        description="UTC expiry of an ephemeral stack (RFC 3339); the reaper destroys it afterwards.",
+        check=_pattern(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "a UTC timestamp like 2026-11-25T12:00:00Z")),
+    # Profile overrides: sizes only. Security floors are not configurable.
+    Key(name="postgres.instanceClass", type="string", example="db.r6g.large", profile_field="postgres.instance_class",
+        description="RDS instance class (managed Postgres).",
+        check=_pattern(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS instance class like db.r6g.large")),
+    Key(name="postgres.multiAz", type="boolean", example="true", profile_field="postgres.multi_az",
+        description="Run RDS Multi-AZ (always on in production)."),
+    Key(name="postgres.allocatedStorageGib", type="integer", example="100", profile_field="postgres.allocated_storage_gib",
+        description="Initial Postgres storage in GiB.", check=_int_range(5, 65536)),
+    Key(name="postgres.maxAllocatedStorageGib", type="integer", example="1000",
+        profile_field="postgres.max_allocated_storage_gib",
+        description="RDS storage-autoscaling ceiling in GiB.", check=_int_range(20, 65536)),
+    Key(name="postgres.backupRetentionDays", type="integer", example="30", profile_field="postgres.backup_retention_days",
+        description="RDS automated backup retention in days.", check=_int_range(1, 35)),
+    Key(name="redis.nodeType", type="string", example="cache.r6g.large", profile_field="redis.node_type",
+        description="ElastiCache node type.",
+        check=_pattern(r"cache\.[a-z0-9]+\.[a-z0-9]+", "an ElastiCache node type like cache.r6g.large")),
+    Key(name="redis.shards", type="integer", example="3", profile_field="redis.shards",
+        description="ElastiCache shards (node groups).", check=_int_range(1, 500)),
+    Key(name="redis.replicasPerShard", type="integer", example="2", profile_field="redis.replicas_per_shard",
+        description="Replicas per shard.", check=_int_range(0, 5)),
+    Key(name="redis.snapshotRetentionDays", type="integer", example="7", profile_field="redis.snapshot_retention_days",
+        description="ElastiCache snapshot retention in days.", check=_int_range(0, 35)),
+    Key(name="backups.retentionDays", type="integer", example="30", profile_field="backups.retention_days",
+        description="Days a backup object (current and noncurrent) is kept.", check=_int_range(1, 3650)),
+    Key(name="gateway.replicas", type="integer", example="3", profile_field="gateway.replicas",
+        description="Gateway (Envoy) replicas.", check=_int_range(1, 20)),
+    Key(name="gateway.rateLimitPerMinute", type="integer", example="100", profile_field="gateway.rate_limit_per_minute",
+        description="Requests per minute allowed per client IP.", check=_int_range(1, 1_000_000)),
+    Key(name="prometheus.retentionDays", type="integer", example="30", profile_field="prometheus.retention_days",
+        description="Prometheus retention in days.", check=_int_range(1, 365)),
+    Key(name="prometheus.storageGib", type="integer", example="100", profile_field="prometheus.storage_gib",
+        description="Prometheus volume in GiB (0 = no volume).", check=_int_range(0, 16384)),
+    Key(name="prometheus.replicas", type="integer", example="2", profile_field="prometheus.replicas",
+        description="Prometheus replicas.", check=_int_range(1, 5)),
+    Key(name="quota.cpu", type="integer", example="8", profile_field="quota.cpu",
+        description="CPU cores allowed in the application namespace.", check=_int_range(1, 1024)),
+    Key(name="quota.memoryGib", type="integer", example="16", profile_field="quota.memory_gib",
+        description="Memory (GiB) allowed in the application namespace.", check=_int_range(1, 4096)),
+)
+KEYS_BY_NAME: Mapping[str, Key] = {k.name: k for k in KEYS}
+_GROUPS = {k.name.split(".")[0] for k in KEYS if "." in k.name}
+
+_DEFAULTS: Mapping[str, Any] = {
+    "services": ["app", "backup"],
+    "app.port": 8080,
+    "app.metricsPort": 9090,
+    "app.healthPath": "/healthz",
+    "alerting.slackChannel": "#alerts",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def load() -> Settings:
+    """Reads the running stack's configuration (real engine or mocks) and validates it."""
+    raw = _raw_config()
+    return parse(raw, stack=pulumi.get_stack(), project=pulumi.get_project(),
+                 secret_keys={k for k in raw if pulumi.runtime.is_config_secret(k)})
+
+
+def _raw_config() -> dict[str, Any]:
+    raw = dict(pulumi.runtime.config.get_config_env())
+    raw.update(pulumi.runtime.config.CONFIG.get())
+    return raw
+
+
+def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
+          secret_keys: set[str] | frozenset[str] = frozenset()) -> Settings:
+    """Validates engine-shaped config (``{"platform:key": "string value"}``) into ``Settings``."""
+    ctx = _Context(stack=stack, project=project, secret_keys=set(secret_keys))
+    values = ctx.collect(raw)
+
+    env = values.get("environment")
+    if env not in ENVIRONMENTS:
+        if "environment" not in values and "environment" not in ctx.bad:
+            ctx.problem("environment", None, "one of ephemeral, staging, production",
+                        "required in every stack file")
+        raise ConfigError(ctx.problems)
+
+    for key in KEYS:
+        if env in key.required and key.name not in values and key.name not in ctx.bad:
+            ctx.problem(key.name, None, f"a value ({key.description})",
+                        f"required for {env} stacks")
+    profile = _apply_overrides(PROFILES[env], values)
+    _cross_checks(ctx, env, values, profile)
+    if ctx.problems:
+        raise ConfigError(ctx.problems)
+
+    def get(name: str) -> Any:
+        return values.get(name, _DEFAULTS.get(name))
+
+    def secret(name: str) -> pulumi.Output[str] | None:
+        value = values.get(name)
+        return None if value is None else pulumi.Output.secret(value)
+
+    return Settings(
+        project=project,
+        stack=stack,
+        environment=env,
+        profile=profile,
+        region=values["aws:region"],
+        account_id_hint=values["cluster.oidcProviderArn"].split(":")[4],
+        vpc_id=values["vpcId"],
+        private_subnet_ids=tuple(values["privateSubnetIds"]),
+        cluster=ClusterSettings(
+            name=values["cluster.name"],
+            oidc_provider_arn=values["cluster.oidcProviderArn"],
+            oidc_provider_url=values["cluster.oidcProviderUrl"],
+            node_security_group_id=values["cluster.nodeSecurityGroupId"],
+            node_role_arn=values["cluster.nodeRoleArn"],
+        ),
+        kubeconfig=secret("kubeconfig"),
+        kube_context=values.get("kubeContext"),
+        domain=values["domain"],
+        acme_email=values.get("acmeEmail", ""),
+        owner=values["owner"],
+        cost_center=values["costCenter"],
+        image_tag=values["imageTag"],
+        services=tuple(get("services")),
+        app=AppSettings(
+            build_context=values.get("app.buildContext"),
+            port=get("app.port"),
+            metrics_port=get("app.metricsPort"),
+            health_path=get("app.healthPath"),
+        ),
+        alerting=AlertingSettings(
+            slack_webhook_url=secret("alerting.slackWebhookUrl"),
+            slack_channel=get("alerting.slackChannel"),
+            pagerduty_routing_key=secret("alerting.pagerdutyRoutingKey"),
+        ),
+        pr=values.get("pr"),
+        expires_at=values.get("expiresAt"),
+    )
+
+
+@dataclass
+class _Context:
+    stack: str
+    project: str
+    secret_keys: set[str]
+    problems: list[str] = field(default_factory=list)
+    bad: set[str] = field(default_factory=set)
+
+    def problem(self, key: str, value: Any, allowed: str, why: str | None = None,
+                fix: str | None = None) -> None:
+        """Records one line: stack file, key, bad value (secrets masked), what is allowed, the fix."""
+        full = key if ":" in key else f"{self.project}:{key}"
+        spec = KEYS_BY_NAME.get(key)
+        if full in self.secret_keys or (spec is not None and spec.secret):
+            shown = "[secret]"
+        else:
+            shown = "(missing)" if value is None else json.dumps(value)
+        if fix is None:
+            example = spec.example if spec else "<value>"
+            flag = " --secret" if spec is not None and spec.secret else ""
+            fix = f"pulumi config set {full} '{example}'{flag}"
+        reason = f" ({why})" if why else ""
+        fix = " && ".join(f"{part.strip()} --stack {self.stack}" for part in fix.split("&&"))
+        self.problems.append(f"Pulumi.{self.stack}.yaml: {full} = {shown}{reason}: "
+                             f"expected {allowed}. Fix: {fix}")
+        self.bad.add(key)
+
+    def rm(self, key: str) -> str:
+        return f"pulumi config rm {self.project}:{key}"
+
+    def collect(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Flattens nested objects, rejects unknown keys and converts types."""
+        values: dict[str, Any] = {}
+        prefix = f"{self.project}:"
+        for full, value in sorted(raw.items()):
+            if full == "aws:region":
+                if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", value):
+                    self.problem("aws:region", value, "an AWS region like eu-west-1")
+                else:
+                    values["aws:region"] = value
+                continue
+            if not full.startswith(prefix):
+                continue  # other namespaces (aws:*, kubernetes:*) belong to their providers
+            name = full[len(prefix):]
+            if name in _GROUPS and name not in KEYS_BY_NAME:
+                nested = _as_object(value)
+                if nested is None:
+                    self.problem(name, value, f"an object of {name}.* settings", "wrong type",
+                                 fix=f"pulumi config set --path {full}.<key> <value>")
+                    continue
+                for sub, sub_value in _flatten(nested, name):
+                    self._take(sub, sub_value, values, f"{full}.{sub[len(name) + 1:]}")
+                continue
+            self._take(name, value, values, full)
+        if "aws:region" not in values and "aws:region" not in self.bad:
+            self.problem("aws:region", None, "an AWS region like eu-west-1", "required",
+                         fix="pulumi config set aws:region eu-west-1")
+        return values
+
+    def _take(self, name: str, value: Any, values: dict[str, Any], full: str) -> None:
+        spec = KEYS_BY_NAME.get(name)
+        if spec is None:
+            close = difflib.get_close_matches(name, KEYS_BY_NAME, n=1)
+            hint = f"did you mean {self.project}:{close[0]}?" if close else "not a platform setting"
+            fix = self.rm(name) + (f" && pulumi config set {self.project}:{close[0]} <value>" if close else "")
+            self.problem(name, value, f"a known key ({hint})", "unknown key", fix=fix)
+            return
+        converted, error = _convert(spec, value)
+        if error is not None:
+            self.problem(name, value, error, "wrong type" if converted is _BAD_TYPE else None)
+            return
+        if isinstance(converted, str) and not converted.strip():
+            self.problem(name, value, f"a non-empty value ({spec.description})", "empty")
+            return
+        if spec.check is not None and not spec.secret:
+            allowed = spec.check(converted)
+            if allowed:
+                self.problem(name, value, allowed)
+                return
+        values[name] = converted
+
+
+_BAD_TYPE = object()
+
+
+def _convert(spec: Key, value: Any) -> tuple[Any, str | None]:
+    """The engine hands config over as strings; stack YAML read offline may hold native types."""
+    if spec.type == "string":
+        if isinstance(value, (dict, list)):
+            return _BAD_TYPE, "a string"
+        return (value if isinstance(value, str) else json.dumps(value)), None
+    if spec.type == "integer":
+        if isinstance(value, bool) or isinstance(value, (dict, list, float)):
+            return _BAD_TYPE, "an integer"
+        try:
+            return int(str(value).strip()), None
+        except ValueError:
+            return _BAD_TYPE, "an integer"
+    if spec.type == "boolean":
+        if isinstance(value, bool):
+            return value, None
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true", None
+        return _BAD_TYPE, "true or false"
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return _BAD_TYPE, "a list, e.g. " + spec.example
+    if not isinstance(parsed, list):
+        return _BAD_TYPE, "a list, e.g. " + spec.example
+    return parsed, None
+
+
+def _as_object(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _flatten(obj: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for k, v in obj.items():
+        name = f"{prefix}.{k}"
+        if isinstance(v, dict) and name not in KEYS_BY_NAME:
+            items.extend(_flatten(v, name))
+        else:
+            items.append((name, v))
+    return items
+
+
+def _apply_overrides(profile: Profile, values: Mapping[str, Any]) -> Profile:
+    for key in KEYS:
+        if key.profile_field and key.name in values:
+            section, attr = key.profile_field.split(".")
+            profile = replace(profile, **{section: replace(getattr(profile, section), **{attr: values[key.name]})})
+    return profile
+
+
+def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], profile: Profile) -> None:
+    has_kubeconfig, has_context = "kubeconfig" in values, "kubeContext" in values
+    if has_kubeconfig == has_context and "kubeconfig" not in ctx.bad and "kubeContext" not in ctx.bad:
+        ctx.problem("kubeContext", values.get("kubeContext"),
+                    "exactly one of platform:kubeconfig (secret) or platform:kubeContext",
+                    "both set" if has_kubeconfig else "neither set")
+    pg, redis = profile.postgres, profile.redis
+    if pg.mode == "managed" and pg.max_allocated_storage_gib < pg.allocated_storage_gib:
+        ctx.problem("postgres.maxAllocatedStorageGib", pg.max_allocated_storage_gib,
+                    f"at least postgres.allocatedStorageGib ({pg.allocated_storage_gib})",
+                    fix=f"pulumi config set {ctx.project}:postgres.maxAllocatedStorageGib {pg.allocated_storage_gib * 2}")
+    if env == "production":
+        if not pg.multi_az:
+            ctx.problem("postgres.multiAz", pg.multi_az, "true", "production cannot be single-AZ",
+                        fix=f"pulumi config set {ctx.project}:postgres.multiAz true")
+        if redis.replicas_per_shard < 1:
+            ctx.problem("redis.replicasPerShard", redis.replicas_per_shard,
+                        "at least 1", "production cannot be single-AZ",
+                        fix=f"pulumi config set {ctx.project}:redis.replicasPerShard 2")
+        if profile.gateway.replicas < 2:
+            ctx.problem("gateway.replicas", profile.gateway.replicas, "at least 2",
+                        "production needs a replica to survive a node drain",
+                        fix=f"pulumi config set {ctx.project}:gateway.replicas 3")
+        if profile.postgres.backup_retention_days < 7:
+            ctx.problem("postgres.backupRetentionDays", pg.backup_retention_days,
+                        "at least 7 in production",
+                        fix=f"pulumi config set {ctx.project}:postgres.backupRetentionDays 30")
+    if env == "ephemeral":
+        for name in ("postgres.instanceClass", "postgres.multiAz", "postgres.maxAllocatedStorageGib",
+                     "postgres.backupRetentionDays", "redis.nodeType", "redis.shards",
+                     "redis.replicasPerShard", "redis.snapshotRetentionDays"):
+            if name in values:
+                ctx.problem(name, values[name], "unset: ephemeral stacks run data stores in-cluster",
+                            "not used by ephemeral stacks", fix=ctx.rm(name))
+    elif "pr" in values or "expiresAt" in values:
+        name = "pr" if "pr" in values else "expiresAt"
+        ctx.problem(name, values[name], "unset outside ephemeral stacks", "only for ephemeral stacks",
+                    fix=ctx.rm(name))
+
+
+# --------------------------------------------------------------------------------------------
+# The environment table (README) is rendered from the profiles so the two cannot drift.
+# --------------------------------------------------------------------------------------------
+
+
+def _yes(flag: bool, text: str) -> str:
+    return text if flag else ""
+
+
+def environment_table() -> str:
+    def cells(render: Callable[[Profile], str]) -> str:
+        return " | ".join(render(PROFILES[e]) for e in ENVIRONMENTS)
+
+    def postgres(p: Profile) -> str:
+        pg = p.postgres
+        if pg.mode == "in-cluster":
+            return f"in-cluster, 1 pod, {pg.allocated_storage_gib} GiB"
+        parts = [f"RDS {pg.instance_class}", "Multi-AZ" if pg.multi_az else "single-AZ",
+                 f"{pg.allocated_storage_gib}→{pg.max_allocated_storage_gib} GiB gp3",
+                 f"backups {pg.backup_retention_days} d",
+                 _yes(pg.deletion_protection, "deletion protection"),
+                 _yes(pg.final_snapshot, "final snapshot"),
+                 _yes(pg.performance_insights, "Performance Insights")]
+        return ", ".join(x for x in parts if x)
+
+    def redis(p: Profile) -> str:
+        r = p.redis
+        if r.mode == "in-cluster":
+            return "in-cluster, 1 pod"
+        parts = [f"ElastiCache cluster mode, {r.shards} shard(s) × {r.replicas_per_shard} replica(s)",
+                 r.node_type, _yes(r.multi_az, "Multi-AZ"), f"snapshots {r.snapshot_retention_days} d"]
+        return ", ".join(x for x in parts if x)
+
+    def registry(p: Profile) -> str:
+        r = p.registry
+        return ", ".join(x for x in ["per-PR ECR repos" if r.force_delete else "ECR",
+                                     _yes(r.force_delete, "force-delete"),
+                                     "immutable tags" if r.immutable_tags else "mutable tags"] if x)
+
+    def bucket(p: Profile) -> str:
+        b = p.backups
+        return ", ".join(x for x in [f"objects expire after {b.retention_days} d",
+                                     _yes(b.force_destroy, "force-destroy"),
+                                     _yes(b.retain_on_delete, "retained when the stack is deleted")] if x)
+
+    def prometheus(p: Profile) -> str:
+        pr = p.prometheus
+        volume = f"{pr.storage_gib} GiB" if pr.storage_gib else "no volume"
+        return f"{pr.retention_days} d, {volume}, {pr.replicas} replica(s)"
+
+    def teardown(p: Profile) -> str:
+        if p.protect_data:
+            return "data stores and bucket `protect`ed"
+        if p.postgres.deletion_protection:
+            return "data stores deletion-protected"
+        return "everything destroyable"
+
+    issuer = {"self-signed": "self-signed CA issuer", "letsencrypt-staging": "Let's Encrypt staging",
+              "letsencrypt-production": "Let's Encrypt production"}
+    rows = [
+        ("Postgres", postgres),
+        ("Redis", redis),
+        ("Registry", registry),
+        ("Backup bucket", bucket),
+        ("Gateway replicas", lambda p: f"{p.gateway.replicas}" + (
+            " + PodDisruptionBudget" if p.gateway.disruption_budget else "")),
+        ("Rate limit", lambda p: f"{p.gateway.rate_limit_per_minute} req/min per client"),
+        ("Certificates", lambda p: issuer[p.certificates.issuer]),
+        ("Prometheus", prometheus),
+        ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),
+        ("Teardown", teardown),
+        ("TTL", lambda p: f"{p.ttl_hours} h (tag `expires-at`)" if p.ttl_hours else "—"),
+    ]
+    lines = ["| | ephemeral (`pr-<n>`) | staging | production |", "|---|---|---|---|"]
+    lines += [f"| {title} | {cells(render)} |" for title, render in rows]
+    return "\n".join(lines)
+
+
+def profile_dict(env: Environment) -> dict[str, Any]:
+    """The profile as plain data (for diffs between environments in PR comments)."""
+    return dataclasses.asdict(PROFILES[env])

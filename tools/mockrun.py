@@ -1,0 +1,433 @@
+"""Run the real ``__main__.py`` under Pulumi's mock runtime and record the resource graph.
+
+The mock monitor sees every ``RegisterResource`` request exactly as the engine would: type,
+name, parent, dependencies, options (``protect``, ``retainOnDelete``, ...) and the serialized
+inputs with secrets still marked. Outputs come from ``Mocks``, which shape ids, ARNs and
+endpoints like AWS's so that string-building code in the program sees realistic values.
+
+Each run happens in a fresh ``contextvars.Context`` with its own event loop, so runs are
+independent (tests run several stacks in one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import logging
+import runpy
+import sys
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+REDACTED = "[secret]"
+"""What a secret looks like anywhere the plan shows or writes it. The plaintext never leaves."""
+
+
+@dataclass
+class Recorded:
+    """One registered resource, in the shape of a ``pulumi stack export`` entry."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    id: str = ""
+    provider: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """Wire form: secrets are ``{SIG: SECRET_SIG, "value": ...}`` until exported."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    additional_secret_outputs: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[Recorded]
+    stack_outputs: dict[str, Any]
+    warnings: list[str]
+    errors: list[str]
+
+    def by_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+    def get(self, type_: str, name: str) -> Recorded:
+        for r in self.resources:
+            if r.type == type_ and r.name == name:
+                return r
+        known = sorted(r.name for r in self.resources if r.type == type_)
+        raise KeyError(f"no {type_} named {name!r} in the plan (have: {known})")
+
+    @property
+    def stack_urn(self) -> str:
+        return f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}"
+
+
+# ------------------------------------------------------------------------------------------
+# Mocks: realistic ids, ARNs and endpoints, and the provider functions the program calls.
+# ------------------------------------------------------------------------------------------
+
+
+def _suffix(*parts: str, length: int = 7) -> str:
+    """Deterministic random-looking suffix, like Pulumi's autonaming (stable golden files)."""
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+class PlatformMocks(pulumi_mocks.Mocks):
+    def __init__(self, *, region: str, account_id: str, stack: str):
+        self.region = region
+        self.account = account_id
+        self.stack = stack
+
+    # Provider functions ------------------------------------------------------------------
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        token = args.token
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:role/ci",
+                    "id": self.account, "userId": "AROAMOCKMOCKMOCK:ci"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region,
+                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {"authorizationToken": "bW9jazptb2Nr", "userName": "AWS", "password": "mock-ecr-token",
+                    "proxyEndpoint": f"https://{self.account}.dkr.ecr.{self.region}.amazonaws.com",
+                    "expiresAt": "2099-01-01T00:00:00Z", "id": self.region}
+        if token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args.get("id", "vpc-0mock"), "cidrBlock": "10.0.0.0/16", "arn": "mock"}
+        if token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args.get("id", "subnet-0mock"), "cidrBlock": "10.0.1.0/24",
+                    "availabilityZone": f"{self.region}a"}
+        if token == "aws:ec2/getSubnets:getSubnets":
+            return {"ids": [], "id": "mock"}
+        return {}
+
+    # Resources -----------------------------------------------------------------------------
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        inputs = dict(args.inputs)
+        typ, name = args.typ, args.name
+        physical = inputs.get("name") or f"{name}-{_suffix(self.stack, typ, name)}"
+        state: dict[str, Any] = dict(inputs)
+        rid = physical if isinstance(physical, str) else f"{name}-{_suffix(typ, name)}"
+        shaper = _SHAPERS.get(typ)
+        if typ.startswith("aws:"):
+            service = typ.split(":")[1].split("/")[0]
+            state.setdefault("arn", self._arn(service, f"{service}/{rid}"))
+            state["tagsAll"] = dict(inputs.get("tags") or {})
+        if typ.startswith("kubernetes:") and typ != "kubernetes:helm.sh/v3:Release":
+            meta = dict(inputs.get("metadata") or {})
+            meta.setdefault("name", f"{name}-{_suffix(self.stack, typ, name, length=8)}")
+            meta["uid"] = _uuid(self.stack, typ, name)
+            state["metadata"] = meta
+            rid = f"{meta.get('namespace')}/{meta['name']}" if meta.get("namespace") else meta["name"]
+        if shaper is not None:
+            rid, extra = shaper(self, name, rid, inputs)
+            state.update(extra)
+        return rid, state
+
+    def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
+        return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
+
+
+def _uuid(*parts: str) -> str:
+    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _kms_key(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    key_id = _uuid(m.stack, "kms", name)
+    return key_id, {"keyId": key_id, "arn": m._arn("kms", f"key/{key_id}")}
+
+
+def _kms_alias(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    alias = inputs.get("name", f"alias/{rid}")
+    return alias, {"arn": m._arn("kms", alias), "targetKeyArn": inputs.get("targetKeyId", "")}
+
+
+def _ecr_repo(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    return rid, {"arn": m._arn("ecr", f"repository/{rid}"), "registryId": m.account,
+                 "repositoryUrl": f"{m.account}.dkr.ecr.{m.region}.amazonaws.com/{rid}"}
+
+
+def _rds_instance(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    ident = inputs.get("identifier") or rid
+    host = f"{ident}.c{_suffix(m.stack, 'rds', length=10)}.{m.region}.rds.amazonaws.com"
+    port = inputs.get("port", 5432)
+    secret = m._arn("secretsmanager", f"secret:rds!db-{_uuid(m.stack, 'rds-secret', name)}-AbCdEf")
+    return ident, {"address": host, "endpoint": f"{host}:{port}", "port": port,
+                   "arn": m._arn("rds", f"db:{ident}"), "resourceId": f"db-{_suffix(name, length=26).upper()}",
+                   "masterUserSecrets": [{"secretArn": secret, "secretStatus": "active",
+                                          "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", "")}]}
+
+
+def _elasticache(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    ident = inputs.get("replicationGroupId") or rid
+    host = f"clustercfg.{ident}.{_suffix(m.stack, 'ec', length=6)}.euw1.cache.amazonaws.com"
+    return ident, {"configurationEndpointAddress": host, "primaryEndpointAddress": "",
+                   "arn": m._arn("elasticache", f"replicationgroup:{ident}"), "port": inputs.get("port", 6379)}
+
+
+def _bucket(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{_suffix(m.stack, name, length=20)}"
+    return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+                    "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com", "region": m.region}
+
+
+def _iam_role(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    role = inputs.get("name") or rid
+    return role, {"arn": f"arn:aws:iam::{m.account}:role/{role}", "uniqueId": f"AROA{_suffix(name, length=17).upper()}"}
+
+
+def _security_group(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    sg = f"sg-{_suffix(m.stack, 'sg', name, length=17)}"
+    return sg, {"arn": m._arn("ec2", f"security-group/{sg}"), "ownerId": m.account}
+
+
+def _log_group(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    group = inputs.get("name") or rid
+    return group, {"arn": m._arn("logs", f"log-group:{group}")}
+
+
+def _random_password(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    # A fixed, obviously fake value: the plan redacts it anyway (it is a secret output).
+    value = "mock-" + _suffix(m.stack, name, length=int(inputs.get("length", 32)) - 5)
+    return "none", {"result": value, "bcryptHash": "$2a$10$mock"}
+
+
+def _docker_image(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    image = inputs.get("imageName", name)
+    digest = "sha256:" + hashlib.sha256(str(image).encode()).hexdigest()
+    return f"{image}@{digest}", {"repoDigest": f"{str(image).split(':')[0]}@{digest}", "imageName": image}
+
+
+def _helm_release(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    release = inputs.get("name") or name
+    ns = inputs.get("namespace", "default")
+    return f"{ns}/{release}", {"name": release, "status": {"status": "deployed", "name": release,
+                                                            "namespace": ns, "version": inputs.get("version")}}
+
+
+def _simple(prefix: str):
+    def shape(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+        return f"{prefix}{_suffix(m.stack, name, length=17)}", {}
+    return shape
+
+
+_SHAPERS = {
+    "aws:kms/key:Key": _kms_key,
+    "aws:kms/alias:Alias": _kms_alias,
+    "aws:ecr/repository:Repository": _ecr_repo,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache,
+    "aws:s3/bucket:Bucket": _bucket,
+    "aws:iam/role:Role": _iam_role,
+    "aws:ec2/securityGroup:SecurityGroup": _security_group,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _simple("sgr-"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _simple("sgr-"),
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "docker:index/image:Image": _docker_image,
+    "kubernetes:helm.sh/v3:Release": _helm_release,
+}
+
+
+# ------------------------------------------------------------------------------------------
+# The recording monitor.
+# ------------------------------------------------------------------------------------------
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: PlatformMocks):
+        super().__init__(mocks)
+        self.recorded: dict[str, Recorded] = {}
+        self.order: list[str] = []
+        self.outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        urn = response.urn
+        inputs = json_format.MessageToDict(request.object)
+        outputs = json_format.MessageToDict(response.object) if request.custom else {}
+        self.recorded[urn] = Recorded(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent,
+            id=response.id if request.custom else "",
+            provider=request.provider,
+            dependencies=list(dict.fromkeys(request.dependencies)),
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            inputs=inputs,
+            outputs=outputs,
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            additional_secret_outputs=list(request.additionalSecretOutputs),
+            ignore_changes=list(request.ignoreChanges),
+        )
+        self.order.append(urn)
+        return response
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
+        self.outputs[request.urn] = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _WarningCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        (self.errors if record.levelno >= logging.ERROR else self.warnings).append(record.getMessage())
+
+
+def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] | frozenset[str] = frozenset(),
+                project: str = "platform", program: Path = ROOT / "__main__.py") -> Plan:
+    """Runs ``program`` for ``stack`` with engine-shaped ``config`` and returns the recorded plan.
+
+    Raises whatever the program raises (``config.ConfigError`` for bad configuration).
+    """
+    region = str(config.get("aws:region", "us-east-1"))
+    account = _account_from(config)
+    mocks = PlatformMocks(region=region, account_id=account, stack=stack)
+    monitor = RecordingMonitor(mocks)
+    collector = _WarningCollector()
+    logger = logging.getLogger(f"platform.mockrun.{stack}")
+    logger.propagate = False
+    logger.handlers = [collector]
+    logger.setLevel(logging.WARNING)
+
+    def execute() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            set_all_config(dict(config), sorted(secret_keys))
+            pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True,
+                                     logger=logger, monitor=monitor)
+            if str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            _sync_await(run_pulumi_func(lambda: _run_and_export(program)))
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        contextvars.Context().run(execute)
+    python_warnings = [f"{w.category.__name__}: {w.message}" for w in caught
+                       if issubclass(w.category, (DeprecationWarning, UserWarning, FutureWarning))
+                       and "pulumi" in str(w.filename)]
+
+    resources = [monitor.recorded[u] for u in monitor.order]
+    stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    for r in resources:
+        if r.urn in monitor.outputs and not r.custom:
+            r.outputs = monitor.outputs[r.urn]
+    return Plan(project=project, stack=stack, resources=resources,
+                stack_outputs=monitor.outputs.get(stack_urn, {}),
+                warnings=collector.warnings + python_warnings, errors=collector.errors)
+
+
+def _run_and_export(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
+    # set_mocks() registers the root Stack's outputs before the program runs; the real language
+    # host does it afterwards. Register them again so `pulumi.export`s reach the monitor.
+    root = pulumi.runtime.settings.get_root_resource()
+    root._outputs_registered = False  # type: ignore[union-attr]
+    root._finish()  # type: ignore[union-attr]
+
+
+def _account_from(config: Mapping[str, Any]) -> str:
+    for value in config.values():
+        if isinstance(value, str) and value.startswith("arn:aws:iam::"):
+            return value.split(":")[4]
+    return "123456789012"
+
+
+# ------------------------------------------------------------------------------------------
+# Wire values -> export values
+# ------------------------------------------------------------------------------------------
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SIG) == SECRET_SIG
+
+
+def redact(value: Any) -> Any:
+    """Wire value -> export value: secrets become ciphertext-only secret objects."""
+    if is_secret(value):
+        return {SIG: SECRET_SIG, "ciphertext": REDACTED}
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def plain(value: Any, *, secret: str = REDACTED) -> Any:
+    """Wire value -> plain data for display/manifests: secrets replaced by ``secret``."""
+    if is_secret(value):
+        return secret
+    if isinstance(value, dict):
+        if value.get(SIG) == RESOURCE_SIG:
+            return value.get("id") or value.get("urn")
+        return {k: plain(v, secret=secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v, secret=secret) for v in value]
+    return value
+
+
+def secret_paths(value: Any, path: str = "") -> list[str]:
+    if is_secret(value):
+        return [path or "."]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in secret_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def mark_secret_outputs(r: Recorded) -> dict[str, Any]:
+    """Outputs as the engine stores them: additionalSecretOutputs and secret inputs stay secret."""
+    out = dict(r.outputs)
+    for key in set(r.additional_secret_outputs) | {k for k, v in r.inputs.items() if is_secret(v)}:
+        if key in out and not is_secret(out[key]):
+            out[key] = {SIG: SECRET_SIG, "value": out[key]}
+    return out
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True)

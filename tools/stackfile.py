@@ -1,0 +1,114 @@
+"""Read ``Pulumi.yaml`` + ``Pulumi.<stack>.yaml`` into config shaped like the engine's.
+
+The engine hands a program its config as ``{"ns:key": "string"}`` (objects and lists as JSON) plus
+the list of secret keys. ``secure:`` values are ciphertext that only the stack's secrets provider
+can decrypt; offline they stay opaque: the program gets a placeholder marked secret, so every
+code path that handles the secret runs, and no plaintext exists to leak.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret"
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+class StackFileError(Exception):
+    """A stack file that is missing or not valid YAML; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    project: str
+    config: dict[str, str]
+    secret_keys: frozenset[str]
+    path: Path
+
+
+def project_name(root: Path = ROOT) -> str:
+    return str(_read_yaml(root / "Pulumi.yaml").get("name", "platform"))
+
+
+def load(stack: str, root: Path = ROOT) -> StackConfig:
+    if not STACK_NAME.fullmatch(stack):
+        raise StackFileError(f"{stack!r} is not a valid stack name (letters, digits, '-', '_', '.')")
+    project = _read_yaml(root / "Pulumi.yaml")
+    name = str(project.get("name", "platform"))
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        hint = (f"run `python -m tools ephemeral config --pr {stack[3:]}`" if re.fullmatch(r"pr-\d+", stack)
+                else f"create it (copy Pulumi.staging.yaml) or pick one of: {', '.join(known_stacks(root))}")
+        raise StackFileError(f"{path.name} not found: {hint}")
+    raw = _read_yaml(path).get("config") or {}
+    if not isinstance(raw, dict):
+        raise StackFileError(f"{path.name}: 'config' must be a mapping of key: value")
+    config: dict[str, str] = {}
+    secrets: set[str] = set()
+    # Project-level defaults first (Pulumi.yaml `config: key: {default: ...}`), then the stack file.
+    for key, decl in (project.get("config") or {}).items():
+        if isinstance(decl, dict) and "default" in decl:
+            config[key if ":" in key else f"{name}:{key}"] = _engine_value(decl["default"])
+    for key, value in raw.items():
+        full = key if ":" in key else f"{name}:{key}"
+        if _has_secure(value):
+            secrets.add(full)
+            value = _replace_secure(value)
+        config[full] = _engine_value(value)
+    return StackConfig(stack=stack, project=name, config=config, secret_keys=frozenset(secrets), path=path)
+
+
+def known_stacks(root: Path = ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StackFileError(f"{path.name} not found in {path.parent}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise StackFileError(f"{path.name}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise StackFileError(f"{path.name}: expected a YAML mapping at the top level")
+    return data
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return False
+
+
+def _replace_secure(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER
+        return {k: _replace_secure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_secure(v) for v in value]
+    return value
+
+
+def _engine_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
