@@ -1,0 +1,79 @@
+"""Shared fixtures: offline plans of each stack class, run once per session and cached.
+
+Each plan is a full, independent run of the real ``__main__.py`` under the mock runtime (fresh
+event loop, fresh mocks, fresh context), so tests read resources exactly as the engine sees them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import mockrun, stackfile  # noqa: E402
+
+STACKS = ("pr-7", "staging", "production")
+"""One stack per environment class; pr-7 is the ephemeral one."""
+ENVIRONMENT = {"pr-7": "ephemeral", "staging": "staging", "production": "production"}
+
+
+def ephemeral_config(pr: int = 7, expires_at: str = "2026-11-25T12:00:00Z") -> dict[str, str]:
+    """An ephemeral stack's config: staging's outside inputs, the ephemeral class, pr and expiry."""
+    base = stackfile.load("staging").config
+    keep = {k: v for k, v in base.items()
+            if k == "aws:region" or not any(k.startswith(f"platform:{g}.") for g in
+                                            ("postgres", "redis", "backups", "gateway", "prometheus", "quota"))}
+    keep.update({"platform:environment": "ephemeral", "platform:pr": str(pr),
+                 "platform:expiresAt": expires_at, "platform:imageTag": f"pr-{pr}"})
+    keep.pop("platform:acmeEmail", None)
+    return keep
+
+
+def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
+    if stack.startswith("pr-") and not (ROOT / f"Pulumi.{stack}.yaml").exists():
+        return ephemeral_config(int(stack[3:])), frozenset()
+    cfg = stackfile.load(stack)
+    return dict(cfg.config), cfg.secret_keys
+
+
+def run(stack: str, overrides: Mapping[str, Any] | None = None,
+        secret_keys: frozenset[str] = frozenset()) -> mockrun.Plan:
+    config, secrets = stack_config(stack)
+    config.update(overrides or {})
+    return mockrun.run_program(stack, config, secret_keys=secrets | secret_keys)
+
+
+_CACHE: dict[str, mockrun.Plan] = {}
+
+
+@pytest.fixture(scope="session")
+def plan_of() -> Callable[[str], mockrun.Plan]:
+    """``plan_of("staging")`` -> the cached offline plan of that stack."""
+    def get(stack: str) -> mockrun.Plan:
+        if stack not in _CACHE:
+            _CACHE[stack] = run(stack)
+        return _CACHE[stack]
+    return get
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    """Parametrizes a test over one stack of each environment class."""
+    return request.param
+
+
+@pytest.fixture
+def plan(plan_of: Callable[[str], mockrun.Plan], stack: str) -> mockrun.Plan:
+    return plan_of(stack)
+
+
+def inputs(resource: mockrun.Recorded) -> dict[str, Any]:
+    """A resource's inputs as plain data (secrets shown as '[secret]')."""
+    return mockrun.plain(resource.inputs)
