@@ -22,23 +22,13 @@ from tools import mockrun, stackfile  # noqa: E402
 STACKS = ("pr-7", "staging", "production")
 """One stack per environment class; pr-7 is the ephemeral one."""
 ENVIRONMENT = {"pr-7": "ephemeral", "staging": "staging", "production": "production"}
-
-
-def ephemeral_config(pr: int = 7, expires_at: str = "2026-11-25T12:00:00Z") -> dict[str, str]:
-    """An ephemeral stack's config: staging's outside inputs, the ephemeral class, pr and expiry."""
-    base = stackfile.load("staging").config
-    keep = {k: v for k, v in base.items()
-            if k == "aws:region" or not any(k.startswith(f"platform:{g}.") for g in
-                                            ("postgres", "redis", "backups", "gateway", "prometheus", "quota"))}
-    keep.update({"platform:environment": "ephemeral", "platform:pr": str(pr),
-                 "platform:expiresAt": expires_at, "platform:imageTag": f"pr-{pr}"})
-    keep.pop("platform:acmeEmail", None)
-    return keep
+EXPIRES_AT = "2026-11-25T12:00:00Z"
 
 
 def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
     if stack.startswith("pr-") and not (ROOT / f"Pulumi.{stack}.yaml").exists():
-        return ephemeral_config(int(stack[3:])), frozenset()
+        base = stackfile.load("staging")
+        return stackfile.ephemeral_config(base, pr=int(stack[3:]), expires_at=EXPIRES_AT), frozenset()
     cfg = stackfile.load(stack)
     return dict(cfg.config), cfg.secret_keys
 

@@ -174,6 +174,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--manifests", type=Path, help="write every declared Kubernetes object as YAML here")
     p.add_argument("--no-policy", action="store_true", help="skip the policy check")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("-C", "--cwd", type=Path, default=stackfile.ROOT,
+                   help="project directory holding Pulumi.yaml and the stack files (default: this repo)")
     return p
 
 
@@ -196,7 +198,7 @@ def main(argv: list[str]) -> int:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     started = time.perf_counter()
     try:
-        plan = build(args.stack)
+        plan = build(args.stack, args.cwd)
     except stackfile.StackFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -112,3 +112,26 @@ def _engine_value(value: Any) -> str:
     if value is None:
         return ""
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
+PROFILE_GROUPS = ("postgres", "redis", "backups", "gateway", "prometheus", "quota")
+"""Config groups that override a profile; a PR stack never inherits them from its base stack."""
+
+
+def ephemeral_config(base: StackConfig, *, pr: int, expires_at: str, image_tag: str | None = None) -> dict[str, Any]:
+    """Config of PR ``pr``'s stack: the base stack's outside inputs, the ephemeral class, the PR's
+    number, expiry and image tag. Profile overrides and staging-only keys are not inherited."""
+    prefix = f"{base.project}:"
+    config: dict[str, Any] = {
+        k: v for k, v in base.config.items()
+        if k not in base.secret_keys
+        and not any(k.startswith(f"{prefix}{group}.") for group in PROFILE_GROUPS)
+        and k not in (f"{prefix}acmeEmail", f"{prefix}environment", f"{prefix}imageTag")
+    }
+    config.update({
+        f"{prefix}environment": "ephemeral",
+        f"{prefix}pr": str(pr),
+        f"{prefix}expiresAt": expires_at,
+        f"{prefix}imageTag": image_tag or f"pr-{pr}",
+    })
+    return config

@@ -1,0 +1,72 @@
+# The whole setup on a fresh machine is `make plan` and `make test`; both bootstrap what they need.
+SHELL := /bin/bash
+STACK ?= staging
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS_VENV := .venv-tools
+PIP_FLAGS := -q --disable-pip-version-check
+ENVIRONMENT = $(shell sed -n 's/^ *platform:environment: *//p' Pulumi.$(STACK).yaml 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: setup tools-setup plan test lint golden bench preview up clean help
+
+help:
+	@echo "make plan [STACK=staging]   offline plan (mock runtime) + policy verdict"
+	@echo "make test                   the whole test suite (unit, program, policy, scanners)"
+	@echo "make lint                   ruff + mypy"
+	@echo "make golden                 regenerate tests/golden/*.urns after a deliberate URN change"
+	@echo "make bench                  offline plan time of production vs. bare SDK import time"
+	@echo "make preview|up STACK=...   the real Pulumi CLI with the policy pack and its config"
+
+setup: $(VENV)/.installed
+
+# Idempotent: reinstalls only when a requirements file changed.
+$(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	@touch $@
+
+tools-setup: $(TOOLS_VENV)/.installed
+
+# External scanners live in their own virtualenv: their dependency trees clash with Pulumi's.
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-tools.txt
+	@touch $@
+
+plan: setup
+	$(PY) -m tools plan $(STACK) $(ARGS)
+
+test: setup tools-setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+golden: setup
+	$(PY) -m tools.golden --write
+
+bench: setup
+	$(PY) -m tools.bench
+
+define require_pulumi
+	@command -v pulumi >/dev/null 2>&1 || { \
+	  echo "error: the Pulumi CLI is not installed."; \
+	  echo "  install it: curl -fsSL https://get.pulumi.com | sh   (or see https://www.pulumi.com/docs/install/)"; \
+	  echo "  then: pulumi login && pulumi stack select $(STACK)"; \
+	  echo "  offline, without the CLI: make plan STACK=$(STACK)"; exit 2; }
+	@test -n "$(ENVIRONMENT)" || { echo "error: Pulumi.$(STACK).yaml has no platform:environment"; exit 2; }
+endef
+
+preview: setup
+	$(require_pulumi)
+	pulumi preview --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(ENVIRONMENT).json $(ARGS)
+
+up: setup
+	$(require_pulumi)
+	pulumi up --stack $(STACK) --refresh --policy-pack policies --policy-pack-config policies/config/$(ENVIRONMENT).json $(ARGS)
+
+clean:
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,70 @@
+"""Resource-graph snapshots: one golden file of URNs per stack class (``tests/golden/<stack>.urns``).
+
+A URN is type + logical name + parent chain. Changing one makes Pulumi delete and recreate the
+resource (a replaced database, a new bucket), so a changed URN must be a deliberate decision:
+``make golden`` regenerates the files, and the diff shows up in review.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tools import mockrun, stackfile
+
+GOLDEN_DIR = stackfile.ROOT / "tests" / "golden"
+STACKS = ("pr-7", "staging", "production")
+EXPIRES_AT = "2026-11-25T12:00:00Z"
+"""Fixed so the snapshot of the PR stack does not depend on today's date (URNs don't either)."""
+
+
+def plan_for(stack: str) -> mockrun.Plan:
+    """The offline plan of a snapshot stack; ``pr-<n>`` is derived from staging like a real PR."""
+    if stack.startswith("pr-") and not (stackfile.ROOT / f"Pulumi.{stack}.yaml").exists():
+        base = stackfile.load("staging")
+        cfg = stackfile.ephemeral_config(base, pr=int(stack[3:]), expires_at=EXPIRES_AT)
+        return mockrun.run_program(stack, cfg, project=base.project)
+    loaded = stackfile.load(stack)
+    return mockrun.run_program(stack, loaded.config, secret_keys=loaded.secret_keys, project=loaded.project)
+
+
+def urns(plan: mockrun.Plan) -> list[str]:
+    return sorted(r.urn for r in plan.resources)
+
+
+def render(plan: mockrun.Plan) -> str:
+    header = (f"# URNs of stack {plan.stack}: a change here replaces the resource in real life.\n"
+              f"# Regenerate deliberately with `make golden`.\n")
+    return header + "\n".join(urns(plan)) + "\n"
+
+
+def path_for(stack: str) -> Path:
+    return GOLDEN_DIR / f"{stack}.urns"
+
+
+def read(stack: str) -> list[str]:
+    return [line for line in path_for(stack).read_text().splitlines() if line and not line.startswith("#")]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.golden", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the golden files")
+    args = parser.parse_args(argv)
+    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+    changed = 0
+    for stack in STACKS:
+        text = render(plan_for(stack))
+        path = path_for(stack)
+        if not path.exists() or path.read_text() != text:
+            changed += 1
+            if args.write:
+                path.write_text(text)
+            print(f"{'wrote' if args.write else 'differs'}: {path.relative_to(stackfile.ROOT)}")
+    if not changed:
+        print("golden files are current")
+    return 1 if changed and not args.write else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
