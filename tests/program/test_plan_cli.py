@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import mockrun, plan as plan_cli, stackfile
+from tools import mockrun, stackfile
+from tools import plan as plan_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
