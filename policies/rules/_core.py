@@ -1,0 +1,280 @@
+"""The small framework every rule is written in: metadata, pure validators, unknown handling.
+
+A rule is a pure function over plain data. ``resource_rule`` validators get ``(props, ctx)`` and
+yield what is wrong; ``stack_rule`` validators get ``(resources, ctx)`` and yield ``(urn, what)``.
+The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to every message and
+hide the engine's preview proxies: a value unknown during preview reaches the validator as
+``UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
+analyzer silently downgrading the rule to advisory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import (
+    PolicyConfigSchema,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    _DictProxy,
+    _ListProxy,
+)
+
+_UNKNOWN_SENTINELS = frozenset({
+    UNKNOWN_ARCHIVE_VALUE, UNKNOWN_ARRAY_VALUE, UNKNOWN_ASSET_VALUE, UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE,
+})
+
+CATEGORIES = ("security", "availability", "protection", "disposability", "cost", "hygiene")
+"""Enforcement is decided per category and environment in policies/config/<environment>.json."""
+
+
+class _Unknown:
+    """A value the engine cannot know during preview (an output of a resource not yet created)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown during preview>"
+
+    def __bool__(self) -> bool:
+        raise TypeError("an unknown value has no truth value; test it with is_unknown() first")
+
+
+UNKNOWN = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN
+
+
+def plain(value: Any) -> Any:
+    """Engine properties as plain dicts/lists; preview unknowns become ``UNKNOWN``."""
+    if isinstance(value, (_DictProxy, _ListProxy)):
+        value = value["__target"]
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, str)):
+        return [plain(v) for v in value]
+    if isinstance(value, str) and value in _UNKNOWN_SENTINELS:
+        return UNKNOWN
+    return value
+
+
+def get(obj: Any, path: str, default: Any = None) -> Any:
+    """``get(props, "a.b.c")``: the nested value, ``default`` when absent, ``UNKNOWN`` if unknown."""
+    for key in path.split("."):
+        if is_unknown(obj):
+            return UNKNOWN
+        if not isinstance(obj, Mapping) or key not in obj or obj[key] is None:
+            return default
+        obj = obj[key]
+    return obj
+
+
+def truthy(value: Any) -> bool:
+    """Booleans as the engine sends them (real bools; some older schemas used "true" strings)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None or is_unknown(value):
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def parse_json(value: Any) -> Any:
+    """A JSON document property (IAM/S3/KMS policies); ``UNKNOWN`` stays ``UNKNOWN``, junk -> None."""
+    if is_unknown(value) or isinstance(value, (dict, list)):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def contains_unknown(value: Any) -> bool:
+    if is_unknown(value):
+        return True
+    if isinstance(value, Mapping):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def unknown_msg(prop: str) -> str:
+    return (f"`{prop}` is unknown during preview, so this mandatory rule cannot verify it; "
+            "set it from a literal or configuration value, not from another resource's output")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a validator may know besides the properties. Pure data; tests build it directly."""
+
+    type: str = ""
+    name: str = ""
+    urn: str = ""
+    protect: bool = False
+    config: Mapping[str, Any] = field(default_factory=dict)
+    provider: Mapping[str, Any] = field(default_factory=dict)
+    """Inputs of the resource's provider (e.g. the AWS provider's defaultTags)."""
+
+
+@dataclass
+class Res:
+    """A resource as a stack validator sees it (plain data)."""
+
+    type: str
+    urn: str
+    name: str
+    props: dict[str, Any]
+    protect: bool = False
+    parent: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+
+    def depends_on(self, other: Res, prop: str | None = None) -> bool:
+        if prop is not None:
+            return other.urn in self.property_dependencies.get(prop, [])
+        return other.urn in self.dependencies or any(
+            other.urn in urns for urns in self.property_dependencies.values())
+
+
+@dataclass(frozen=True)
+class Meta:
+    id: str
+    description: str
+    severity: str
+    category: str
+    rows: tuple[str, ...]
+    anchors: tuple[str, ...]
+    fix: str
+    types: tuple[str, ...]
+    kind: str
+
+    @property
+    def tags(self) -> list[str]:
+        return ([f"category:{self.category}"] + [f"matrix:{r}" for r in self.rows]
+                + list(self.anchors))
+
+
+REGISTRY: list[Meta] = []
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = []
+VALIDATORS: dict[str, Callable[..., Iterable[Any]]] = {}
+
+_SEVERITY = {"low": Severity.LOW, "medium": Severity.MEDIUM, "high": Severity.HIGH,
+             "critical": Severity.CRITICAL}
+
+
+def _schema(config: Mapping[str, Mapping[str, Any]] | None) -> PolicyConfigSchema | None:
+    return PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None
+
+
+def _meta(id_: str, description: str, severity: str, category: str, rows: Sequence[str],
+          anchors: Sequence[str], fix: str, types: Sequence[str], kind: str) -> Meta:
+    assert id_ == id_.lower() and " " not in id_ and "_" not in id_, f"{id_}: ids are kebab-case"
+    assert category in CATEGORIES, f"{id_}: unknown category {category}"
+    assert severity in _SEVERITY, f"{id_}: unknown severity {severity}"
+    assert id_ not in VALIDATORS, f"{id_}: duplicate rule id"
+    return Meta(id_, description, severity, category, tuple(rows), tuple(anchors), fix,
+                tuple(types), kind)
+
+
+def resource_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
+                  rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
+                  config: Mapping[str, Mapping[str, Any]] | None = None):
+    """Register a rule on single resources. The validator yields what is wrong, nothing if fine."""
+    def wrap(fn: Callable[[dict[str, Any], Context], Iterable[str]]):
+        meta = _meta(id, description, severity, category, rows, anchors, fix, types, "resource")
+        wanted = frozenset(types)
+
+        def validate(args, report_violation):
+            if args.resource_type not in wanted:
+                return
+            ctx = Context(type=args.resource_type, name=args.name, urn=args.urn,
+                          protect=bool(args.opts.protect) if args.opts else False,
+                          config=dict(args.get_config() or {}),
+                          provider=plain(args.provider.props) if args.provider else {})
+            for what in fn(plain(args.props), ctx):
+                report_violation(f"{what}. Fix: {fix}", None)
+
+        POLICIES.append(ResourceValidationPolicy(
+            name=id, description=description, validate=validate, severity=_SEVERITY[severity],
+            tags=meta.tags, remediation_steps=fix, config_schema=_schema(config)))
+        REGISTRY.append(meta)
+        VALIDATORS[id] = fn
+        fn.meta = meta  # type: ignore[attr-defined]
+        return fn
+    return wrap
+
+
+def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
+               rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
+               config: Mapping[str, Mapping[str, Any]] | None = None):
+    """Register a rule over the whole stack (joins between resources). Yields ``(urn, what)``."""
+    def wrap(fn: Callable[[list[Res], Context], Iterable[tuple[str, str]]]):
+        meta = _meta(id, description, severity, category, rows, anchors, fix, types, "stack")
+
+        def validate(args, report_violation):
+            resources = [_res(r) for r in args.resources]
+            ctx = Context(config=dict(args.get_config() or {}))
+            for urn, what in fn(resources, ctx):
+                report_violation(f"{what}. Fix: {fix}", urn)
+
+        POLICIES.append(StackValidationPolicy(
+            name=id, description=description, validate=validate, severity=_SEVERITY[severity],
+            tags=meta.tags, remediation_steps=fix, config_schema=_schema(config)))
+        REGISTRY.append(meta)
+        VALIDATORS[id] = fn
+        fn.meta = meta  # type: ignore[attr-defined]
+        return fn
+    return wrap
+
+
+def _res(r: Any) -> Res:
+    return Res(
+        type=r.resource_type, urn=r.urn, name=r.name, props=plain(r.props),
+        protect=bool(r.opts.protect) if r.opts else False,
+        parent=r.parent.urn if r.parent is not None else None,
+        dependencies=[d.urn for d in r.dependencies],
+        property_dependencies={k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
+    )
+
+
+def by_type(resources: Iterable[Res], *types: str) -> list[Res]:
+    return [r for r in resources if r.type in types]
+
+
+def related(companion: Res, targets: Iterable[Res], prop: str, *target_keys: str) -> list[Res]:
+    """Targets a companion resource points at through ``prop``: by property dependency (works in
+    preview, when ids are unknown) or by equal known value (a deployed stack's export)."""
+    value = companion.props.get(prop)
+    found = []
+    for t in targets:
+        if t.urn in companion.property_dependencies.get(prop, []):
+            found.append(t)
+        elif isinstance(value, str) and any(
+                isinstance(t.props.get(k), str) and t.props.get(k) == value for k in target_keys):
+            found.append(t)
+    return found

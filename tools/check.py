@@ -1,0 +1,438 @@
+"""``python -m tools check <deployment.json> --stack <stack> [--json FILE]``: the policy pack over a
+deployment, exactly as ``pulumi preview --policy-pack policies --policy-pack-config ...`` runs it.
+
+The pack is started the way the engine's plugin host starts a Python analyzer
+(``python -u -m pulumi.policy <engine> policies``; it prints its port), and spoken to over the
+Analyzer gRPC protocol: ``GetAnalyzerInfo``, ``Configure`` with the environment's policy config
+(merged with rule defaults the way the engine merges ``--policy-pack-config``), ``ConfigureStack``,
+``Analyze`` per resource (its inputs) and ``AnalyzeStack`` (final state: outputs over inputs).
+
+Secret values in an export carry ciphertext only; they are sent to the analyzer as secrets with a
+redacted value, so rules can see that a secret is set and never what it is.
+Exit codes: 0 no mandatory violation, 1 mandatory violation(s), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY_DIR = ROOT / "policies"
+CONFIG_DIR = POLICY_DIR / "config"
+ENVIRONMENTS = ("ephemeral", "staging", "production")
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+REDACTED = "[secret]"
+_SKIPPED_TYPES = ("pulumi:pulumi:Stack",)
+_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+
+
+class InputError(Exception):
+    """Bad input: reported in one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    severity: str
+    enforcement: str
+    urn: str
+    type: str
+    name: str
+    message: str
+    fix: str
+
+
+@dataclass
+class CheckResult:
+    environment: str
+    violations: list[Violation] = field(default_factory=list)
+    rules_run: int = 0
+    resources: int = 0
+    seconds: float = 0.0
+
+    @property
+    def mandatory(self) -> int:
+        return sum(v.enforcement == "mandatory" for v in self.violations)
+
+    @property
+    def advisory(self) -> int:
+        return sum(v.enforcement == "advisory" for v in self.violations)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"environment": self.environment, "mandatory": self.mandatory,
+                "advisory": self.advisory, "rulesRun": self.rules_run,
+                "resources": self.resources, "seconds": round(self.seconds, 3),
+                "violations": [asdict(v) for v in self.violations]}
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs: the deployment file, the stack's environment, the policy config.
+# --------------------------------------------------------------------------------------------
+
+
+def load_deployment(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"deployment file not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"{path} is not valid JSON ({e})") from None
+    resources_of(data, str(path))
+    return data
+
+
+def resources_of(deployment: Any, source: str = "deployment") -> list[dict[str, Any]]:
+    resources = deployment.get("deployment", {}).get("resources") if isinstance(deployment, dict) else None
+    if resources is None and isinstance(deployment, dict) and isinstance(deployment.get("resources"), list):
+        resources = deployment["resources"]  # the bare "deployment" object
+    if not isinstance(resources, list) or not all(isinstance(r, dict) and "urn" in r and "type" in r
+                                                 for r in resources):
+        raise InputError(f"{source} is not a Pulumi stack export: expected "
+                         '{"version": 3, "deployment": {"resources": [{"urn", "type", ...}]}}')
+    return resources
+
+
+def environment_of(stack: str, root: Path = ROOT) -> str:
+    """``platform:environment`` of ``Pulumi.<stack>.yaml``; ``pr-<n>`` stacks without one are ephemeral."""
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if stack_file.is_file():
+        import yaml
+
+        try:
+            config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+        except (yaml.YAMLError, AttributeError) as e:
+            raise InputError(f"{stack_file.name} is not valid YAML ({e})") from None
+        env = config.get("platform:environment")
+        if env not in ENVIRONMENTS:
+            raise InputError(f"{stack_file.name}: platform:environment is {env!r}, expected one of "
+                             f"{', '.join(ENVIRONMENTS)}")
+        return env
+    if re.fullmatch(r"pr-\d+", stack):
+        return "ephemeral"
+    raise InputError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml and not a pr-<n> stack")
+
+
+def load_policy_config(environment: str) -> dict[str, Any]:
+    if environment not in ENVIRONMENTS:
+        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    path = CONFIG_DIR / f"{environment}.json"
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise InputError(f"policy config {path} cannot be read ({e})") from None
+    for name, value in config.items():
+        level = value if isinstance(value, str) else value.get("enforcementLevel") if isinstance(value, dict) else None
+        if level is not None and level not in _LEVELS:
+            raise InputError(f"{path.name}: {name} has enforcement level {level!r}")
+    return config
+
+
+def reconcile_config(infos: Iterable[Any], initial: Mapping[str, Any], config: Mapping[str, Any],
+                     level_names: Mapping[int, str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """What the engine sends in ``Configure``: per policy its level and properties, from the
+    policy's default level and schema defaults, then the pack's initial config, then the file
+    (``all`` first, then the policy's own entry)."""
+    result: dict[str, tuple[str, dict[str, Any]]] = {}
+    for info in infos:
+        defaults = {k: v["default"] for k, v in _schema_props(info).items() if "default" in v}
+        result[info.name] = (level_names[info.enforcementLevel], defaults)
+    for source in (initial, config):
+        everything = source.get("all")
+        if everything is not None:
+            level = everything if isinstance(everything, str) else everything.get("enforcementLevel")
+            if level:
+                result = {k: (level, props) for k, (_, props) in result.items()}
+        for name, value in source.items():
+            if name == "all" or name not in result:
+                continue
+            level, props = result[name]
+            if isinstance(value, str):
+                level = value
+            elif isinstance(value, Mapping):
+                level = value.get("enforcementLevel", level)
+                props = {**props, **{k: v for k, v in value.items() if k != "enforcementLevel"}}
+            result[name] = (level, props)
+    unknown = sorted(set(config) - set(result) - {"all"})
+    if unknown:
+        raise InputError(f"policy config names unknown policies: {', '.join(unknown)}")
+    return result
+
+
+def _schema_props(info: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(info.configSchema.properties) if info.HasField("configSchema") else {}
+
+
+# --------------------------------------------------------------------------------------------
+# Export values -> Analyzer properties.
+# --------------------------------------------------------------------------------------------
+
+
+def to_analyzer_value(value: Any) -> Any:
+    """Secrets (ciphertext only) become analyzer secrets with a redacted value."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            if "plaintext" in value:
+                try:
+                    inner = json.loads(value["plaintext"])
+                except (TypeError, ValueError):
+                    inner = value["plaintext"]
+                return {SIG_KEY: SECRET_SIG, "value": to_analyzer_value(inner)}
+            if "value" in value:
+                return {SIG_KEY: SECRET_SIG, "value": to_analyzer_value(value["value"])}
+            return {SIG_KEY: SECRET_SIG, "value": REDACTED}
+        return {k: to_analyzer_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_analyzer_value(v) for v in value]
+    return value
+
+
+def _struct(props: Mapping[str, Any]):
+    from google.protobuf import struct_pb2
+
+    s = struct_pb2.Struct()
+    s.update({k: to_analyzer_value(v) for k, v in props.items() if v is not None})
+    return s
+
+
+def name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# The analyzer plugin: started once per process, reconfigured per check.
+# --------------------------------------------------------------------------------------------
+
+
+class Analyzer:
+    """The policy pack as a running analyzer plugin, spoken to over gRPC."""
+
+    def __init__(self, policy_dir: Path = POLICY_DIR, timeout: float = 60.0):
+        import grpc
+        from pulumi.runtime.proto import analyzer_pb2_grpc
+
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(policy_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(policy_dir))
+        port = self._read_port(timeout)
+        self.channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 400 * 1024 * 1024),
+                                          ("grpc.max_receive_message_length", 400 * 1024 * 1024)])
+        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self.lock = threading.Lock()
+        self._info = None
+
+    def _read_port(self, timeout: float) -> int:
+        assert self.process.stdout is not None
+        line: list[bytes] = []
+        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        text = line[0].decode().strip() if line else ""
+        if not text.isdigit():
+            self.close()
+            err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+            raise RuntimeError(f"the policy pack did not start (no port printed): {err.strip()[-2000:]}")
+        return int(text)
+
+    def info(self):
+        from google.protobuf import empty_pb2
+
+        if self._info is None:
+            self._info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        return self._info
+
+    def close(self) -> None:
+        if getattr(self, "channel", None) is not None:
+            self.channel.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def check(self, deployment: Mapping[str, Any], environment: str,
+              stack: str = "", project: str = "platform") -> CheckResult:
+        from pulumi.runtime.proto import analyzer_pb2 as pb
+
+        started = time.perf_counter()
+        resources = resources_of(deployment)
+        file_config = load_policy_config(environment)
+        info = self.info()
+        level_names = {pb.ADVISORY: "advisory", pb.MANDATORY: "mandatory",
+                       pb.REMEDIATE: "remediate", pb.DISABLED: "disabled"}
+        initial = {k: {"enforcementLevel": level_names[v.enforcementLevel] if v.enforcementLevel else None,
+                       **_struct_dict(v.properties)} for k, v in info.initialConfig.items()}
+        initial = {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in initial.items()}
+        config = reconcile_config(info.policies, initial, file_config, level_names)
+        by_name = {v: k for k, v in level_names.items()}
+        request = pb.ConfigureAnalyzerRequest(policyConfig={
+            name: pb.PolicyConfig(enforcementLevel=by_name[level], properties=_struct(props))
+            for name, (level, props) in config.items()})
+
+        by_urn = {r["urn"]: r for r in resources}
+        providers = {f"{r['urn']}::{r.get('id', '')}": r for r in resources
+                     if r["type"].startswith("pulumi:providers:")}
+        diagnostics = []
+        with self.lock:
+            self.stub.Configure(request)
+            self.stub.ConfigureStack(pb.AnalyzerStackConfigureRequest(
+                stack=stack, project=project, organization="organization", dry_run=True))
+            stack_resources = []
+            for r in resources:
+                if r["type"] in _SKIPPED_TYPES:
+                    continue
+                options = pb.AnalyzerResourceOptions(protect=bool(r.get("protect")),
+                                                     parent=r.get("parent") or "")
+                provider = _provider(r, providers, by_urn, pb)
+                kwargs = {"provider": provider} if provider is not None else {}
+                inputs = r.get("inputs") or {}
+                for d in self.stub.Analyze(pb.AnalyzeRequest(
+                        type=r["type"], properties=_struct(inputs), urn=r["urn"], name=name_of(r["urn"]),
+                        options=options, **kwargs)).diagnostics:
+                    if not d.urn:  # the engine attributes a resource diagnostic to that resource
+                        d.urn = r["urn"]
+                    diagnostics.append(d)
+                stack_resources.append(pb.AnalyzerResource(
+                    type=r["type"], properties=_struct({**inputs, **(r.get("outputs") or {})}),
+                    urn=r["urn"], name=name_of(r["urn"]), options=options,
+                    parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
+                    propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
+                                          for k, v in (r.get("propertyDependencies") or {}).items()},
+                    **kwargs))
+            diagnostics += self.stub.AnalyzeStack(pb.AnalyzeStackRequest(resources=stack_resources)).diagnostics
+
+        policies = {p.name: p for p in info.policies}
+        severities = {pb.POLICY_SEVERITY_LOW: "low", pb.POLICY_SEVERITY_MEDIUM: "medium",
+                      pb.POLICY_SEVERITY_HIGH: "high", pb.POLICY_SEVERITY_CRITICAL: "critical"}
+        violations = []
+        for d in diagnostics:
+            policy = policies.get(d.policyName)
+            fix = policy.remediation_steps if policy is not None else ""
+            message = d.message.removeprefix(d.description).strip()
+            message = message.removesuffix(f". Fix: {fix}") if fix else message
+            resource = by_urn.get(d.urn, {})
+            violations.append(Violation(
+                rule=d.policyName, severity=severities.get(d.severity, "unspecified"),
+                enforcement=level_names.get(d.enforcementLevel, "advisory"), urn=d.urn,
+                type=resource.get("type", ""), name=name_of(d.urn) if d.urn else "",
+                message=message, fix=fix))
+        violations.sort(key=lambda v: (v.enforcement != "mandatory", v.rule, v.urn))
+        return CheckResult(
+            environment=environment, violations=violations,
+            rules_run=sum(level != "disabled" for level, _ in config.values()),
+            resources=len(resources), seconds=time.perf_counter() - started)
+
+
+def _struct_dict(struct) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(struct)
+
+
+def _provider(resource, providers, by_urn, pb):
+    ref = resource.get("provider")
+    provider = providers.get(ref) if ref else None
+    if provider is None:
+        return None
+    return pb.AnalyzerProviderResource(type=provider["type"], urn=provider["urn"],
+                                       name=name_of(provider["urn"]),
+                                       properties=_struct(provider.get("inputs") or {}))
+
+
+_SHARED: Analyzer | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_analyzer() -> Analyzer:
+    """One analyzer per process (starting it costs about a second); closed at exit."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None or _SHARED.process.poll() is not None:
+            _SHARED = Analyzer()
+            atexit.register(_SHARED.close)
+        return _SHARED
+
+
+def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:
+    """Run the pack over a deployment (stack export format) under the environment's config."""
+    if environment not in ENVIRONMENTS:
+        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    resources_of(deployment)
+    return shared_analyzer().check(deployment, environment, stack=stack)
+
+
+# --------------------------------------------------------------------------------------------
+# Output.
+# --------------------------------------------------------------------------------------------
+
+
+def render(result: CheckResult) -> str:
+    lines = []
+    if result.violations:
+        rows = [(v.enforcement, v.severity, v.rule,
+                 f"{v.type.rsplit(':', 1)[-1] or 'stack'} {v.name}".strip()) for v in result.violations]
+        widths = [max(len(r[i]) for r in rows + [("ENFORCEMENT", "SEVERITY", "RULE", "RESOURCE")])
+                  for i in range(4)]
+        header = ("ENFORCEMENT", "SEVERITY", "RULE", "RESOURCE")
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+        for row, v in zip(rows, result.violations, strict=True):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            lines.append(f"    what: {v.message}")
+            if v.fix:
+                lines.append(f"    fix:  {v.fix}")
+        lines.append("")
+    verdict = "FAIL" if result.mandatory else "PASS"
+    lines.append(f"{verdict}: {result.mandatory} mandatory, {result.advisory} advisory violation(s); "
+                 f"{result.rules_run} rules over {result.resources} resources "
+                 f"({result.environment} policy config) in {result.seconds:.2f}s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools check",
+                                     description="Run the policy pack over a deployment file.")
+    parser.add_argument("deployment", help="pulumi stack export / offline plan --json output")
+    parser.add_argument("--stack", required=True, help="stack name: staging, production, pr-<n>")
+    parser.add_argument("--json", dest="json_file", help="also write the result as JSON to FILE")
+    args = parser.parse_args(argv)
+    try:
+        environment = environment_of(args.stack)
+        deployment = load_deployment(args.deployment)
+        result = check_deployment(deployment, environment, stack=args.stack)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(render(result))
+    if args.json_file:
+        Path(args.json_file).write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return 1 if result.mandatory else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
