@@ -335,15 +335,17 @@ def render(envs: Sequence[Env], *, budget: int = DEFAULT_BUDGET) -> str:
     if budget >= GITHUB_LIMIT:
         raise UsageError(f"budget {budget} must be below GitHub's limit of {GITHUB_LIMIT}")
     sections = [resource_blocks(envs), violation_blocks(envs), settings_blocks(envs), mermaid_blocks(envs)]
-    priority = [1, 0, 2, 3]  # violations get the budget first, then resources, settings, diagrams
+    # Fill order: the small, bounded tables first (each capped at half of what is left, so a huge
+    # type list cannot crowd out the violations), then the violations, then whole diagrams.
+    fill = [(0, 0.5), (2, 0.5), (1, 1.0), (3, 1.0)]
     head = f"{MARKER}\n{summary(envs)}"
     rendered: dict[int, list[str]] = {i: [] for i in range(len(sections))}
     cuts: list[str] = []
     notice_reserve = 600
     remaining = budget - length(head) - notice_reserve
-    for index in sorted(range(len(sections)), key=lambda i: priority[i]):
+    for index, share in fill:
         for block in sections[index]:
-            text, note = _fit(block, remaining - 2)
+            text, note = _fit(block, int(remaining * share) - 2)
             if note:
                 cuts.append(note)
             if text:

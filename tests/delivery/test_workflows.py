@@ -1,0 +1,188 @@
+"""The GitHub workflows: schema-valid, zizmor-clean (medium and above) and the security rules."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
+TOOLS = ROOT / ".venv-tools" / "bin"
+FILES = sorted(WORKFLOWS.glob("*.yml"))
+PINNED = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
+
+
+def load(path: Path) -> dict[str, Any]:
+    # PyYAML reads the key `on:` as True; normalise it back.
+    data = yaml.safe_load(path.read_text())
+    if True in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def tool(name: str) -> Path:
+    path = TOOLS / name
+    if not path.exists():
+        pytest.skip(f"{path} missing: create it with `python3 -m venv .venv-tools && "
+                    ".venv-tools/bin/pip install -r requirements-tools.txt` (CI does)")
+    return path
+
+
+def steps(path: Path) -> list[dict[str, Any]]:
+    data = load(path)
+    if "runs" in data:
+        return data["runs"].get("steps", [])
+    return [s for job in data["jobs"].values() for s in job.get("steps", [])]
+
+
+def test_the_three_workflows_exist() -> None:
+    assert {p.name for p in FILES} >= {"preview.yml", "deploy.yml", "ephemeral.yml"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_workflow_matches_the_github_schema(path: Path) -> None:
+    proc = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", path],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", ACTIONS, ids=lambda p: p.parent.name)
+def test_composite_action_matches_the_github_schema(path: Path) -> None:
+    proc = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", path],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_reports_nothing_medium_or_above() -> None:
+    proc = subprocess.run([tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "plain",
+                           ROOT / ".github"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings" in proc.stdout + proc.stderr or "0 medium, 0 high" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", FILES + ACTIONS, ids=lambda p: p.name if p.parent == WORKFLOWS else p.parent.name)
+def test_remote_actions_pinned_to_full_commit_shas(path: Path) -> None:
+    for step in steps(path):
+        uses = step.get("uses")
+        if uses and not uses.startswith("./"):
+            assert PINNED.fullmatch(uses), f"{path.name}: {uses} is not pinned to a full commit SHA"
+    for line in path.read_text().splitlines():
+        if re.search(r"uses:\s*[\w.-]+/[\w.-]+.*@[0-9a-f]{40}", line):
+            assert re.search(r"# v\d+\.\d+\.\d+$", line), f"{path.name}: pin without its version comment: {line}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_checkout_never_persists_credentials(path: Path) -> None:
+    checkouts = [s for s in steps(path) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkouts, f"{path.name} checks nothing out?"
+    for step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, f"{path.name}: {step.get('name')}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_minimal_permissions_per_job(path: Path) -> None:
+    data = load(path)
+    assert data.get("permissions") == {}, f"{path.name}: workflow-level permissions must be {{}}"
+    for name, job in data["jobs"].items():
+        assert "permissions" in job, f"{path.name}: job {name} has no permissions block"
+        assert "write-all" not in str(job["permissions"]), f"{path.name}: job {name}"
+        if "id-token" in job["permissions"]:
+            assert job["permissions"].get("pull-requests") != "write" or name == "preview", \
+                f"{path.name}: job {name} mixes cloud credentials with PR write access"
+
+
+@pytest.mark.parametrize("path", FILES + ACTIONS, ids=lambda p: p.name if p.parent == WORKFLOWS else p.parent.name)
+def test_no_long_lived_aws_keys_and_no_pull_request_target(path: Path) -> None:
+    text = path.read_text()
+    for forbidden in ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "pull_request_target"):
+        assert forbidden not in text, f"{path.name} uses {forbidden}"
+
+
+FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def guarded(jobs: dict[str, Any], job: dict[str, Any]) -> bool:
+    """The job cannot run for a fork's PR: its own condition says so, or every job it needs does."""
+    condition = str(job.get("if", ""))
+    needs = job.get("needs", [])
+    needs = [needs] if isinstance(needs, str) else needs
+    return (FORK_GUARD in condition or "github.event_name == 'schedule'" in condition
+            or bool(needs) and all(guarded(jobs, jobs[n]) for n in needs))
+
+
+@pytest.mark.parametrize("name", ["preview.yml", "ephemeral.yml"])
+def test_credentialed_pr_jobs_skip_forks(name: str) -> None:
+    jobs = load(WORKFLOWS / name)["jobs"]
+    for job_name, job in jobs.items():
+        if "id-token" in job.get("permissions", {}) or "secrets." in yaml.safe_dump(job):
+            assert guarded(jobs, job), f"{name}: job {job_name} has credentials and would run for forks"
+
+
+def test_deploy_one_concurrency_group_per_stack_refresh_policy_smoke_and_notify() -> None:
+    data = load(WORKFLOWS / "deploy.yml")
+    assert set(data["on"]) == {"push", "workflow_dispatch"}
+    assert data["on"]["push"] == {"branches": ["main"], "tags": ["v*.*.*"]}
+    up = data["jobs"]["up"]
+    assert up["concurrency"] == {"group": "pulumi-${{ needs.target.outputs.stack }}", "cancel-in-progress": False}
+    assert up["environment"]["name"] == "${{ needs.target.outputs.stack }}"
+    pulumi = next(s for s in up["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
+    assert pulumi["with"]["command"] == "up" and pulumi["with"]["refresh"] is True
+    assert pulumi["with"]["policyPacks"] == "policies"
+    assert pulumi["with"]["policyPackConfigs"] == "policies/config/${{ needs.target.outputs.stack }}.json"
+    names = [s.get("name", "") for s in up["steps"]]
+    assert any("Smoke check" in n for n in names)
+    notify = next(s for s in up["steps"] if s.get("name") == "Notify Slack")
+    assert notify["if"] == "failure()" and "secrets.SLACK_WEBHOOK_URL" in notify["env"]["SLACK_WEBHOOK_URL"]
+
+
+@pytest.mark.parametrize(("event", "ref", "stack"), [
+    ("push", "refs/heads/main", "staging"),
+    ("push", "refs/tags/v1.2.3", "production"),
+    ("workflow_dispatch", "refs/heads/main", "production"),
+    ("workflow_dispatch", "refs/heads/feature", None),
+])
+def test_deploy_target_selection(event: str, ref: str, stack: str | None, tmp_path: Path) -> None:
+    script = load(WORKFLOWS / "deploy.yml")["jobs"]["target"]["steps"][0]["run"]
+    out = tmp_path / "out"
+    proc = subprocess.run(["bash", "-c", script], env={"EVENT": event, "REF": ref, "GITHUB_OUTPUT": str(out),
+                                                       "PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    if stack is None:
+        assert proc.returncode != 0
+    else:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert out.read_text() == f"stack={stack}\n"
+
+
+def test_preview_runs_pulumi_preview_with_the_policy_pack_per_environment() -> None:
+    job = load(WORKFLOWS / "preview.yml")["jobs"]["preview"]
+    assert [m["stack"] for m in job["strategy"]["matrix"]["include"]] == ["staging", "production"]
+    pulumi = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+
+
+def test_offline_job_has_no_credentials_and_comments_once() -> None:
+    jobs = load(WORKFLOWS / "preview.yml")["jobs"]
+    assert jobs["offline"]["permissions"] == {"contents": "read"}
+    assert "secrets." not in yaml.safe_dump(jobs["offline"])
+    runs = " ".join(s.get("run", "") for s in jobs["offline"]["steps"])
+    assert "make test" in runs and "tools plan" in runs and "tools comment" in runs
+    script = jobs["comment"]["steps"][0]["with"]["script"]
+    assert "<!-- platform-plan -->" in script and "updateComment" in script
+
+
+def test_ephemeral_events_concurrency_and_teardown_check() -> None:
+    data = load(WORKFLOWS / "ephemeral.yml")
+    assert data["on"]["pull_request"]["types"] == ["opened", "synchronize", "reopened", "closed"]
+    assert data["on"]["schedule"][0]["cron"].split()[1:] == ["*", "*", "*", "*"], "hourly"
+    assert "github.event.pull_request.number" in data["concurrency"]["group"]
+    runs = {name: " ".join(s.get("run", "") for s in job["steps"]) for name, job in data["jobs"].items()}
+    assert "ephemeral up" in runs["up"] and "ephemeral config" in runs["up"]
+    assert "destroy --pr \"$PR\" --preview-only" in runs["teardown-check"]
+    assert "ephemeral destroy --pr" in runs["destroy"] and "ephemeral reap" in runs["reap"]
