@@ -343,8 +343,17 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
             loop.close()
             asyncio.set_event_loop(None)
 
-    with warnings.catch_warnings(record=True) as caught:
+    caught: list[warnings.WarningMessage] = []
+
+    def record(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        # Provider SDKs warn at import time about every deprecated class they *define*
+        # (pulumi_aws.s3 defines BucketV2); only warnings from code the program runs count.
+        if not _importing():
+            caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
+        warnings.showwarning = record
         contextvars.Context().run(execute)
     python_warnings = [f"{w.category.__name__}: {w.message}" for w in caught
                        if issubclass(w.category, (DeprecationWarning, UserWarning, FutureWarning))
@@ -358,6 +367,15 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
     return Plan(project=project, stack=stack, resources=resources,
                 stack_outputs=monitor.outputs.get(stack_urn, {}),
                 warnings=collector.warnings + python_warnings, errors=collector.errors)
+
+
+def _importing() -> bool:
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _run_and_export(program: Path) -> None:
