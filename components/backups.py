@@ -1,0 +1,323 @@
+"""Logical Postgres backups: a hardened S3 bucket, an IRSA role, and a nightly pg_dump CronJob.
+
+``BackupStorage`` creates: the bucket (autonamed ``<prefix>-backups-…``) with versioning, SSE-KMS
+with the customer key and a bucket key, all four public-access blocks, BucketOwnerEnforced, a
+policy denying non-TLS access and non-KMS uploads, and a lifecycle that expires current and
+noncurrent objects after the retention and aborts stale multipart uploads; and the backup job's
+IAM role, assumable only by the ``backup`` ServiceAccount through the cluster's OIDC provider,
+allowed only what the job does (objects under ``postgres/``, the one key, the one DB secret).
+
+``BackupSchedule`` creates: the ``backup`` ServiceAccount (IRSA), a ``backup-config`` ConfigMap
+(everything non-secret the job needs) and the CronJob. ``backup_pod_spec`` is a plain function so
+``python -m tools restore`` renders its one-off restore Job from the same pod spec.
+
+Credentials: for RDS the job reads the RDS-managed master secret from Secrets Manager (the role
+may ``GetSecretValue`` that one ARN) and writes a PGPASSFILE into a memory-backed emptyDir; in
+cluster it reads the password from the mounted ``postgres-credentials`` Secret file. No password
+is ever in an env var, an argument or a ConfigMap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.kubernetes import metadata, restricted_container, restricted_pod_spec
+from config import BackupProfile
+
+SERVICE_ACCOUNT = "backup"
+CONFIGMAP = "backup-config"
+OBJECT_PREFIX = "postgres/"
+BACKUP_UID = 70
+"""The backup image is built FROM the postgres image; its postgres user is uid/gid 70."""
+CREDENTIALS_MOUNT = "/run/secrets/postgres"
+POD_LABELS = {"app.kubernetes.io/name": "backup", "app.kubernetes.io/component": "backup"}
+
+
+# ----------------------------------------------------------------------------------------------
+# IAM documents (plain data, so tests and the policy pack read them as written)
+# ----------------------------------------------------------------------------------------------
+
+
+def trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: pulumi.Input[str],
+                 service_account: str = SERVICE_ACCOUNT) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{oidc_provider_url}:sub": pulumi.Output.concat("system:serviceaccount:", namespace, ":",
+                                                                 service_account),
+                f"{oidc_provider_url}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    }
+
+
+def job_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
+               db_secret_arn: pulumi.Input[str] | None) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ObjectsUnderPrefix", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
+         "Resource": pulumi.Output.concat(bucket_arn, "/", OBJECT_PREFIX, "*")},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [OBJECT_PREFIX, f"{OBJECT_PREFIX}*"]}}},
+        {"Sid": "TheDataKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+         "Resource": kms_key_arn},
+    ]
+    if db_secret_arn is not None:
+        statements.append({"Sid": "DatabaseCredentials", "Effect": "Allow",
+                           "Action": "secretsmanager:GetSecretValue", "Resource": db_secret_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def bucket_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str]) -> dict[str, Any]:
+    objects = pulumi.Output.concat(bucket_arn, "/*")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": [bucket_arn, objects],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+            {"Sid": "DenyUnencryptedUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": objects, "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}}},
+            {"Sid": "DenyNonKmsUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": objects,
+             "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+            {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": objects,
+             "Condition": {"StringNotEqualsIfExists": {
+                 "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}}},
+        ],
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Storage: bucket + IRSA role
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupStorageArgs:
+    prefix: str
+    """Physical-name prefix: ``platform-<stack>``; the bucket is autonamed from it."""
+    profile: BackupProfile
+    protect: bool
+    kms_key_arn: pulumi.Input[str]
+    oidc_provider_arn: str
+    oidc_provider_url: str
+    namespace: pulumi.Input[str]
+    """Namespace of the ``backup`` ServiceAccount (the only subject the role trusts)."""
+    db_secret_arn: pulumi.Input[str] | None
+    """RDS master user secret (managed Postgres); None in-cluster."""
+    tags: Mapping[str, str]
+
+
+class BackupStorage(pulumi.ComponentResource):
+    """Creates: the backup bucket and its settings, and the backup job's IRSA role and policy."""
+
+    bucket: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BackupStorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:BackupStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        p, tags = args.profile, dict(args.tags)
+
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"{args.prefix}-backups-",
+            force_destroy=p.force_destroy,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=p.retain_on_delete),
+        )
+        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
+        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
+                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=on_bucket)
+        public = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=on_bucket)
+        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
+                                versioning_configuration={"status": "Enabled"}, opts=on_bucket)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
+                                                                "kms_master_key_id": args.kms_key_arn},
+                    "bucket_key_enabled": True}],
+            opts=on_bucket,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[{
+                "id": "expire-backups",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "expiration": {"days": p.retention_days},
+                "noncurrent_version_expiration": {"noncurrent_days": p.retention_days},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+            }],
+            opts=on_bucket,
+        )
+        # After the public-access block: a policy with Principal "*" (denies only) must not race it.
+        aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(bucket_policy(bucket.arn, args.kms_key_arn)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public]),
+        )
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{args.prefix}-backup",
+            description="Postgres backup CronJob (IRSA): writes and reads postgres/* in the backup bucket",
+            assume_role_policy=pulumi.Output.json_dumps(
+                trust_policy(args.oidc_provider_arn, args.oidc_provider_url, args.namespace)),
+            max_session_duration=3600,
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(job_policy(bucket.arn, args.kms_key_arn, args.db_secret_arn)),
+            opts=child,
+        )
+
+        self.bucket = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.role_arn = role.arn
+        self.register_outputs({"bucket": self.bucket, "roleArn": self.role_arn})
+
+
+# ----------------------------------------------------------------------------------------------
+# Schedule: ServiceAccount + ConfigMap + CronJob
+# ----------------------------------------------------------------------------------------------
+
+
+def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credentials_secret: str | None,
+                    labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The backup/restore pod: restricted floor, IRSA token, config from ``backup-config``.
+
+    ``credentials_secret`` is the Kubernetes Secret holding ``password`` (in-cluster Postgres);
+    None when the job fetches the RDS master secret from Secrets Manager instead.
+    """
+    mounts = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
+              {"name": "pgpass", "mountPath": "/run/pgpass"}]
+    volumes: list[dict[str, Any]] = [
+        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        # Memory-backed: the PGPASSFILE written at start never touches a disk.
+        {"name": "pgpass", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+    ]
+    if credentials_secret is not None:
+        mounts.append({"name": "credentials", "mountPath": CREDENTIALS_MOUNT, "readOnly": True})
+        volumes.append({"name": "credentials", "secret": {
+            "secretName": credentials_secret, "defaultMode": 0o440, "items": [{"key": "password", "path": "password"}]}})
+    container = restricted_container(
+        name="backup",
+        image=image,
+        cpu="250m",
+        memory="512Mi",
+        run_as_user=BACKUP_UID,
+        command=list(command),
+        envFrom=[{"configMapRef": {"name": CONFIGMAP}}],
+        volumeMounts=mounts,
+    )
+    spec = restricted_pod_spec(containers=[container], service_account=SERVICE_ACCOUNT, mount_token=True,
+                               run_as_user=BACKUP_UID, restartPolicy="Never", volumes=volumes)
+    return {"metadata": {"labels": {**(labels or {}), **POD_LABELS}}, "spec": spec}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupScheduleArgs:
+    namespace: pulumi.Input[str]
+    image: pulumi.Input[str]
+    """The backup image, by digest."""
+    schedule: str
+    role_arn: pulumi.Input[str]
+    bucket: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    pg_host: pulumi.Input[str]
+    pg_port: pulumi.Input[int]
+    pg_database: pulumi.Input[str]
+    pg_user: pulumi.Input[str]
+    pg_sslmode: pulumi.Input[str]
+    pg_secret_arn: pulumi.Input[str] | None = None
+    """Managed Postgres: the Secrets Manager secret with the password."""
+    pg_credentials_secret: str | None = None
+    """In-cluster Postgres: the Kubernetes Secret with key ``password``."""
+    labels: Mapping[str, str]
+
+
+class BackupSchedule(pulumi.ComponentResource):
+    """Creates: the ``backup`` ServiceAccount (IRSA), the ``backup-config`` ConfigMap and the CronJob."""
+
+    def __init__(self, name: str, args: BackupScheduleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:BackupSchedule", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if (args.pg_secret_arn is None) == (args.pg_credentials_secret is None):
+            raise ValueError("BackupScheduleArgs: set exactly one of pg_secret_arn or pg_credentials_secret")
+        labels = {**args.labels, **POD_LABELS}
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+
+        sa = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=metadata(SERVICE_ACCOUNT, args.namespace, labels,
+                              annotations={"eks.amazonaws.com/role-arn": args.role_arn}),
+            automount_service_account_token=False,
+            opts=child,
+        )
+        credentials = ({"PG_SECRET_ARN": args.pg_secret_arn} if args.pg_secret_arn is not None
+                       else {"PGPASSWORD_FILE": f"{CREDENTIALS_MOUNT}/password"})
+        config = k8s.core.v1.ConfigMap(
+            f"{name}-config",
+            metadata=metadata(CONFIGMAP, args.namespace, labels),
+            data={
+                "BACKUP_BUCKET": args.bucket,
+                "BACKUP_PREFIX": OBJECT_PREFIX,
+                "BACKUP_KMS_KEY_ARN": args.kms_key_arn,
+                "AWS_REGION": region,
+                "PGHOST": args.pg_host,
+                "PGPORT": pulumi.Output.from_input(args.pg_port).apply(lambda p: str(int(p))),
+                "PGDATABASE": args.pg_database,
+                "PGUSER": args.pg_user,
+                "PGSSLMODE": args.pg_sslmode,
+                "PGPASSFILE": "/run/pgpass/pgpass",
+                **credentials,
+            },
+            opts=child,
+        )
+        k8s.batch.v1.CronJob(
+            f"{name}-cronjob",
+            metadata=metadata("postgres-backup", args.namespace, labels),
+            spec={
+                "schedule": args.schedule,
+                "timeZone": "Etc/UTC",
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": 900,
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 3,
+                "jobTemplate": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "backoffLimit": 2,
+                        "activeDeadlineSeconds": 3 * 3600,
+                        "ttlSecondsAfterFinished": 3 * 24 * 3600,
+                        "template": backup_pod_spec(image=args.image, command=["/usr/local/bin/backup.sh"],
+                                                    credentials_secret=args.pg_credentials_secret,
+                                                    labels=labels),
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa, config]),
+        )
+        self.service_account = SERVICE_ACCOUNT
+        self.register_outputs({"serviceAccount": self.service_account})

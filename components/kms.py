@@ -1,0 +1,89 @@
+"""The environment's customer-managed KMS key: every data store, log group and backup uses it.
+
+Creates: a symmetric key with yearly rotation and an explicit key policy, and ``alias/<name>``.
+
+Key policy, and why it names no roles: the account root statement delegates use of the key to
+IAM, and each role's identity policy grants exactly the actions it needs on this one key (the
+backup role: ``kms:GenerateDataKey`` and ``kms:Decrypt``). Naming those roles here instead would
+create a cycle (the roles' policies need the key ARN) and KMS rejects principals that do not
+exist yet. The only service principal is CloudWatch Logs, scoped by encryption context to this
+account's log groups in this region. No statement has a wildcard principal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True, kw_only=True)
+class KmsKeyArgs:
+    alias: str
+    """``alias/platform-<stack>``."""
+    deletion_window_days: int
+    """30 in production (time to notice a mistaken deletion), 7 otherwise."""
+    tags: Mapping[str, str]
+
+
+def key_policy(account_id: str, region: str, partition: str = "aws") -> dict[str, Any]:
+    root = f"arn:{partition}:iam::{account_id}:root"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountRootDelegatesToIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                           "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:log-group:*",
+                }},
+            },
+        ],
+    }
+
+
+class KmsKey(pulumi.ComponentResource):
+    """Creates: the key (rotation on, explicit policy) and its alias."""
+
+    arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KmsKeyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:KmsKey", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self))
+        policy = pulumi.Output.all(identity.account_id, region.region).apply(
+            lambda ar: json.dumps(key_policy(ar[0], ar[1])))
+
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Data encryption key for {args.alias.removeprefix('alias/')}",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.deletion_window_days,
+            policy=policy,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        alias = aws.kms.Alias(f"{name}-alias", name=args.alias, target_key_id=key.key_id, opts=child)
+
+        self.arn = key.arn
+        self.key_id = key.key_id
+        self.alias = alias.name
+        self.register_outputs({"arn": self.arn, "alias": self.alias})

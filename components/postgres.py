@@ -1,0 +1,284 @@
+"""PostgreSQL for the application: RDS when the profile says ``managed``, a StatefulSet otherwise.
+
+managed (RDS): subnet group (private subnets), security group admitting 5432 from the cluster
+nodes only, parameter group (TLS forced, connection and slow-query logging), KMS-encrypted log
+groups for the exported logs, and a KMS-encrypted gp3 instance with IAM auth and an RDS-managed
+master password (kept in Secrets Manager, never in Pulumi state).
+
+in-cluster: a generated password in a Kubernetes Secret, a StatefulSet on the restricted floor
+(uid 70, read-only root filesystem, PGDATA on its own volume) with ``pg_isready`` probes, and a
+ClusterIP Service.
+
+Both: a ConfigMap ``postgres-connection`` in the application namespace with the non-secret
+connection details and where the credentials live. Never a password.
+
+The floor no profile can lower: storage encrypted with the customer key, TLS forced, not publicly
+accessible, reachable from the cluster nodes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.kubernetes import metadata, restricted_container, restricted_pod_spec
+from config import PostgresProfile
+
+MAJOR_VERSION = "18"
+"""RDS supports PostgreSQL 18 (18.1+); auto minor upgrades keep the minor current."""
+IN_CLUSTER_IMAGE = "postgres:18.1-alpine3.22"
+"""Same major as RDS so dumps restore either way; alpine's postgres user is uid/gid 70."""
+POSTGRES_UID = 70
+PORT = 5432
+USERNAME = "platform"
+CONNECTION_CONFIGMAP = "postgres-connection"
+CREDENTIALS_SECRET = "postgres-credentials"
+# Same in every environment; the logical backup CronJob runs at 02:00 UTC, after the snapshot.
+BACKUP_WINDOW = "00:30-01:30"
+MAINTENANCE_WINDOW = "sun:03:00-sun:04:00"
+SLOW_QUERY_MS = 500
+LOG_EXPORTS = ("postgresql", "upgrade")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostgresArgs:
+    prefix: str
+    """Physical-name prefix: ``platform-<stack>``."""
+    profile: PostgresProfile
+    protect: bool
+    """Pulumi ``protect`` on the instance / StatefulSet volume: a destroy must be deliberate."""
+    kms_key_arn: pulumi.Input[str]
+    vpc_id: str
+    subnet_ids: Sequence[str]
+    """Private subnets only; the instance is never reachable from outside the VPC."""
+    client_security_group_id: str
+    """The cluster nodes' security group: the only source admitted on 5432."""
+    namespace: pulumi.Input[str]
+    """Application namespace: the connection ConfigMap (and the in-cluster database) live here."""
+    log_retention_days: int
+    labels: Mapping[str, str]
+    tags: Mapping[str, str]
+    database: str = "app"
+
+
+class Postgres(pulumi.ComponentResource):
+    """Creates: RDS PostgreSQL (managed) or a StatefulSet (in-cluster), plus the connection ConfigMap."""
+
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    database: pulumi.Output[str]
+    username: pulumi.Output[str]
+    sslmode: pulumi.Output[str]
+    credentials_source: pulumi.Output[str]
+    """``aws-secretsmanager`` or ``kubernetes-secret``."""
+    credentials_ref: pulumi.Output[str]
+    """The Secrets Manager ARN of the master user secret, or the Kubernetes Secret's name."""
+    secret_arn: pulumi.Output[str] | None
+    """Managed mode only: the master user secret (JSON with ``username`` and ``password``)."""
+    credentials_secret: str | None
+    """In-cluster mode only: the Kubernetes Secret (keys ``username``, ``password``)."""
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:Postgres", name, None, opts)
+        self._name, self._args = name, args
+        self.database = pulumi.Output.from_input(args.database)
+        self.username = pulumi.Output.from_input(USERNAME)
+        self.secret_arn = None
+        self.credentials_secret = None
+        if args.profile.mode == "managed":
+            self._managed()
+        else:
+            self._in_cluster()
+
+        k8s.core.v1.ConfigMap(
+            f"{name}-connection",
+            metadata=metadata(CONNECTION_CONFIGMAP, args.namespace, args.labels),
+            data={
+                "PGHOST": self.host,
+                "PGPORT": self.port.apply(lambda p: str(int(p))),
+                "PGDATABASE": self.database,
+                "PGUSER": self.username,
+                "PGSSLMODE": self.sslmode,
+                "POSTGRES_CREDENTIALS_SOURCE": self.credentials_source,
+                "POSTGRES_CREDENTIALS_REF": self.credentials_ref,
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({
+            "host": self.host, "port": self.port, "database": self.database,
+            "credentialsSource": self.credentials_source, "credentialsRef": self.credentials_ref,
+        })
+
+    def _managed(self) -> None:
+        name, args, p = self._name, self._args, self._args.profile
+        child = pulumi.ResourceOptions(parent=self)
+        identifier = f"{args.prefix}-postgres"
+        tags = dict(args.tags)
+
+        subnets = aws.rds.SubnetGroup(f"{name}-subnets", name=identifier, subnet_ids=list(args.subnet_ids),
+                                      description=f"Private subnets of {identifier}", tags=tags, opts=child)
+        # No egress rules: the database initiates no connections (the provider removes AWS's default).
+        sg = aws.ec2.SecurityGroup(f"{name}-sg", name=identifier, vpc_id=args.vpc_id,
+                                   description=f"{identifier}: Postgres from the cluster nodes only",
+                                   tags=tags, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-nodes",
+            security_group_id=sg.id,
+            referenced_security_group_id=args.client_security_group_id,
+            ip_protocol="tcp", from_port=PORT, to_port=PORT,
+            description="Postgres from the cluster nodes",
+            tags=tags, opts=child,
+        )
+        params = aws.rds.ParameterGroup(
+            f"{name}-params",
+            name=f"{identifier}-pg{MAJOR_VERSION}",
+            family=f"postgres{MAJOR_VERSION}",
+            description=f"{identifier}: TLS forced, connection and slow-query logging",
+            parameters=[
+                {"name": "rds.force_ssl", "value": "1"},
+                {"name": "log_connections", "value": "1"},
+                {"name": "log_disconnections", "value": "1"},
+                {"name": "log_min_duration_statement", "value": str(SLOW_QUERY_MS)},
+            ],
+            tags=tags, opts=child,
+        )
+        # Created before the instance so RDS writes into encrypted groups with a retention
+        # instead of auto-creating unencrypted, never-expiring ones.
+        log_groups = [
+            aws.cloudwatch.LogGroup(f"{name}-log-{kind}", name=f"/aws/rds/instance/{identifier}/{kind}",
+                                    retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
+                                    tags=tags, opts=child)
+            for kind in LOG_EXPORTS
+        ]
+        db = aws.rds.Instance(
+            f"{name}-db",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=MAJOR_VERSION,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            instance_class=p.instance_class,
+            db_name=args.database,
+            username=USERNAME,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=args.kms_key_arn,
+            iam_database_authentication_enabled=True,
+            storage_type="gp3",
+            allocated_storage=p.allocated_storage_gib,
+            max_allocated_storage=p.max_allocated_storage_gib,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            multi_az=p.multi_az,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[sg.id],
+            publicly_accessible=False,
+            port=PORT,
+            parameter_group_name=params.name,
+            backup_retention_period=p.backup_retention_days,
+            backup_window=BACKUP_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOW,
+            copy_tags_to_snapshot=True,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            performance_insights_enabled=p.performance_insights,
+            performance_insights_kms_key_id=args.kms_key_arn if p.performance_insights else None,
+            performance_insights_retention_period=7 if p.performance_insights else None,
+            deletion_protection=p.deletion_protection,
+            skip_final_snapshot=not p.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if p.final_snapshot else None,
+            delete_automated_backups=not args.protect,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
+        )
+        secret_arn = db.master_user_secrets.apply(lambda s: s[0].secret_arn if s else "")
+        self.host = db.address
+        self.port = db.port
+        self.sslmode = pulumi.Output.from_input("verify-full")
+        self.credentials_source = pulumi.Output.from_input("aws-secretsmanager")
+        self.credentials_ref = secret_arn
+        self.secret_arn = secret_arn
+
+    def _in_cluster(self) -> None:
+        name, args, p = self._name, self._args, self._args.profile
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {**args.labels, "app.kubernetes.io/name": "postgres", "app.kubernetes.io/component": "database"}
+        selector = {"app.kubernetes.io/name": "postgres"}
+
+        password = random.RandomPassword(f"{name}-password", length=32, special=False, opts=child)
+        k8s.core.v1.Secret(
+            f"{name}-credentials",
+            metadata=metadata(CREDENTIALS_SECRET, args.namespace, labels),
+            type="Opaque",
+            string_data={"username": USERNAME, "password": password.result},
+            opts=child,
+        )
+        pg_isready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USERNAME, "-d", args.database]
+        container = restricted_container(
+            name="postgres",
+            image=IN_CLUSTER_IMAGE,
+            cpu="250m",
+            memory="512Mi",
+            run_as_user=POSTGRES_UID,
+            ports=[{"name": "postgres", "containerPort": PORT}],
+            env=[
+                {"name": "POSTGRES_USER", "value": USERNAME},
+                {"name": "POSTGRES_DB", "value": args.database},
+                {"name": "POSTGRES_PASSWORD_FILE", "value": "/run/secrets/postgres/password"},
+                {"name": "PGDATA", "value": f"/var/lib/postgresql/{MAJOR_VERSION}/docker"},
+            ],
+            volumeMounts=[
+                {"name": "data", "mountPath": "/var/lib/postgresql"},
+                {"name": "run", "mountPath": "/var/run/postgresql"},
+                {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
+                {"name": "credentials", "mountPath": "/run/secrets/postgres", "readOnly": True},
+            ],
+            readinessProbe={"exec": {"command": pg_isready}, "periodSeconds": 5, "timeoutSeconds": 3},
+            livenessProbe={"exec": {"command": pg_isready}, "initialDelaySeconds": 30, "periodSeconds": 10,
+                           "timeoutSeconds": 5, "failureThreshold": 6},
+        )
+        pod = restricted_pod_spec(
+            containers=[container],
+            run_as_user=POSTGRES_UID,
+            volumes=[
+                {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
+                {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+                {"name": "credentials", "secret": {"secretName": CREDENTIALS_SECRET, "defaultMode": 0o440}},
+            ],
+        )
+        k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=metadata("postgres", args.namespace, labels),
+            spec={
+                "serviceName": "postgres",
+                "replicas": 1,
+                "selector": {"matchLabels": selector},
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": "data", "labels": labels},
+                    "spec": {"accessModes": ["ReadWriteOnce"],
+                             "resources": {"requests": {"storage": f"{p.allocated_storage_gib}Gi"}}},
+                }],
+                "persistentVolumeClaimRetentionPolicy": {
+                    "whenDeleted": "Retain" if args.protect else "Delete", "whenScaled": "Retain"},
+            },
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=metadata("postgres", args.namespace, labels),
+            spec={"type": "ClusterIP", "selector": selector,
+                  "ports": [{"name": "postgres", "port": PORT, "targetPort": "postgres"}]},
+            opts=child,
+        )
+        self.host = pulumi.Output.concat("postgres.", args.namespace, ".svc.cluster.local")
+        self.port = pulumi.Output.from_input(PORT)
+        # In-cluster traffic stays on the pod network, fenced by NetworkPolicy; the throw-away
+        # database has no certificate to verify.
+        self.sslmode = pulumi.Output.from_input("prefer")
+        self.credentials_source = pulumi.Output.from_input("kubernetes-secret")
+        self.credentials_ref = pulumi.Output.from_input(CREDENTIALS_SECRET)
+        self.credentials_secret = CREDENTIALS_SECRET
