@@ -3,7 +3,7 @@
 Renders the pull-request comment from offline plans (``python -m tools plan <stack> --json FILE``,
 ``pulumi stack export`` format) and policy-check results (``python -m tools check <plan.json>
 --stack <stack> --json FILE``: ``{"violations": [{"rule", "severity", "enforcement", "urn",
-"message"}], "mandatory": n, "advisory": n}``).
+"message", "fix"}], "mandatory": n, "advisory": n}``; a bare list of violations works too).
 
 Order: the summary (per environment: resources, verdict PASS/FAIL with mandatory/advisory counts),
 resources per environment (counts by type), policy violations, the profile settings that differ
@@ -63,6 +63,7 @@ class Violation:
     enforcement: str
     urn: str
     message: str
+    fix: str = ""
 
     @property
     def mandatory(self) -> bool:
@@ -129,6 +130,7 @@ def load_check(path: Path) -> CheckResult:
         enforcement=_first(v, "enforcement", "enforcementLevel", "level", default="advisory"),
         urn=_first(v, "urn", "resource"),
         message=_first(v, "message", "description"),
+        fix=_first(v, "fix"),
     ) for v in items)
     counts = data if isinstance(data, dict) else {}
     mandatory = counts.get("mandatory", sum(v.mandatory for v in violations))
@@ -230,7 +232,8 @@ def violation_blocks(envs: Sequence[Env]) -> list[Block]:
         head = (f"#### `{e.stack}`: {e.check.mandatory} mandatory, {e.check.advisory} advisory\n\n"
                 "| Enforcement | Severity | Rule | Resource | Message |\n|---|---|---|---|---|")
         rows = [f"| {'**mandatory**' if v.mandatory else 'advisory'} | {cell(v.severity)} | `{cell(v.rule)}` | "
-                f"`{cell(_short_urn(v.urn))}` | {cell(v.message)} |" for v in ordered]
+                f"`{cell(_short_urn(v.urn))}` | {cell(v.message + (f'. Fix: {v.fix}' if v.fix else ''))} |"
+                for v in ordered]
         blocks.append(Block(f"policy violations ({e.stack})", head, rows))
     if blocks:
         blocks[0].head = "### Policy violations\n\n" + blocks[0].head

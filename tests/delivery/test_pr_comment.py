@@ -23,8 +23,10 @@ def plan(stack: str, rds: int = 2) -> dict:
 
 
 def violation(i: int, enforcement: str = "advisory", message: str = "bucket is public") -> dict:
+    """The shape ``python -m tools check --json`` writes."""
     return {"rule": "aws-s3-no-public-access", "severity": "high", "enforcement": enforcement,
-            "urn": f"urn:pulumi:production::platform::aws:s3/bucket:Bucket::b{i}", "message": message}
+            "urn": f"urn:pulumi:production::platform::aws:s3/bucket:Bucket::b{i}", "type": "aws:s3/bucket:Bucket",
+            "name": f"b{i}", "message": message, "fix": "block public access"}
 
 
 def render(tmp_path: Path, plans: dict[str, dict], checks: dict[str, dict] | None = None,
@@ -61,6 +63,8 @@ def test_summary_counts_and_verdicts(tmp_path: Path) -> None:
     assert "Platform plan: **FAIL**" in text
     assert "| `staging` | 3 | ✅ **PASS** | 0 | 0 |" in text
     assert "| `production` | 4 | ❌ **FAIL** | 1 | 1 |" in text
+    assert "| **mandatory** | high | `aws-s3-no-public-access` | `aws:s3/bucket:Bucket::b1` | " \
+           "bucket is public. Fix: block public access |" in text
 
 
 def test_resources_by_type_per_environment(tmp_path: Path) -> None:
