@@ -7,13 +7,20 @@ from ._core import as_list, by_type, get, is_unknown, stack_rule
 from .k8s_workloads import CRON_JOB, SERVICE_ACCOUNT, containers, pod_spec
 
 BUCKET = "aws:s3/bucket:Bucket"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ROLE = "aws:iam/role:Role"
 IRSA = "eks.amazonaws.com/role-arn"
 
 
-def _bucket_refs(spec) -> list:
+def _bucket_refs(spec, config_maps) -> list:
+    """Bucket names the job's containers get: env, s3:// arguments, envFrom ConfigMaps."""
     refs = []
     for _, c in containers(spec):
+        for source in as_list(c.get("envFrom")):
+            name = get(source, "configMapRef.name")
+            for cm in config_maps:
+                if get(cm.props, "metadata.name") == name and isinstance(cm.props.get("data"), dict):
+                    refs += [v for k, v in cm.props["data"].items() if "BUCKET" in k.upper()]
         for env in as_list(c.get("env")):
             if isinstance(env, dict) and "BUCKET" in str(env.get("name", "")).upper():
                 refs.append(env.get("value"))
@@ -23,7 +30,7 @@ def _bucket_refs(spec) -> list:
 
 
 @stack_rule(
-    "backup-job-own-bucket-and-role", types=(CRON_JOB, SERVICE_ACCOUNT, BUCKET, ROLE), severity="high",
+    "backup-job-own-bucket-and-role", types=(CRON_JOB, SERVICE_ACCOUNT, CONFIG_MAP, BUCKET, ROLE), severity="high",
     description="The backup CronJob targets this environment's own bucket through its own IAM role.",
     fix="point the CronJob's BUCKET env at the stack's backup bucket name and run it under the "
         "ServiceAccount annotated with the stack's backup role (IRSA)")
@@ -35,9 +42,12 @@ def own_bucket_and_role(resources, ctx):
         if "backup" not in job.name:
             continue
         spec = pod_spec(job.type, job.props)
-        refs = _bucket_refs(spec)
+        namespace = get(job.props, "metadata.namespace")
+        config_maps = [cm for cm in by_type(resources, CONFIG_MAP)
+                       if get(cm.props, "metadata.namespace") == namespace]
+        refs = _bucket_refs(spec, config_maps)
         if not refs:
-            yield job.urn, f"backup job '{job.name}' names no bucket (env *BUCKET* or s3:// argument)"
+            yield job.urn, f"backup job '{job.name}' names no bucket (env or envFrom ConfigMap *BUCKET*, or an s3:// argument)"
         for ref in refs:
             if is_unknown(ref) or ref is None:
                 if not any(job.depends_on(b) for b in buckets):

@@ -47,6 +47,11 @@ _SECRET_VALUE = re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|AKIA[0-9A-Z]{16
                            r"://[^/\s:@]+:[^/\s@]+@|hooks\.slack\.com/services/|xox[abp]-)")
 
 
+# Keys that name where a credential lives (an ARN, a file, a Secret's name), not the credential.
+_REFERENCE_KEY = re.compile(r"(_REF|_ARN|FILE|_PATH|_NAME|_SOURCE|_SECRET)$", re.I)
+_REFERENCE_VALUE = re.compile(r"^(arn:aws[a-z-]*:|/)")
+
+
 @resource_rule(
     "k8s-no-credentials-in-configmap", types=(CONFIG_MAP,), severity="high",
     description="ConfigMaps hold no credentials (use a Secret).",
@@ -60,10 +65,12 @@ def no_credentials(props, ctx):
             yield unknown_msg(section)
             continue
         for key, value in data.items():
-            if _SECRET_KEY.search(key):
-                yield f"{section} key '{key}' looks like a credential"
-            elif isinstance(value, str) and _SECRET_VALUE.search(value):
+            text = value if isinstance(value, str) else ""
+            if _SECRET_VALUE.search(text):
                 yield f"{section} key '{key}' holds what looks like a credential"
+            elif (_SECRET_KEY.search(key) and not _REFERENCE_KEY.search(key)
+                  and not _REFERENCE_VALUE.match(text)):
+                yield f"{section} key '{key}' looks like a credential"
 
 
 @resource_rule(

@@ -407,7 +407,7 @@ def min_replicas(props, ctx):
     if is_unknown(replicas):
         yield unknown_msg("spec.replicas")
     elif int(replicas) < minimum:
-        yield f"spec.replicas is {replicas}, below {minimum}: one node drain takes it down"
+        yield f"spec.replicas is {int(replicas)}, below {minimum}: one node drain takes it down"
 
 
 @stack_rule(

@@ -62,4 +62,4 @@ def deletion_window(props, ctx):
     if is_unknown(days):
         yield unknown_msg("deletionWindowInDays")
     elif int(days) < minimum:
-        yield f"deletionWindowInDays is {days}, below {minimum}: data under this key is unrecoverable sooner"
+        yield f"deletionWindowInDays is {int(days)}, below {minimum}: data under this key is unrecoverable sooner"

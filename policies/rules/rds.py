@@ -67,7 +67,7 @@ def backup_retention(props, ctx):
     if is_unknown(days):
         yield unknown_msg("backupRetentionPeriod")
     elif int(days) < minimum:
-        yield f"backupRetentionPeriod is {days} day(s), below the minimum of {minimum}"
+        yield f"backupRetentionPeriod is {int(days)} day(s), below the minimum of {minimum}"
 
 
 @resource_rule(
