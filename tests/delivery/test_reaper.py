@@ -75,3 +75,16 @@ def test_closed_pr_detection_via_injected_github_api() -> None:
 
 def test_without_a_repository_closed_pr_detection_is_off() -> None:
     assert github_pr_closed([1], repository=None, token=None, fetch=lambda u, h: {"state": "closed"}) == {}
+
+
+def test_listing_shows_pr_age_and_expiry() -> None:
+    from tools.ephemeral import render_listing
+
+    text = render_listing([StackInfo("pr-12", {"created-at": "2026-11-21T12:00:00Z",
+                                               "expires-at": "2026-11-22T11:00:00Z"}),
+                           StackInfo("pr-3", {"expires-at": "2026-11-24T12:00:00Z"},
+                                     last_update=NOW - timedelta(hours=5))], NOW)
+    lines = text.splitlines()
+    assert lines[0].split() == ["STACK", "PR", "AGE", "EXPIRES-AT", "STATUS"]
+    assert lines[1].split() == ["pr-3", "3", "5", "h", "2026-11-24T12:00:00Z", "active"]
+    assert lines[2].split() == ["pr-12", "12", "24", "h", "2026-11-22T11:00:00Z", "expired"]
