@@ -1,0 +1,82 @@
+"""Run one rule's pure validator over a deployment, the way the pack's wrappers do."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from policies.rules import REGISTRY, VALIDATORS, Context, Res
+from policies.rules._core import plain
+from tools.check import SECRET_SIG, SIG_KEY, name_of, to_analyzer_value
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
+META = {m.id: m for m in REGISTRY}
+DELETE = object()
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def rule_config(rule: str, environment: str) -> dict[str, Any]:
+    entry = json.loads((CONFIG_DIR / f"{environment}.json").read_text()).get(rule, {})
+    return {k: v for k, v in entry.items() if k != "enforcementLevel"} if isinstance(entry, dict) else {}
+
+
+def _unsecret(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return _unsecret(value["value"])
+        return {k: _unsecret(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsecret(v) for v in value]
+    return value
+
+
+def run_rule(rule: str, deployment: dict[str, Any], environment: str = "production") -> list[tuple[str, str]]:
+    """(resource name, message) for every violation the rule reports."""
+    meta, fn = META[rule], VALIDATORS[rule]
+    config = rule_config(rule, environment)
+    resources = [Res(type=r["type"], urn=r["urn"], name=name_of(r["urn"]),
+                     props=plain(_unsecret(to_analyzer_value(r.get("inputs") or {}))),
+                     protect=bool(r.get("protect")), dependencies=list(r.get("dependencies") or []),
+                     property_dependencies=dict(r.get("propertyDependencies") or {}))
+                 for r in deployment["deployment"]["resources"]]
+    if meta.kind == "stack":
+        return [(name_of(urn) if urn else "", msg) for urn, msg in fn(resources, Context(config=config))]
+    found = []
+    for r in resources:
+        if r.type in meta.types:
+            ctx = Context(type=r.type, name=r.name, urn=r.urn, protect=r.protect, config=config)
+            found += [(r.name, msg) for msg in fn(r.props, ctx)]
+    return found
+
+
+def mutate(deployment: dict[str, Any], name: str, path: str, value: Any) -> dict[str, Any]:
+    """A copy with one field of resource ``name`` changed (``path`` is dotted; "" drops the
+    resource; a path starting with "@" sets a resource field such as @protect)."""
+    deployment = copy.deepcopy(deployment)
+    resources = deployment["deployment"]["resources"]
+    target = next(r for r in resources if name_of(r["urn"]) == name)
+    if path == "":
+        resources.remove(target)
+        return deployment
+    if path.startswith("@"):
+        target[path[1:]] = value
+        return deployment
+    for holder in ("inputs", "outputs"):
+        obj = target.get(holder)
+        if not obj and holder == "outputs":
+            continue
+        keys = path.split(".")
+        for key in keys[:-1]:
+            key = int(key) if isinstance(obj, list) else key
+            if isinstance(obj, dict) and key not in obj:
+                obj[key] = {}
+            obj = obj[key]
+        last = int(keys[-1]) if isinstance(obj, list) else keys[-1]
+        if value is DELETE:
+            if isinstance(obj, dict):
+                obj.pop(last, None)
+        else:
+            obj[last] = copy.deepcopy(value)
+    return deployment
