@@ -7,9 +7,14 @@ this file only composes them and exports a few outputs.
 import pulumi
 
 import config
+from components.app import App, AppArgs, DatabaseSecretAccess, SecretFile
 from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
+from components.ingress import Host, Ingress, IngressArgs
+from components.irsa import Irsa
 from components.kms import KmsKey, KmsKeyArgs
 from components.kubernetes import cluster_provider
+from components.monitoring import Monitoring, MonitoringArgs, PostgresTarget, RedisTarget
+from components.namespaces import Namespaces, NamespacesArgs
 from components.postgres import Postgres, PostgresArgs
 from components.redis import RedisCluster, RedisClusterArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs, ImageBuild
@@ -20,6 +25,14 @@ k8s_provider = cluster_provider(settings)
 k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
 # --- namespaces (components/namespaces.py) ------------------------------------------------
+# PR stacks share staging's cluster and its platform (operators are cluster-wide): only the
+# stack that owns the cluster installs the platform; a PR stack adds its own namespace.
+owns_platform = settings.environment != "ephemeral"
+namespaces = Namespaces("namespaces", NamespacesArgs(
+    app_namespace=settings.app_namespace, labels=settings.labels, app_cpu=profile.quota.cpu,
+    app_memory_gib=profile.quota.memory_gib, app_port=settings.app.port, metrics_port=settings.app.metrics_port,
+    postgres_in_cluster=profile.postgres.mode == "in-cluster", redis_in_cluster=profile.redis.mode == "in-cluster",
+    vpc_id=settings.vpc_id, manage_platform=owns_platform), opts=k8s_opts)
 # --- AWS data plane (components/kms.py, registry.py, postgres.py, redis.py, backups.py) ---
 app_namespace = settings.app_namespace
 kms = KmsKey("kms", KmsKeyArgs(alias=f"alias/{settings.name}", tags=settings.tags,
@@ -52,6 +65,43 @@ pulumi.export("redis", {"host": redis.host, "port": redis.port, "authSecret": re
 pulumi.export("backupBucket", backup_storage.bucket)
 pulumi.export("images", registry.images)
 # --- Kubernetes platform (components/ingress.py, monitoring.py, app.py) --------------------
+irsa = Irsa(region=settings.region, oidc_provider_arn=settings.cluster.oidc_provider_arn,
+            oidc_provider_url=settings.cluster.oidc_provider_url, tags=settings.tags)
+app = App("app", AppArgs(
+    namespace=namespaces.app, labels=settings.labels, image=registry.images["app"], port=settings.app.port,
+    metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,
+    replicas=profile.gateway.replicas,  # the app scales with its front door: 1 / 2 / 3
+    config_maps=["postgres-connection", "redis-connection"],
+    secret_files=[SecretFile(secret=redis.auth_secret_name, key="password", mount="redis", env="REDIS_PASSWORD_FILE")]
+    + ([SecretFile(secret=postgres.credentials_secret, key="password", mount="postgres", env="POSTGRES_PASSWORD_FILE")]
+       if postgres.credentials_secret else []),
+    database_secret=DatabaseSecretAccess(secret_arn=postgres.secret_arn, kms_key_arn=kms.arn, irsa=irsa,
+                                         role_name=f"{settings.name}-app") if postgres.secret_arn is not None else None,
+), opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[postgres, redis])))
+grafana_host = f"grafana.{settings.domain}" if settings.environment == "production" else f"grafana-staging.{settings.domain}"
+ingress = Ingress("ingress", IngressArgs(
+    stack_name=settings.name, labels=settings.labels, gateway=profile.gateway, certificates=profile.certificates,
+    acme_email=settings.acme_email, install_platform=owns_platform, platform_namespace=namespaces.gateway,
+    cert_manager_namespace=namespaces.cert_manager, app_namespace=namespaces.app,
+    gateway_namespace=namespaces.gateway if owns_platform else namespaces.app, app_host=settings.app_host,
+    app_service=app.service_name, app_port=settings.app.port,
+    extra_hosts=[Host(name="grafana", hostname=grafana_host)] if owns_platform else []), opts=k8s_opts)
+monitoring = Monitoring("monitoring", MonitoringArgs(
+    stack_name=settings.name, labels=settings.labels, install_platform=owns_platform, namespace=namespaces.monitoring,
+    node_exporter_namespace=namespaces.node_exporter, app_namespace=namespaces.app,
+    app_namespace_name=settings.app_namespace, app_metrics_port_name=app.metrics_port_name,
+    prometheus=profile.prometheus, alerting=settings.alerting, irsa=irsa,
+    postgres=PostgresTarget(host=postgres.host, port=postgres.port, database=postgres.database,
+                            username=postgres.username, sslmode=postgres.sslmode,
+                            credentials_secret=postgres.credentials_secret, secret_arn=postgres.secret_arn,
+                            kms_key_arn=kms.arn if postgres.secret_arn is not None else None),
+    redis=RedisTarget(host=redis.host, port=redis.port, tls=redis.tls, cluster_mode=redis.cluster_mode,
+                      auth_secret=redis.auth_secret_name),
+    ingress=ingress if owns_platform else None, grafana_host=grafana_host if owns_platform else None,
+    cert_manager_namespace=namespaces.cert_manager if owns_platform else None),
+    opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[ingress])))
+if monitoring.grafana_url is not None:
+    pulumi.export("grafanaUrl", monitoring.grafana_url)
 
 pulumi.export("environment", settings.environment)
 pulumi.export("appUrl", f"https://{settings.app_host}")

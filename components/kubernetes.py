@@ -104,3 +104,27 @@ def metadata(name: str, namespace: pulumi.Input[str] | None, labels: Mapping[str
         meta["namespace"] = namespace
     meta.update(extra)
     return meta
+
+
+def http_probe(path: str, port: int | str, *, period: int = 10, failures: int = 3,
+               initial_delay: int = 0) -> dict[str, Any]:
+    """An HTTP GET probe; readiness and liveness share the shape, not the thresholds."""
+    probe: dict[str, Any] = {"httpGet": {"path": path, "port": port}, "periodSeconds": period,
+                             "timeoutSeconds": 2, "failureThreshold": failures}
+    if initial_delay:
+        probe["initialDelaySeconds"] = initial_delay
+    return probe
+
+
+def skip_annotations(skips: Mapping[str, str]) -> dict[str, str]:
+    """checkov skip annotations (``checkov.io/skip<n>: CKV_K8S_xx=reason``) from {check: reason}.
+
+    Every skip must carry a reason; docs/scanner-skips.md lists them all.
+    """
+    return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(sorted(skips.items()), 1)}
+
+
+def helm_pod_security(run_as_user: int = 65532) -> dict[str, Any]:
+    """Pod + container security values in the shape most charts take, from the same floor."""
+    return {"podSecurityContext": pod_security_context(run_as_user),
+            "securityContext": container_security_context(run_as_user)}

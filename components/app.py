@@ -1,0 +1,128 @@
+"""The application workload: the target of the HTTPRoute, the ServiceMonitor and smoke checks.
+
+Creates, in the application namespace: a ServiceAccount (no API token; an IRSA role that may
+read the RDS master secret when Postgres is managed), a Deployment on the restricted floor
+(probes on the health path, requests/limits, zone and node spread when replicated), a Service
+named ``app`` (ports ``http`` and ``metrics``) and, when replicated, a PodDisruptionBudget.
+
+Configuration: ``envFrom`` the non-secret connection ConfigMaps; secrets are mounted as files
+under ``/run/secrets/<name>/`` (never environment variables), and the environment names the
+files (e.g. ``REDIS_PASSWORD_FILE``). With managed Postgres the password stays in Secrets
+Manager: the pod's IRSA role may read that one secret (``POSTGRES_SECRET_ARN`` is in the
+ConfigMap the data plane writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.irsa import Irsa, secret_reader_role
+from components.kubernetes import http_probe, metadata, restricted_container, restricted_pod_spec
+from components.namespaces import APP_POD
+
+SERVICE_ACCOUNT = "app"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretFile:
+    """A Kubernetes Secret key mounted as ``/run/secrets/<mount>/<key>``; ``env`` names the path."""
+
+    secret: pulumi.Input[str]
+    key: str
+    mount: str
+    env: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSecretAccess:
+    """Managed Postgres: the Secrets Manager secret the app may read through IRSA."""
+
+    secret_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str] | None
+    irsa: Irsa
+    role_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppArgs:
+    namespace: pulumi.Input[str]
+    labels: Mapping[str, str]
+    image: pulumi.Input[str]
+    """An image reference pinned by digest or immutable tag (never ``latest``)."""
+    port: int
+    metrics_port: int
+    health_path: str
+    replicas: int
+    cpu: str = "250m"
+    memory: str = "256Mi"
+    config_maps: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
+    secret_files: Sequence[SecretFile] = field(default_factory=tuple)
+    database_secret: DatabaseSecretAccess | None = None
+
+
+class App(pulumi.ComponentResource):
+    """Creates: ServiceAccount (+ IRSA role when needed), Deployment, Service, PodDisruptionBudget."""
+
+    service_name: pulumi.Output[str]
+    port: int
+    metrics_port_name: str = "metrics"
+
+    def __init__(self, name: str, args: AppArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:kubernetes:App", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = {**args.labels, **APP_POD}
+
+        annotations: dict[str, pulumi.Input[str]] = {}
+        if args.database_secret is not None:
+            db = args.database_secret
+            annotations["eks.amazonaws.com/role-arn"] = secret_reader_role(
+                f"{name}-db-secret", role_name=db.role_name, irsa=db.irsa, namespace=args.namespace,
+                service_account=SERVICE_ACCOUNT, secret_arn=db.secret_arn, kms_key_arn=db.kms_key_arn, parent=self)
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=metadata(SERVICE_ACCOUNT, args.namespace, labels, annotations=annotations),
+            automount_service_account_token=False, opts=child)
+
+        mounts = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - private emptyDir (read-only root)
+        volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+        env = [{"name": "PORT", "value": str(args.port)}, {"name": "METRICS_PORT", "value": str(args.metrics_port)}]
+        for f in args.secret_files:
+            volumes.append({"name": f"secret-{f.mount}", "secret": {
+                "secretName": f.secret, "defaultMode": 0o440, "items": [{"key": f.key, "path": f.key}]}})
+            mounts.append({"name": f"secret-{f.mount}", "mountPath": f"/run/secrets/{f.mount}", "readOnly": True})
+            env.append({"name": f.env, "value": f"/run/secrets/{f.mount}/{f.key}"})
+
+        container = restricted_container(
+            name="app", image=args.image, cpu=args.cpu, memory=args.memory,
+            ports=[{"name": "http", "containerPort": args.port}, {"name": "metrics", "containerPort": args.metrics_port}],
+            readinessProbe=http_probe(args.health_path, "http", period=5),
+            livenessProbe=http_probe(args.health_path, "http", period=10, failures=6, initial_delay=10),
+            envFrom=[{"configMapRef": {"name": cm}} for cm in args.config_maps],
+            env=env, volumeMounts=mounts)
+        spread = [{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": how,
+                   "labelSelector": {"matchLabels": dict(APP_POD)}}
+                  for key, how in (("topology.kubernetes.io/zone", "ScheduleAnyway"),
+                                   ("kubernetes.io/hostname", "DoNotSchedule"))] if args.replicas > 1 else []
+        pod_spec = restricted_pod_spec(containers=[container], service_account=account.metadata["name"],
+                                       volumes=volumes, **({"topologySpreadConstraints": spread} if spread else {}))
+        k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata("app", args.namespace, labels), spec={
+            "replicas": args.replicas,
+            "selector": {"matchLabels": dict(APP_POD)},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        }, opts=child)
+        service = k8s.core.v1.Service(f"{name}-service", metadata=metadata("app", args.namespace, labels), spec={
+            "selector": dict(APP_POD),
+            "ports": [{"name": "http", "port": args.port, "targetPort": "http"},
+                      {"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"}]}, opts=child)
+        if args.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=metadata("app", args.namespace, labels), spec={
+                "minAvailable": args.replicas - 1,
+                "selector": {"matchLabels": dict(APP_POD)}}, opts=child)
+
+        self.service_name = service.metadata["name"]
+        self.port = args.port
+        self.register_outputs({"service_name": self.service_name})

@@ -1,0 +1,334 @@
+"""TLS ingress through the Gateway API: Envoy Gateway, cert-manager, a Gateway per environment.
+
+ingress-nginx is retired (no security fixes after March 2026); Envoy Gateway implements the
+Gateway API. When this stack owns the shared platform (staging, production) it creates:
+
+* the Envoy Gateway Helm release (OCI chart, pinned) with global rate limiting backed by a small
+  in-memory Redis of its own (``ratelimit-redis``: counters only, nothing persisted), and the
+  ``GatewayClass``;
+* the cert-manager Helm release (pinned, CRDs installed, Gateway API support on).
+
+Every stack then creates (custom resources ``depends_on`` the release that installs their CRDs):
+
+* the ClusterIssuer of its environment class: Let's Encrypt production / staging (HTTP-01
+  through an HTTPRoute on the Gateway's HTTP listener), or for a PR environment a self-signed
+  chain: self-signed issuer -> CA Certificate -> CA ClusterIssuer (names scoped to the stack);
+* an ``EnvoyProxy`` (replicas, PodDisruptionBudget, resources, NLB service) and a ``Gateway``
+  using it, with an HTTPS listener per host (certificates issued by cert-manager through the
+  ``cert-manager.io/cluster-issuer`` annotation) and an HTTP listener that only redirects;
+* a ``ClientTrafficPolicy`` (TLS 1.2 minimum), the redirect ``HTTPRoute``, the application's
+  ``HTTPRoute`` (HSTS header) and a ``BackendTrafficPolicy`` limiting each client IP.
+
+Per-client limits need Envoy Gateway's *global* rate limit: the local limiter cannot key on
+distinct client addresses (Envoy Gateway docs, "Local rate limiting does not support distinct
+matching"). The NLB preserves client IPs (``preserve_client_ip``) so the source address is the
+client's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+import config
+from components.kubernetes import (
+    container_security_context,
+    metadata,
+    pod_security_context,
+    restricted_container,
+    restricted_pod_spec,
+)
+from components.namespaces import RATELIMIT_REDIS_POD
+
+ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
+ENVOY_GATEWAY_VERSION = "v1.9.0"
+CERT_MANAGER_REPO = "https://charts.jetstack.io"
+CERT_MANAGER_VERSION = "v1.21.1"
+RATELIMIT_REDIS_IMAGE = "docker.io/library/redis:7.4.5-alpine"
+GATEWAY_CLASS = "envoy-gateway"
+"""Created by the stack that owns the platform; PR environments' Gateways use it too."""
+
+HSTS = "max-age=31536000; includeSubDomains"
+"""Browsers ignore HSTS sent with a certificate they do not trust (RFC 6797 §8.1), so this is
+harmless on PR environments' self-signed certificates."""
+
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+ENVOY_API = "gateway.envoyproxy.io/v1alpha1"
+CERT_MANAGER_API = "cert-manager.io/v1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Host:
+    """An HTTPS listener: its name (listener and Secret) and hostname."""
+
+    name: str
+    hostname: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngressArgs:
+    stack_name: str
+    """``platform-staging``, ``platform-pr-7``: prefixes cluster-scoped names a PR stack creates."""
+    labels: Mapping[str, str]
+    gateway: config.GatewayProfile
+    certificates: config.CertificateProfile
+    acme_email: str
+    install_platform: bool
+    platform_namespace: pulumi.Input[str]
+    """Where Envoy Gateway runs (and the shared Gateway lives)."""
+    cert_manager_namespace: pulumi.Input[str]
+    app_namespace: pulumi.Input[str]
+    gateway_namespace: pulumi.Input[str]
+    """Namespace of this stack's Gateway: the platform namespace, or a PR's own namespace."""
+    app_host: str
+    app_service: pulumi.Input[str]
+    app_port: int
+    extra_hosts: Sequence[Host] = field(default_factory=tuple)
+    """More HTTPS listeners on the same Gateway (e.g. Grafana); routes attach by section name."""
+
+
+class Ingress(pulumi.ComponentResource):
+    """Creates: Envoy Gateway + cert-manager (when owned), issuer, EnvoyProxy, Gateway, policies, routes."""
+
+    gateway_name: pulumi.Output[str]
+    gateway_namespace: pulumi.Output[str]
+    issuer: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:kubernetes:Ingress", name, None, opts)
+        self._name, self._args = name, args
+        labels = dict(args.labels)
+
+        crds: list[pulumi.Resource] = []
+        if args.install_platform:
+            redis = self._ratelimit_redis(labels)
+            envoy = k8s.helm.v3.Release(f"{name}-envoy-gateway", k8s.helm.v3.ReleaseArgs(
+                name="envoy-gateway", chart=ENVOY_GATEWAY_CHART, version=ENVOY_GATEWAY_VERSION,
+                namespace=args.platform_namespace, values=self._envoy_gateway_values(redis), atomic=True,
+                timeout=600), opts=pulumi.ResourceOptions(parent=self))
+            certs = k8s.helm.v3.Release(f"{name}-cert-manager", k8s.helm.v3.ReleaseArgs(
+                name="cert-manager", chart="cert-manager", version=CERT_MANAGER_VERSION,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_REPO),
+                namespace=args.cert_manager_namespace, values=self._cert_manager_values(), atomic=True,
+                timeout=600), opts=pulumi.ResourceOptions(parent=self))
+            crds = [envoy, certs]
+            gateway_class = k8s.apiextensions.CustomResource(
+                f"{name}-gateway-class", api_version=GATEWAY_API, kind="GatewayClass",
+                metadata=metadata(GATEWAY_CLASS, None, labels),
+                spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy]))
+            crds.append(gateway_class)
+        # Without install_platform the CRDs and the GatewayClass come from the shared platform
+        # (installed by the staging stack on the same cluster), which must be up first.
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=crds)
+
+        gateway_name = "platform" if args.install_platform else "preview"
+        hosts = [Host(name="app", hostname=args.app_host), *args.extra_hosts]
+        self.issuer = self._issuer(gateway_name, after_crds)
+
+        envoy_proxy = k8s.apiextensions.CustomResource(
+            f"{name}-envoy-proxy", api_version=ENVOY_API, kind="EnvoyProxy",
+            metadata=metadata(gateway_name, args.gateway_namespace, labels), spec=self._envoy_proxy_spec(),
+            opts=after_crds)
+        gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
+            metadata=metadata(gateway_name, args.gateway_namespace, labels,
+                              annotations={"cert-manager.io/cluster-issuer": self.issuer}),
+            spec={
+                "gatewayClassName": GATEWAY_CLASS,
+                "infrastructure": {"parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
+                                                     "name": gateway_name}},
+                "listeners": [
+                    # HTTP exists only to redirect (and for ACME HTTP-01 solver routes).
+                    {"name": "http", "protocol": "HTTP", "port": 80,
+                     "allowedRoutes": {"namespaces": {"from": "Same"}}},
+                    *[{"name": f"https-{h.name}", "protocol": "HTTPS", "port": 443, "hostname": h.hostname,
+                       "tls": {"mode": "Terminate",
+                               "certificateRefs": [{"kind": "Secret", "name": f"{h.name}-tls"}]},
+                       "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {
+                           "platform.example.com/gateway-backends": "true"}}}}} for h in hosts],
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, envoy_proxy]))
+        after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[gateway])
+        self.gateway_name = gateway.metadata["name"]
+        self.gateway_namespace = gateway.metadata["namespace"]
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-client-traffic", api_version=ENVOY_API, kind="ClientTrafficPolicy",
+            metadata=metadata(f"{gateway_name}-tls", args.gateway_namespace, labels),
+            spec={"targetRefs": [self._gateway_ref()], "tls": {"minVersion": "1.2"}}, opts=after_gateway)
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect", api_version=GATEWAY_API, kind="HTTPRoute",
+            metadata=metadata("https-redirect", args.gateway_namespace, labels),
+            spec={"parentRefs": [self.parent_ref("http")],
+                  "rules": [{"filters": [{"type": "RequestRedirect",
+                                          "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]},
+            opts=after_gateway)
+
+        app_route = self.route(f"{name}-app", "app", args.app_namespace, "app", args.app_host,
+                               args.app_service, args.app_port, opts=after_gateway)
+        k8s.apiextensions.CustomResource(
+            f"{name}-rate-limit", api_version=ENVOY_API, kind="BackendTrafficPolicy",
+            metadata=metadata("app-rate-limit", args.app_namespace, labels),
+            spec={"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "app"}],
+                  "rateLimit": {"global": {"rules": [{
+                      "clientSelectors": [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}],
+                      "limit": {"requests": args.gateway.rate_limit_per_minute, "unit": "Minute"}}]}}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[app_route]))
+
+        self.register_outputs({"gateway_name": self.gateway_name, "gateway_namespace": self.gateway_namespace,
+                               "issuer": self.issuer})
+
+    # -- public helpers --------------------------------------------------------------------------
+
+    def parent_ref(self, section: str) -> dict[str, Any]:
+        return {**self._gateway_ref(), "sectionName": section}
+
+    def route(self, resource_name: str, route_name: str, namespace: pulumi.Input[str], listener: str,
+              hostname: str, service: pulumi.Input[str], port: int,
+              opts: pulumi.ResourceOptions | None = None) -> k8s.apiextensions.CustomResource:
+        """An HTTPS route for one host to one Service, with the HSTS header."""
+        return k8s.apiextensions.CustomResource(
+            resource_name, api_version=GATEWAY_API, kind="HTTPRoute",
+            metadata=metadata(route_name, namespace, self._args.labels),
+            spec={"parentRefs": [self.parent_ref(f"https-{listener}")], "hostnames": [hostname],
+                  "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                             "filters": [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {
+                                 "set": [{"name": "Strict-Transport-Security", "value": HSTS}]}}],
+                             "backendRefs": [{"name": service, "port": port}]}]},
+            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts))
+
+    # -- pieces ------------------------------------------------------------------------------------
+
+    def _gateway_ref(self) -> dict[str, Any]:
+        return {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                "name": "platform" if self._args.install_platform else "preview",
+                "namespace": self._args.gateway_namespace}
+
+    def _issuer(self, gateway_name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+        args, name, labels = self._args, self._name, dict(self._args.labels)
+        server = args.certificates.acme_server
+        if server is not None:
+            issuer = k8s.apiextensions.CustomResource(
+                f"{name}-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
+                metadata=metadata(args.certificates.issuer, None, labels),
+                spec={"acme": {"server": server, "email": args.acme_email,
+                               "privateKeySecretRef": {"name": f"{args.certificates.issuer}-account"},
+                               "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [{
+                                   "name": gateway_name, "namespace": args.gateway_namespace,
+                                   "kind": "Gateway", "sectionName": "http"}]}}}]}},
+                opts=opts)
+            return issuer.metadata["name"]
+        # PR environments: a throw-away CA per stack, so no stack trusts another's certificates.
+        selfsigned = k8s.apiextensions.CustomResource(
+            f"{name}-selfsigned-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
+            metadata=metadata(f"{args.stack_name}-selfsigned", None, labels), spec={"selfSigned": {}}, opts=opts)
+        ca = k8s.apiextensions.CustomResource(
+            f"{name}-ca", api_version=CERT_MANAGER_API, kind="Certificate",
+            metadata=metadata(f"{args.stack_name}-ca", args.cert_manager_namespace, labels),
+            spec={"isCA": True, "commonName": f"{args.stack_name} preview CA", "secretName": f"{args.stack_name}-ca",
+                  "duration": "2160h", "privateKey": {"algorithm": "ECDSA", "size": 256},
+                  "issuerRef": {"name": f"{args.stack_name}-selfsigned", "kind": "ClusterIssuer",
+                                "group": "cert-manager.io"}},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[selfsigned])))
+        issuer = k8s.apiextensions.CustomResource(
+            f"{name}-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
+            metadata=metadata(f"{args.stack_name}-ca", None, labels), spec={"ca": {"secretName": f"{args.stack_name}-ca"}},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ca])))
+        return issuer.metadata["name"]
+
+    def _envoy_proxy_spec(self) -> dict[str, Any]:
+        profile = self._args.gateway
+        envoy_container = container_security_context()
+        envoy_container["readOnlyRootFilesystem"] = False  # Envoy writes its UDS socket and logs.
+        kubernetes: dict[str, Any] = {
+            "envoyDeployment": {
+                "replicas": profile.replicas,
+                "pod": {"securityContext": pod_security_context(),
+                        "topologySpreadConstraints": [{
+                            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "envoy"}}}]},
+                "container": {"securityContext": envoy_container,
+                              "resources": {"requests": {"cpu": "250m", "memory": "256Mi"},
+                                            "limits": {"cpu": "500m", "memory": "512Mi"}}},
+            },
+            "envoyService": {
+                "type": "LoadBalancer",
+                "annotations": {
+                    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+                    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+                    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+                    # The rate limiter keys on the client address: keep it through the NLB.
+                    "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes":
+                        "preserve_client_ip.enabled=true",
+                },
+            },
+        }
+        if profile.disruption_budget:
+            kubernetes["envoyPDB"] = {"minAvailable": max(1, profile.replicas - 1)}
+        return {"provider": {"type": "Kubernetes", "kubernetes": kubernetes}}
+
+    def _envoy_gateway_values(self, redis_url: pulumi.Input[str]) -> dict[str, Any]:
+        return {
+            "deployment": {"envoyGateway": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+                                                          "limits": {"cpu": "500m", "memory": "1024Mi"}},
+                                            "securityContext": container_security_context()},
+                           "pod": {"securityContext": pod_security_context()}},
+            "config": {"envoyGateway": {
+                "rateLimit": {"backend": {"type": "Redis", "redis": {"url": redis_url}}},
+                "provider": {"type": "Kubernetes", "kubernetes": {"rateLimitDeployment": {
+                    "container": {"securityContext": container_security_context(),
+                                  "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                                "limits": {"cpu": "500m", "memory": "256Mi"}}},
+                    "pod": {"securityContext": pod_security_context()}}}},
+            }},
+            "certgen": {"job": {"resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
+                                              "limits": {"cpu": "200m", "memory": "128Mi"}}}},
+        }
+
+    def _cert_manager_values(self) -> dict[str, Any]:
+        resources = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
+        secure = {"securityContext": pod_security_context(1000), "containerSecurityContext":
+                  container_security_context(1000), "resources": resources}
+        return {
+            "crds": {"enabled": True, "keep": True},
+            "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1",
+                       "kind": "ControllerConfiguration", "gatewayAPI": {"enabled": True}},
+            "replicaCount": 2 if self._args.gateway.disruption_budget else 1,
+            "podDisruptionBudget": {"enabled": self._args.gateway.disruption_budget},
+            **secure,
+            "webhook": dict(secure), "cainjector": dict(secure), "startupapicheck": dict(secure),
+            "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+        }
+
+    def _ratelimit_redis(self, labels: Mapping[str, str]) -> pulumi.Output[str]:
+        """Rate-limit counters only: in memory, no persistence, reachable only from the limiter."""
+        name, ns = f"{self._name}-ratelimit-redis", self._args.platform_namespace
+        child = pulumi.ResourceOptions(parent=self)
+        pod_labels = {**labels, **RATELIMIT_REDIS_POD}
+        container = restricted_container(
+            name="redis", image=RATELIMIT_REDIS_IMAGE, cpu="200m", memory="256Mi", run_as_user=999,
+            args=["--save", "", "--appendonly", "no", "--maxmemory", "200mb", "--maxmemory-policy", "allkeys-lru"],
+            ports=[{"name": "redis", "containerPort": 6379}],
+            readinessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 5},
+            livenessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 10},
+            volumeMounts=[{"name": "data", "mountPath": "/data"}])
+        k8s.apps.v1.Deployment(name, metadata=metadata("ratelimit-redis", ns, pod_labels), spec={
+            "replicas": 1,
+            "selector": {"matchLabels": dict(RATELIMIT_REDIS_POD)},
+            "template": {"metadata": {"labels": pod_labels},
+                         "spec": restricted_pod_spec(containers=[container], run_as_user=999,
+                                                     volumes=[{"name": "data", "emptyDir": {"medium": "Memory",
+                                                                                            "sizeLimit": "64Mi"}}])},
+        }, opts=child)
+        service = k8s.core.v1.Service(f"{name}-svc", metadata=metadata("ratelimit-redis", ns, labels), spec={
+            "selector": dict(RATELIMIT_REDIS_POD), "ports": [{"name": "redis", "port": 6379, "targetPort": "redis"}]},
+            opts=child)
+        return pulumi.Output.format("{0}.{1}.svc.cluster.local:6379", service.metadata["name"], ns)
+

@@ -1,0 +1,363 @@
+"""Monitoring: kube-prometheus-stack, alert rules, dashboards, data-store exporters, scraping.
+
+When this stack owns the shared platform (staging, production) it creates:
+
+* a generated Grafana admin password (``random.RandomPassword``) in the Secret ``grafana-admin``
+  (the chart reads it through ``grafana.admin.existingSecret``; nothing secret in the values);
+* the Alertmanager configuration as the Secret ``alertmanager-config`` built from the secret
+  Slack webhook / PagerDuty key Outputs (critical -> PagerDuty, the rest -> Slack, a ``null``
+  receiver when neither is configured);
+* the kube-prometheus-stack release (pinned) with retention, volume and replicas per profile,
+  node-exporter in its own namespace (it needs host access; see namespaces.py);
+* PrometheusRules (label ``release`` matches the chart's ruleSelector), dashboards as
+  ConfigMaps for the Grafana sidecar, a ServiceMonitor for cert-manager and the Grafana HTTPRoute.
+
+Every stack creates, in its application namespace, the Postgres and Redis exporters (pinned
+charts, ServiceMonitors on) and a ServiceMonitor for the application's metrics port. A PR
+environment's targets are scraped by the shared Prometheus; it gets no alert rules (PR
+environments never page).
+
+Exporter credentials. Redis: the ``redis-auth`` Secret. Postgres in-cluster: the Kubernetes
+Secret with the generated password, read as a file. Managed Postgres: the RDS master password
+lives only in Secrets Manager (``manage_master_user_password``). The exporter's ServiceAccount
+gets an IRSA role that may read that one secret (and decrypt with its key); an init container
+fetches it into a memory-backed emptyDir and the exporter reads ``DATA_SOURCE_PASS_FILE``. The
+password never reaches Pulumi state, a Kubernetes Secret or an environment variable. Known
+limit: RDS rotates the master password (7 days by default); the exporter reads the file at
+start, so after a rotation ``PostgresExporterDown`` fires until the pod restarts. The durable fix
+is a dedicated ``pg_monitor`` login created by the database bootstrap (tracked as a follow-up).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+import config
+from components import dashboards
+from components.ingress import Ingress
+from components.irsa import Irsa, secret_reader_role
+from components.kubernetes import container_security_context, metadata, pod_security_context
+
+PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
+POSTGRES_EXPORTER_VERSION = "8.2.0"
+REDIS_EXPORTER_VERSION = "6.29.0"
+AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
+RELEASE = "kube-prometheus-stack"
+"""Release name; the chart's rule/ServiceMonitor selectors match ``release: <this>``."""
+SELECTED = {"release": RELEASE}
+EXPORTER_SA = "postgres-exporter"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostgresTarget:
+    host: pulumi.Input[str]
+    port: pulumi.Input[int]
+    database: pulumi.Input[str]
+    username: pulumi.Input[str]
+    sslmode: pulumi.Input[str]
+    credentials_secret: str | None = None
+    """In-cluster: Kubernetes Secret with key ``password``."""
+    secret_arn: pulumi.Input[str] | None = None
+    """Managed: the RDS-managed master user secret in Secrets Manager."""
+    kms_key_arn: pulumi.Input[str] | None = None
+    """Managed: the key that encrypts that secret."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedisTarget:
+    host: pulumi.Input[str]
+    port: pulumi.Input[int]
+    tls: bool
+    cluster_mode: bool
+    auth_secret: pulumi.Input[str]
+    """Kubernetes Secret in the application namespace with key ``password``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringArgs:
+    stack_name: str
+    labels: Mapping[str, str]
+    install_platform: bool
+    namespace: pulumi.Input[str]
+    node_exporter_namespace: pulumi.Input[str]
+    app_namespace: pulumi.Input[str]
+    app_namespace_name: str
+    """Plain name, used inside PromQL and dashboards."""
+    app_metrics_port_name: str
+    prometheus: config.PrometheusProfile
+    alerting: config.AlertingSettings
+    postgres: PostgresTarget
+    redis: RedisTarget
+    irsa: Irsa
+    ingress: Ingress | None = None
+    grafana_host: str | None = None
+    """Grafana's HTTPS host on the Gateway (a listener ``https-grafana``); None = not exposed."""
+    cert_manager_namespace: pulumi.Input[str] | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerting configuration and rules: plain data.
+# ---------------------------------------------------------------------------------------------
+
+
+def alertmanager_config(slack_url: str | None, slack_channel: str, pagerduty_key: str | None) -> dict[str, Any]:
+    receivers: list[dict[str, Any]] = [{"name": "null"}]
+    routes: list[dict[str, Any]] = [{"matchers": ['alertname="Watchdog"'], "receiver": "null"}]
+    if pagerduty_key:
+        receivers.append({"name": "pagerduty", "pagerduty_configs": [
+            {"routing_key": pagerduty_key, "send_resolved": True}]})
+        routes.append({"matchers": ['severity="critical"'], "receiver": "pagerduty", "continue": bool(slack_url)})
+    if slack_url:
+        receivers.append({"name": "slack", "slack_configs": [
+            {"api_url": slack_url, "channel": slack_channel, "send_resolved": True,
+             "title": '{{ .CommonLabels.alertname }} ({{ .Status }})',
+             "text": '{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}'}]})
+    return {
+        "route": {"receiver": "slack" if slack_url else "null", "group_by": ["alertname", "namespace"],
+                  "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h", "routes": routes},
+        "receivers": receivers,
+    }
+
+
+def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
+    return {"alert": name, "expr": expr, "for": duration, "labels": {"severity": severity},
+            "annotations": {"summary": summary}}
+
+
+def alert_rules(app_ns: str) -> list[dict[str, Any]]:
+    ns = f'namespace="{app_ns}"'
+    app = f'{ns}, job="app"'
+    backup_job = f'{ns}, job_name=~".*backup.*"'
+    backup_cron = f'{ns}, cronjob=~".*backup.*"'
+    return [
+        {"name": "platform.service", "rules": [
+            _alert("ServiceDown", f"up{{{ns}}} == 0", "1m", "critical",
+                   "{{ $labels.job }} in {{ $labels.namespace }} is down"),
+            _alert("HighLatencyP95", "histogram_quantile(0.95, sum by (le) "
+                   f"(rate(http_request_duration_seconds_bucket{{{app}}}[5m]))) > 0.5", "5m", "warning",
+                   "p95 latency above 500 ms"),
+            _alert("HighErrorRate", f'sum(rate(http_requests_total{{{app}, status=~"5.."}}[5m])) '
+                   f"/ sum(rate(http_requests_total{{{app}}}[5m])) > 0.05", "3m", "critical",
+                   "more than 5% of requests fail with 5xx"),
+            _alert("ContainerMemoryHigh", "max by (namespace, pod, container) "
+                   f'(container_memory_working_set_bytes{{{ns}, container!=""}}) / max by (namespace, pod, container) '
+                   f'(kube_pod_container_resource_limits{{{ns}, resource="memory"}}) > 0.8', "5m", "warning",
+                   "{{ $labels.pod }}/{{ $labels.container }} uses more than 80% of its memory limit"),
+        ]},
+        {"name": "platform.data", "rules": [
+            _alert("PostgresConnectionsHigh", f"sum(pg_stat_database_numbackends{{{ns}}}) "
+                   f"/ max(pg_settings_max_connections{{{ns}}}) > 0.8", "5m", "warning",
+                   "Postgres uses more than 80% of max_connections"),
+            _alert("PostgresExporterDown", f"pg_up{{{ns}}} == 0", "1m", "critical",
+                   "the Postgres exporter cannot reach the database"),
+            _alert("RedisExporterDown", f"redis_up{{{ns}}} == 0", "1m", "critical",
+                   "the Redis exporter cannot reach Redis"),
+            _alert("PersistentVolumeFillingUp", "kubelet_volume_stats_used_bytes / kubelet_volume_stats_capacity_bytes"
+                   " > 0.85", "5m", "warning", "{{ $labels.persistentvolumeclaim }} is more than 85% full"),
+        ]},
+        {"name": "platform.backups", "rules": [
+            _alert("BackupJobFailed", f"kube_job_status_failed{{{backup_job}}} > 0", "0m", "critical",
+                   "backup job {{ $labels.job_name }} failed"),
+            _alert("BackupMissing", f"time() - kube_cronjob_status_last_successful_time{{{backup_cron}}} > 26 * 3600",
+                   "0m", "critical", "no successful backup in the last 26 hours"),
+        ]},
+        {"name": "platform.certificates", "rules": [
+            _alert("CertificateExpiringSoon", "certmanager_certificate_expiration_timestamp_seconds - time() "
+                   "< 14 * 24 * 3600", "1h", "warning", "certificate {{ $labels.name }} expires within 14 days"),
+        ]},
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The component.
+# ---------------------------------------------------------------------------------------------
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Creates: kube-prometheus-stack (+ secrets, rules, dashboards, Grafana route) when owned;
+    Postgres/Redis exporters and the application ServiceMonitor always."""
+
+    grafana_url: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:kubernetes:Monitoring", name, None, opts)
+        self._name, self._args = name, args
+        labels = dict(args.labels)
+        stack: list[pulumi.Resource] = []
+        self.grafana_url = None
+        if args.install_platform:
+            stack = [self._kube_prometheus_stack(labels)]
+        # Without install_platform the ServiceMonitor CRD and Prometheus come from the staging stack.
+        after = pulumi.ResourceOptions(parent=self, depends_on=stack)
+
+        self._postgres_exporter(after)
+        self._redis_exporter(after)
+        k8s.apiextensions.CustomResource(
+            f"{name}-app-monitor", api_version="monitoring.coreos.com/v1", kind="ServiceMonitor",
+            metadata=metadata("app", args.app_namespace, {**labels, **SELECTED}),
+            spec={"selector": {"matchLabels": {"app.kubernetes.io/name": "app"}},
+                  "endpoints": [{"port": args.app_metrics_port_name, "path": "/metrics", "interval": "30s"}]},
+            opts=after)
+
+        if args.install_platform:
+            self._rules_and_dashboards(labels, after)
+        self.register_outputs({"grafana_url": self.grafana_url})
+
+    # -- the stack ---------------------------------------------------------------------------------
+
+    def _kube_prometheus_stack(self, labels: Mapping[str, str]) -> k8s.helm.v3.Release:
+        args, name = self._args, self._name
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(f"{name}-grafana-admin-password", length=32, special=False, opts=child)
+        admin = k8s.core.v1.Secret(f"{name}-grafana-admin", metadata=metadata("grafana-admin", args.namespace, labels),
+                                   type="Opaque", string_data={"admin-user": "admin", "admin-password": password.result},
+                                   opts=child)
+        alerting = args.alerting
+        am_yaml = pulumi.Output.all(alerting.slack_webhook_url, alerting.pagerduty_routing_key).apply(
+            lambda v: json.dumps(alertmanager_config(v[0], alerting.slack_channel, v[1]), indent=1))
+        am_secret = k8s.core.v1.Secret(f"{name}-alertmanager-config",
+                                       metadata=metadata("alertmanager-config", args.namespace, labels),
+                                       type="Opaque", string_data={"alertmanager.yaml": am_yaml}, opts=child)
+
+        p = args.prometheus
+        prometheus_spec: dict[str, Any] = {
+            "retention": f"{p.retention_days}d", "replicas": p.replicas,
+            "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+            "securityContext": pod_security_context(1000),
+            "podMetadata": {"labels": dict(labels)},
+        }
+        if p.storage_gib > 0:
+            prometheus_spec["storageSpec"] = {"volumeClaimTemplate": {"spec": {
+                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{p.storage_gib}Gi"}}}}}
+        small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+        values: dict[str, Any] = {
+            "crds": {"enabled": True},
+            "prometheus": {"prometheusSpec": prometheus_spec},
+            "alertmanager": {"alertmanagerSpec": {
+                "useExistingSecret": True, "configSecret": am_secret.metadata["name"],
+                "replicas": min(p.replicas, 2) if p.replicas > 1 else 1,
+                "securityContext": pod_security_context(1000),
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
+                              "limits": {"cpu": "200m", "memory": "256Mi"}}}},
+            "grafana": {
+                "admin": {"existingSecret": admin.metadata["name"], "userKey": "admin-user",
+                          "passwordKey": "admin-password"},
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+                "securityContext": pod_security_context(472),
+                "containerSecurityContext": container_security_context(472),
+                "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1",
+                                           "searchNamespace": "ALL"},
+                            "resources": small, "securityContext": container_security_context(472)},
+                "grafana.ini": {"server": {"root_url": f"https://{args.grafana_host}"}} if args.grafana_host else {},
+            },
+            "prometheusOperator": {"resources": small, "securityContext": pod_security_context(65534),
+                                   "containerSecurityContext": container_security_context(65534)},
+            "kube-state-metrics": {"resources": small, "securityContext": pod_security_context(65534),
+                                   "containerSecurityContext": container_security_context(65534)},
+            "prometheus-node-exporter": {"namespaceOverride": args.node_exporter_namespace, "resources": small},
+        }
+        release = k8s.helm.v3.Release(f"{name}-kube-prometheus-stack", k8s.helm.v3.ReleaseArgs(
+            name=RELEASE, chart="kube-prometheus-stack", version=KUBE_PROMETHEUS_STACK_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
+            namespace=args.namespace, values=values, atomic=True, timeout=900),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, am_secret]))
+
+        if args.ingress is not None and args.grafana_host:
+            args.ingress.route(f"{name}-grafana-route", "grafana", args.namespace, "grafana", args.grafana_host,
+                               f"{RELEASE}-grafana", 80, opts=pulumi.ResourceOptions(parent=self, depends_on=[release]))
+            self.grafana_url = pulumi.Output.from_input(f"https://{args.grafana_host}")
+        return release
+
+    def _rules_and_dashboards(self, labels: Mapping[str, str], after: pulumi.ResourceOptions) -> None:
+        args, name = self._args, self._name
+        k8s.apiextensions.CustomResource(
+            f"{name}-rules", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
+            metadata=metadata("platform-alerts", args.namespace, {**labels, **SELECTED}),
+            spec={"groups": alert_rules(args.app_namespace_name)}, opts=after)
+        for cm_name, body in dashboards.dashboards(args.app_namespace_name).items():
+            k8s.core.v1.ConfigMap(f"{name}-{cm_name}", metadata=metadata(
+                cm_name, args.namespace, {**labels, "grafana_dashboard": "1"}), data={f"{cm_name}.json": body},
+                opts=pulumi.ResourceOptions(parent=self))
+        if args.cert_manager_namespace is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-cert-manager-monitor", api_version="monitoring.coreos.com/v1", kind="ServiceMonitor",
+                metadata=metadata("cert-manager", args.cert_manager_namespace, {**labels, **SELECTED}),
+                spec={"selector": {"matchLabels": {"app.kubernetes.io/name": "cert-manager",
+                                                   "app.kubernetes.io/component": "controller"}},
+                      "endpoints": [{"targetPort": 9402, "path": "/metrics", "interval": "60s"}]},
+                opts=after)
+
+    # -- exporters -----------------------------------------------------------------------------------
+
+    def _exporter_common(self) -> dict[str, Any]:
+        return {
+            "serviceMonitor": {"enabled": True, "labels": dict(SELECTED), "interval": "30s"},
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+            "podSecurityContext": pod_security_context(65534),
+            "securityContext": container_security_context(65534),
+        }
+
+    def _postgres_exporter(self, opts: pulumi.ResourceOptions) -> None:
+        args, name, pg = self._args, self._name, self._args.postgres
+        values: dict[str, Any] = {
+            **self._exporter_common(),
+            "config": {"datasource": {"host": pg.host, "port": pg.port, "database": pg.database,
+                                      "user": pg.username, "sslmode": pg.sslmode}},
+        }
+        if pg.credentials_secret is not None:
+            values["config"]["datasource"]["passwordSecret"] = {"name": pg.credentials_secret, "key": "password"}
+        elif pg.secret_arn is not None:
+            role = secret_reader_role(f"{name}-postgres-exporter", role_name=f"{args.stack_name}-postgres-exporter",
+                                      irsa=args.irsa, namespace=args.app_namespace, service_account=EXPORTER_SA,
+                                      secret_arn=pg.secret_arn, kms_key_arn=pg.kms_key_arn, parent=self)
+            values["serviceAccount"] = {"create": True, "name": EXPORTER_SA,
+                                        "annotations": {"eks.amazonaws.com/role-arn": role}}
+            values["config"]["datasource"]["passwordFile"] = "/run/postgres/password"
+            values["extraVolumes"] = [{"name": "password", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                                      {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
+            values["extraVolumeMounts"] = [{"name": "password", "mountPath": "/run/postgres", "readOnly": True}]
+            values["initContainers"] = [{
+                "name": "fetch-password", "image": AWS_CLI_IMAGE, "imagePullPolicy": "IfNotPresent",
+                "command": ["/bin/sh", "-ec"],
+                # The secret is JSON {"username", "password"}; only the password is written, 0400.
+                "args": ['umask 277; aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" '
+                         '--query SecretString --output text | '
+                         '"$(command -v python3 || command -v python)" -c '
+                         '"import json,sys; sys.stdout.write(json.load(sys.stdin)[\'password\'])" '
+                         '> /run/postgres/password'],
+                "env": [{"name": "SECRET_ARN", "value": pg.secret_arn}, {"name": "HOME", "value": "/tmp"}],  # noqa: S108
+                "securityContext": container_security_context(65534),
+                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+                "volumeMounts": [{"name": "password", "mountPath": "/run/postgres"},
+                                 {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - private emptyDir
+            }]
+        else:
+            raise ValueError("PostgresTarget: set credentials_secret (in-cluster) or secret_arn (managed)")
+        k8s.helm.v3.Release(f"{name}-postgres-exporter", k8s.helm.v3.ReleaseArgs(
+            name="postgres-exporter", chart="prometheus-postgres-exporter", version=POSTGRES_EXPORTER_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
+            namespace=args.app_namespace, values=values, atomic=True, timeout=300), opts=opts)
+
+    def _redis_exporter(self, opts: pulumi.ResourceOptions) -> None:
+        args, name, r = self._args, self._name, self._args.redis
+        scheme = "rediss" if r.tls else "redis"
+        values: dict[str, Any] = {
+            **self._exporter_common(),
+            "redisAddress": pulumi.Output.format("{0}://{1}:{2}", scheme, r.host, r.port),
+            "auth": {"enabled": True, "secret": {"name": r.auth_secret, "key": "password"}},
+        }
+        if r.cluster_mode:
+            values["env"] = [{"name": "REDIS_EXPORTER_IS_CLUSTER", "value": "true"}]
+        k8s.helm.v3.Release(f"{name}-redis-exporter", k8s.helm.v3.ReleaseArgs(
+            name="redis-exporter", chart="prometheus-redis-exporter", version=REDIS_EXPORTER_VERSION,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
+            namespace=args.app_namespace, values=values, atomic=True, timeout=300), opts=opts)
+
