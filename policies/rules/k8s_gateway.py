@@ -96,19 +96,20 @@ def hosts_specific(props, ctx):
     fix="derive hosts from settings.app_host (pr-<n>.preview.<domain> for PR stacks)")
 def hosts_unique(resources, ctx):
     pr_numbers = {get(r.props, "tags.pr") for r in resources if isinstance(get(r.props, "tags.pr"), str)}
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str, str], str] = {}
     for route in by_type(resources, HTTP_ROUTE):
         hosts = get(route.props, "spec.hostnames")
         if is_unknown(hosts):
             continue  # gateway-hosts-specific reports it
         paths = [get(m, "path.value", "/") for r in as_list(get(route.props, "spec.rules"))
                  for m in (as_list(get(r, "matches")) or [{}])]
+        sections = sorted({str(get(ref, "sectionName", "")) for ref in as_list(get(route.props, "spec.parentRefs"))})
         for host in as_list(hosts):
             for pr in pr_numbers:
                 if isinstance(host, str) and not host.startswith(f"pr-{pr}."):
                     yield route.urn, f"PR stack {pr} routes host '{host}', which is not its own pr-{pr}.* host"
             for path in paths:
-                key = (str(host), str(path))
+                key = (str(host), str(path), ",".join(sections))
                 if key in seen and seen[key] != route.urn:
                     yield route.urn, f"host '{host}' path '{path}' is also routed by {seen[key].rsplit('::', 1)[-1]}"
                 seen.setdefault(key, route.urn)
