@@ -34,7 +34,7 @@ namespaces = Namespaces("namespaces", NamespacesArgs(
     postgres_in_cluster=profile.postgres.mode == "in-cluster", redis_in_cluster=profile.redis.mode == "in-cluster",
     vpc_id=settings.vpc_id, manage_platform=owns_platform), opts=k8s_opts)
 # --- AWS data plane (components/kms.py, registry.py, postgres.py, redis.py, backups.py) ---
-app_namespace = settings.app_namespace
+app_namespace = namespaces.app
 kms = KmsKey("kms", KmsKeyArgs(alias=f"alias/{settings.name}", tags=settings.tags,
                                deletion_window_days=30 if profile.protect_data else 7))
 data_args = dict(prefix=settings.name, protect=profile.protect_data, kms_key_arn=kms.arn, vpc_id=settings.vpc_id,

@@ -117,7 +117,7 @@ class RedisCluster(pulumi.ComponentResource):
             description="Valkey from the cluster nodes",
             tags=tags, opts=child,
         )
-        slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/platform/{args.prefix}/redis/slow-log",
+        slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/{args.prefix}/redis/slow-log",
                                            retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
                                            tags=tags, opts=child)
         group = aws.elasticache.ReplicationGroup(

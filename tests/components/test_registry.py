@@ -1,0 +1,92 @@
+"""ECR: per-stack repositories, scan on push, tag mutability, KMS, lifecycle, pull policy, images."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ENVIRONMENT, inputs
+
+from config import PROFILES
+from tools import mockrun
+
+REPO, IMAGE = "aws:ecr/repository:Repository", "docker:index/image:Image"
+SERVICES = ("app", "backup")
+
+
+def _repos(plan: mockrun.Plan) -> list[mockrun.Recorded]:
+    return [plan.get(REPO, f"registry-{s}") for s in SERVICES]
+
+
+def test_repositories_are_named_per_stack(plan: mockrun.Plan) -> None:
+    for service, repo in zip(SERVICES, _repos(plan), strict=True):
+        assert inputs(repo)["name"] == f"platform-{plan.stack}/{service}", repo.urn
+
+
+def test_scan_on_push(plan: mockrun.Plan) -> None:
+    for repo in _repos(plan):
+        assert inputs(repo)["imageScanningConfiguration"] == {"scanOnPush": True}, repo.urn
+
+
+@pytest.mark.parametrize(("stack", "mutability"), [("pr-7", "MUTABLE"), ("staging", "IMMUTABLE"),
+                                                   ("production", "IMMUTABLE")])
+def test_tag_mutability(plan: mockrun.Plan, mutability: str) -> None:
+    for repo in _repos(plan):
+        assert inputs(repo)["imageTagMutability"] == mutability, repo.urn
+
+
+def test_encrypted_with_the_environment_key(plan: mockrun.Plan) -> None:
+    key_arn = plan.get("aws:kms/key:Key", "kms-key").outputs["arn"]
+    for repo in _repos(plan):
+        assert inputs(repo)["encryptionConfigurations"] == [{"encryptionType": "KMS", "kmsKey": key_arn}], repo.urn
+
+
+@pytest.mark.parametrize(("stack", "force"), [("pr-7", True), ("staging", False), ("production", False)])
+def test_force_delete_only_for_ephemeral(plan: mockrun.Plan, force: bool) -> None:
+    for repo in _repos(plan):
+        assert inputs(repo)["forceDelete"] is force, repo.urn
+
+
+def test_lifecycle_follows_the_profile(plan: mockrun.Plan) -> None:
+    profile = PROFILES[ENVIRONMENT[plan.stack]].registry
+    policy = plan.get("aws:ecr/lifecyclePolicy:LifecyclePolicy", "registry-app-lifecycle")
+    untagged, tagged = (r["selection"] for r in json.loads(inputs(policy)["policy"])["rules"])
+    assert untagged["tagStatus"] == "untagged" and untagged["countNumber"] == profile.untagged_expiry_days, policy.urn
+    assert tagged["countType"] == "imageCountMoreThan" and tagged["countNumber"] == profile.keep_tagged_images
+
+
+def test_pulls_only_by_node_and_backup_roles(plan: mockrun.Plan) -> None:
+    node_role = f"role/platform-{'staging' if plan.stack == 'pr-7' else plan.stack}-nodes"
+    backup_role = plan.get("aws:iam/role:Role", "backups-role").outputs["arn"]
+    for service in SERVICES:
+        policy = plan.get("aws:ecr/repositoryPolicy:RepositoryPolicy", f"registry-{service}-pull")
+        (statement,) = json.loads(inputs(policy)["policy"])["Statement"]
+        principals = statement["Principal"]["AWS"]
+        assert statement["Effect"] == "Allow" and len(principals) == 2, policy.urn
+        assert backup_role in principals and any(p.endswith(node_role) for p in principals), principals
+
+
+def test_backup_image_build(plan: mockrun.Plan) -> None:
+    image = inputs(plan.get(IMAGE, "registry-backup-image"))
+    assert image["build"] == {"context": "images/backup", "dockerfile": "images/backup/Dockerfile",
+                              "platform": "linux/amd64"}, image
+    assert image["registry"]["password"] == mockrun.REDACTED, "ECR token must stay secret"
+
+
+def test_image_tag_comes_from_config_never_latest(plan: mockrun.Plan) -> None:
+    name = inputs(plan.get(IMAGE, "registry-backup-image"))["imageName"]
+    expected = "pr-7" if plan.stack == "pr-7" else "0.1.0"
+    assert name.endswith(f"/platform-{plan.stack}/backup:{expected}") and not name.endswith(":latest"), name
+
+
+def test_images_output_by_digest(plan: mockrun.Plan) -> None:
+    images = mockrun.plain(plan.stack_outputs)["images"]
+    assert "@sha256:" in images["backup"], images
+
+
+def test_app_image_is_built_when_a_build_context_is_configured(plan_of) -> None:
+    from conftest import run
+    built = run("staging", {"platform:app.buildContext": "../app"})
+    image = inputs(built.get(IMAGE, "registry-app-image"))
+    assert image["build"]["context"] == "../app" and image["build"]["platform"] == "linux/amd64", image
+    assert "@sha256:" in mockrun.plain(built.stack_outputs)["images"]["app"]

@@ -1,0 +1,116 @@
+"""``python -m tools restore --stack <stack> --from postgres/<timestamp>.sql.gz [--out FILE] [--image REF]``
+
+Renders the one-off Kubernetes Job that restores a logical Postgres backup into the stack's
+database. Offline: it reads only the stack file; apply the output with ``kubectl apply -f``.
+
+The Job runs the backup image's ``restore.sh`` with the same pod spec as the nightly CronJob
+(components/backups.py ``backup_pod_spec``): ServiceAccount ``backup`` (IRSA: read the object,
+decrypt it, read the database secret), settings from the ``backup-config`` ConfigMap, the
+restricted security floor, and the password as a file, never an env var. See docs/restore.md.
+
+Exit codes: 0 rendered, 2 bad input (unknown stack, invalid configuration, malformed key).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools import stackfile
+
+EXIT_OK, EXIT_USAGE = 0, 2
+KEY = re.compile(r"postgres/(?P<stamp>\d{8}T\d{6}Z)\.sql\.gz")
+"""What backup.sh writes: ``postgres/<UTC %Y%m%dT%H%M%SZ>.sql.gz``."""
+
+
+class UsageError(Exception):
+    pass
+
+
+def default_image(settings: Any) -> str:
+    """The backup image pushed for the stack's configured tag (prefer a digest: ``--image``)."""
+    return (f"{settings.account_id_hint}.dkr.ecr.{settings.region}.amazonaws.com/"
+            f"{settings.name}/backup:{settings.image_tag}")
+
+
+def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
+    from components import backups, postgres  # deferred: provider SDK imports are slow
+
+    match = KEY.fullmatch(key)
+    if match is None:
+        raise UsageError(f"--from {key!r} is not a backup object key: expected "
+                         f"postgres/<YYYYMMDDTHHMMSSZ>.sql.gz, e.g. postgres/20260301T020000Z.sql.gz "
+                         f"(list them: aws s3 ls s3://<backup bucket>/postgres/)")
+    in_cluster = settings.profile.postgres.mode == "in-cluster"
+    labels = {**settings.labels, "app.kubernetes.io/instance": "restore"}
+    template = backups.backup_pod_spec(
+        image=image,
+        command=["/usr/local/bin/restore.sh", key],
+        credentials_secret=postgres.CREDENTIALS_SECRET if in_cluster else None,
+        labels=labels,
+    )
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": f"postgres-restore-{match['stamp'].lower()}",
+            "namespace": settings.app_namespace,
+            "labels": {**labels, **backups.POD_LABELS},
+            "annotations": {"platform.example.com/restore-from": key},
+        },
+        "spec": {
+            "backoffLimit": 0,  # a half-applied restore is rolled back; retrying blindly is not wanted
+            "activeDeadlineSeconds": 6 * 3600,
+            "ttlSecondsAfterFinished": 7 * 24 * 3600,
+            "template": template,
+        },
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tools restore", description=__doc__.split("\n\n")[1])
+    p.add_argument("--stack", required=True, help="stack name: staging, production or pr-<n>")
+    p.add_argument("--from", dest="key", required=True, help="object key, e.g. postgres/20260301T020000Z.sql.gz")
+    p.add_argument("--out", type=Path, help="write the Job here instead of stdout")
+    p.add_argument("--image", help="backup image (default: <account>.dkr.ecr.<region>.amazonaws.com/"
+                                   "platform-<stack>/backup:<imageTag>; prefer the digest from "
+                                   "`pulumi stack output images`)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    import config  # deferred: keeps `python -m tools --help` instant
+
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    try:
+        cfg = stackfile.load(args.stack)
+        settings = config.parse(cfg.config, stack=args.stack, project=cfg.project, secret_keys=cfg.secret_keys)
+        image = args.image or default_image(settings)
+        if "@sha256:" not in image and image.rsplit(":", 1)[-1] == "latest":
+            raise UsageError("--image must not use the 'latest' tag; use the digest or the deployed tag")
+        job = restore_job(settings, args.key, image)
+    except (stackfile.StackFileError, config.ConfigError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    text = yaml.safe_dump(job, sort_keys=False)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"Wrote {args.out}. Apply with: kubectl apply -f {args.out} "
+              f"&& kubectl -n {settings.app_namespace} logs -f job/{job['metadata']['name']}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
