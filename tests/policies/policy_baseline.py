@@ -57,8 +57,8 @@ R = list[tuple[str, str, dict[str, Any], dict[str, Any]]]
 
 
 def resources() -> R:
-    B, PG, RG = "aws:s3/bucket:Bucket", "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup"
-    bucket_dep = {"propertyDependencies": {"bucket": [urn(B, "backups")]}}
+    b, pg, rg = "aws:s3/bucket:Bucket", "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup"
+    bucket_dep = {"propertyDependencies": {"bucket": [urn(b, "backups")]}}
     sg = "aws:ec2/securityGroup:SecurityGroup"
     return [
         ("aws:kms/key:Key", "key", {"enableKeyRotation": True, "deletionWindowInDays": 30, "tags": TAGS,
@@ -84,7 +84,7 @@ def resources() -> R:
             "securityGroupId": "sg-pg", "referencedSecurityGroupId": "sg-nodes", "fromPort": 5432, "toPort": 5432,
             "ipProtocol": "tcp", "description": "nodes", "tags": TAGS},
          {"propertyDependencies": {"securityGroupId": [urn(sg, "pg-sg")]}}),
-        (PG, "db", {"engine": "postgres", "engineVersion": "16.4", "instanceClass": "db.r6g.large", "storageEncrypted": True,
+        (pg, "db", {"engine": "postgres", "engineVersion": "16.4", "instanceClass": "db.r6g.large", "storageEncrypted": True,
                     "kmsKeyId": KEY_ARN, "publiclyAccessible": False, "backupRetentionPeriod": 30, "multiAz": True,
                     "deletionProtection": True, "skipFinalSnapshot": False, "finalSnapshotIdentifier": "platform-production-final",
                     "iamDatabaseAuthenticationEnabled": True, "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
@@ -95,14 +95,14 @@ def resources() -> R:
         ("random:index/randomPassword:RandomPassword", "redis-token", {"length": 64, "special": False}, {}),
         ("aws:elasticache/subnetGroup:SubnetGroup", "redis-subnets", {"name": "platform-production-redis", "subnetIds": ["subnet-a"], "tags": TAGS}, {}),
         (sg, "redis-sg", {"description": "redis", "vpcId": "vpc-1", "tags": TAGS}, {}),
-        (RG, "redis", {"nodeType": "cache.r6g.large", "atRestEncryptionEnabled": True, "kmsKeyId": KEY_ARN,
+        (rg, "redis", {"nodeType": "cache.r6g.large", "atRestEncryptionEnabled": True, "kmsKeyId": KEY_ARN,
                        "transitEncryptionEnabled": True, "authToken": SECRET, "snapshotRetentionLimit": 7,
                        "automaticFailoverEnabled": True, "multiAzEnabled": True, "replicasPerNodeGroup": 2, "numNodeGroups": 3,
                        "subnetGroupName": "platform-production-redis", "securityGroupIds": ["sg-redis"],
                        "finalSnapshotIdentifier": "platform-production-redis-final", "tags": TAGS},
          {"protect": True, "propertyDependencies": {"securityGroupIds": [urn(sg, "redis-sg")]}}),
         ("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 30, "kmsKeyId": KEY_ARN, "tags": TAGS}, {}),
-        (B, "backups", {"bucket": "platform-production-backups", "forceDestroy": False, "objectLockEnabled": True, "tags": TAGS}, {"protect": True}),
+        (b, "backups", {"bucket": "platform-production-backups", "forceDestroy": False, "objectLockEnabled": True, "tags": TAGS}, {"protect": True}),
         ("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups-lock", {
             "bucket": "platform-production-backups", "rule": {"defaultRetention": {"mode": "GOVERNANCE", "days": 7}}}, bucket_dep),
         ("aws:s3/bucketVersioning:BucketVersioning", "backups-versioning", {
