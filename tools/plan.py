@@ -101,8 +101,13 @@ def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
         meta = dict(obj.get("metadata") or {})
         meta["name"] = (r.outputs.get("metadata") or {}).get("name") or meta.get("name")
         obj["metadata"] = meta
-        if obj["kind"] == "Secret" and "data" in obj:
-            obj["data"] = {k: "UkVEQUNURUQ=" for k in obj["data"]}  # base64("REDACTED")
+        if obj["kind"] == "Secret":
+            # The SDK marks the whole data/stringData map secret: keep the keys, redact the values.
+            for prop, redacted in (("data", "UkVEQUNURUQ="), ("stringData", "REDACTED")):  # base64("REDACTED")
+                raw = r.inputs.get(prop)
+                keys = raw.get("value") if mockrun.is_secret(raw) else obj.get(prop)
+                if isinstance(keys, dict):
+                    obj[prop] = {k: redacted for k in keys}
         ordered = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
         ordered.update({k: v for k, v in obj.items() if k not in ordered})
         ns = meta.get("namespace") or "cluster"
