@@ -75,7 +75,11 @@ def hosts_specific(props, ctx):
         if is_unknown(hosts):
             yield unknown_msg("spec.hostnames")
             return
-        if not as_list(hosts):
+        rules = [r for r in as_list(get(props, "spec.rules")) if isinstance(r, dict)]
+        redirect_only = bool(rules) and all(
+            not as_list(r.get("backendRefs")) and any(get(f, "requestRedirect.scheme") == "https"
+                                                      for f in as_list(r.get("filters"))) for r in rules)
+        if not as_list(hosts) and not redirect_only:  # a catch-all http->https redirect serves nothing
             yield "the route sets no hostnames: it matches every host on the gateway"
         hosts = as_list(hosts)
     else:

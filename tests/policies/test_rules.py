@@ -214,6 +214,7 @@ CASES = [
     Case("gateway-tls-only", "https-redirect", "spec.rules.0.filters", []),
     Case("gateway-hosts-specific", "app-route", "spec.hostnames", ["*.example.com"]),
     Case("gateway-hosts-specific", "app-route", "spec.hostnames", DELETE),
+    Case("gateway-hosts-specific", "https-redirect", "spec.hostnames", DELETE, caught=False),
     Case("gateway-hosts-unique", "https-redirect", "spec.parentRefs.0.sectionName", "https"),
     Case("gateway-hosts-unique", "db", "tags.pr", "7"),  # a PR stack may route only pr-7.* hosts
     Case("cert-manager-issuer-approved", "letsencrypt", "spec.acme.server",
