@@ -42,11 +42,13 @@ data_args = dict(prefix=settings.name, protect=profile.protect_data, kms_key_arn
                  namespace=app_namespace, log_retention_days=profile.backups.retention_days,
                  labels=settings.labels, tags=settings.tags)
 postgres = Postgres("postgres", PostgresArgs(profile=profile.postgres, **data_args), opts=k8s_opts)
-redis = RedisCluster("redis", RedisClusterArgs(profile=profile.redis, **data_args), opts=k8s_opts)
+redis = RedisCluster("redis", RedisClusterArgs(profile=profile.redis, final_snapshot=profile.protect_data, **data_args),
+                     opts=k8s_opts)
 backup_storage = BackupStorage("backups", BackupStorageArgs(
     prefix=settings.name, profile=profile.backups, protect=profile.protect_data, kms_key_arn=kms.arn,
     oidc_provider_arn=settings.cluster.oidc_provider_arn, oidc_provider_url=settings.cluster.oidc_provider_url,
-    namespace=app_namespace, db_secret_arn=postgres.secret_arn, tags=settings.tags))
+    namespace=app_namespace, db_secret_arn=postgres.secret_arn, tags=settings.tags,
+    object_lock_days=profile.backups.retention_days if profile.protect_data else 0))
 builds = {"backup": ImageBuild(context="images/backup")}
 if settings.app.build_context:
     builds["app"] = ImageBuild(context=settings.app.build_context)

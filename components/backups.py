@@ -3,9 +3,10 @@
 ``BackupStorage`` creates: the bucket (autonamed ``<prefix>-backups-…``) with versioning, SSE-KMS
 with the customer key and a bucket key, all four public-access blocks, BucketOwnerEnforced, a
 policy denying non-TLS access and non-KMS uploads, and a lifecycle that expires current and
-noncurrent objects after the retention and aborts stale multipart uploads; and the backup job's
-IAM role, assumable only by the ``backup`` ServiceAccount through the cluster's OIDC provider,
-allowed only what the job does (objects under ``postgres/``, the one key, the one DB secret).
+noncurrent objects after the retention and aborts stale multipart uploads, Object Lock when asked
+(production); and the backup job's IAM role, assumable only by the ``backup`` ServiceAccount
+through the cluster's OIDC provider, allowed only what the job does (objects under ``postgres/``,
+the one key, the one DB secret).
 
 ``BackupSchedule`` creates: the ``backup`` ServiceAccount (IRSA), a ``backup-config`` ConfigMap
 (everything non-secret the job needs) and the CronJob. ``backup_pod_spec`` is a plain function so
@@ -116,6 +117,8 @@ class BackupStorageArgs:
     """Namespace of the ``backup`` ServiceAccount (the only subject the role trusts)."""
     db_secret_arn: pulumi.Input[str] | None
     """RDS master user secret (managed Postgres); None in-cluster."""
+    object_lock_days: int = 0
+    """Object Lock (GOVERNANCE) default retention; 0 = none. At most the lifecycle expiry."""
     tags: Mapping[str, str]
 
 
@@ -131,10 +134,13 @@ class BackupStorage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         p, tags = args.profile, dict(args.tags)
 
+        if args.object_lock_days > p.retention_days:
+            raise ValueError(f"object_lock_days {args.object_lock_days} exceeds the retention ({p.retention_days} d)")
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket_prefix=f"{args.prefix}-backups-",
             force_destroy=p.force_destroy,
+            object_lock_enabled=args.object_lock_days > 0 or None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=p.retain_on_delete),
         )
@@ -167,6 +173,13 @@ class BackupStorage(pulumi.ComponentResource):
             }],
             opts=on_bucket,
         )
+        if args.object_lock_days:
+            # GOVERNANCE, not COMPLIANCE: a break-glass role with s3:BypassGovernanceRetention can
+            # still remove a poisoned backup; nobody else can delete or overwrite one early.
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock", bucket=bucket.id, object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.object_lock_days}},
+                opts=on_bucket)
         # After the public-access block: a policy with Principal "*" (denies only) must not race it.
         aws.s3.BucketPolicy(
             f"{name}-policy",
@@ -205,7 +218,7 @@ class BackupStorage(pulumi.ComponentResource):
 
 def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credentials_secret: str | None,
                     labels: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The backup/restore pod: restricted floor, IRSA token, config from ``backup-config``.
+    """The backup/restore pod: restricted floor, IRSA identity, config from ``backup-config``.
 
     ``credentials_secret`` is the Kubernetes Secret holding ``password`` (in-cluster Postgres);
     None when the job fetches the RDS master secret from Secrets Manager instead.
@@ -231,7 +244,9 @@ def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credent
         envFrom=[{"configMapRef": {"name": CONFIGMAP}}],
         volumeMounts=mounts,
     )
-    spec = restricted_pod_spec(containers=[container], service_account=SERVICE_ACCOUNT, mount_token=True,
+    # No Kubernetes API token: the job never calls the API server. IRSA's webhook injects its own
+    # projected token (audience sts.amazonaws.com) whatever automountServiceAccountToken says.
+    spec = restricted_pod_spec(containers=[container], service_account=SERVICE_ACCOUNT, mount_token=False,
                                run_as_user=BACKUP_UID, restartPolicy="Never", volumes=volumes)
     return {"metadata": {"labels": {**(labels or {}), **POD_LABELS}}, "spec": spec}
 

@@ -31,7 +31,7 @@ from config import PostgresProfile
 
 MAJOR_VERSION = "18"
 """RDS supports PostgreSQL 18 (18.1+); auto minor upgrades keep the minor current."""
-IN_CLUSTER_IMAGE = "postgres:18.1-alpine3.22"
+IN_CLUSTER_IMAGE = "docker.io/library/postgres:18.1-alpine3.22"
 """Same major as RDS so dumps restore either way; alpine's postgres user is uid/gid 70."""
 POSTGRES_UID = 70
 PORT = 5432
@@ -216,6 +216,9 @@ class Postgres(pulumi.ComponentResource):
             string_data={"username": USERNAME, "password": password.result},
             opts=child,
         )
+        # A dedicated identity with no API token: the database never talks to the Kubernetes API.
+        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata("postgres", args.namespace, labels),
+                                   automount_service_account_token=False, opts=child)
         pg_isready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USERNAME, "-d", args.database]
         container = restricted_container(
             name="postgres",
@@ -242,6 +245,7 @@ class Postgres(pulumi.ComponentResource):
         )
         pod = restricted_pod_spec(
             containers=[container],
+            service_account="postgres",
             run_as_user=POSTGRES_UID,
             volumes=[
                 {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},

@@ -31,7 +31,7 @@ from config import RedisProfile
 
 ENGINE, ENGINE_VERSION = "valkey", "8.1"
 PARAMETER_GROUP = "default.valkey8.cluster.on"
-IN_CLUSTER_IMAGE = "valkey/valkey:8.1.3-alpine"
+IN_CLUSTER_IMAGE = "docker.io/valkey/valkey:8.1.3-alpine"
 VALKEY_UID = 999
 PORT = 6379
 AUTH_SECRET = "redis-auth"
@@ -53,6 +53,8 @@ class RedisClusterArgs:
     """The cluster nodes' security group: the only source admitted on 6379."""
     namespace: pulumi.Input[str]
     log_retention_days: int
+    final_snapshot: bool = False
+    """Managed mode: snapshot the cache when the replication group is deleted."""
     labels: Mapping[str, str]
     tags: Mapping[str, str]
 
@@ -146,6 +148,7 @@ class RedisCluster(pulumi.ComponentResource):
             snapshot_window=SNAPSHOT_WINDOW,
             maintenance_window=MAINTENANCE_WINDOW,
             auto_minor_version_upgrade=True,
+            final_snapshot_identifier=f"{ident}-final" if args.final_snapshot else None,
             log_delivery_configurations=[{
                 "destination": slow_log.name, "destination_type": "cloudwatch-logs",
                 "log_format": "json", "log_type": "slow-log",
@@ -165,6 +168,9 @@ class RedisCluster(pulumi.ComponentResource):
         selector = {"app.kubernetes.io/name": "redis"}
         # The pod reads requirepass from this file: the password never appears in args or env.
         self._extra_secret_data = {"auth.conf": pulumi.Output.concat("requirepass ", self._password.result, "\n")}
+        # A dedicated identity with no API token: the cache never talks to the Kubernetes API.
+        k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata("redis", args.namespace, labels),
+                                   automount_service_account_token=False, opts=child)
         ping = ["sh", "-c", 'VALKEYCLI_AUTH="$(cat /etc/valkey/auth/password)" valkey-cli -p 6379 ping | grep -q PONG']
         container = restricted_container(
             name="redis",
@@ -184,6 +190,7 @@ class RedisCluster(pulumi.ComponentResource):
         )
         pod = restricted_pod_spec(
             containers=[container],
+            service_account="redis",
             run_as_user=VALKEY_UID,
             volumes=[
                 {"name": "data", "emptyDir": {"sizeLimit": "256Mi"}},
