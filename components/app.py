@@ -21,10 +21,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.irsa import Irsa, secret_reader_role
-from components.kubernetes import http_probe, metadata, restricted_container, restricted_pod_spec
+from components.kubernetes import http_probe, metadata, restricted_container, restricted_pod_spec, skip_annotations
 from components.namespaces import APP_POD
 
 SERVICE_ACCOUNT = "app"
+SCANNER_SKIPS = {
+    "CKV_K8S_43": "image is the ECR ref for this deployment: by digest when built here, else the git-SHA tag in a "
+                  "repository with immutable tags (staging/production)",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +100,7 @@ class App(pulumi.ComponentResource):
             env.append({"name": f.env, "value": f"/run/secrets/{f.mount}/{f.key}"})
 
         container = restricted_container(
-            name="app", image=args.image, cpu=args.cpu, memory=args.memory,
+            name="app", image=args.image, cpu=args.cpu, memory=args.memory, imagePullPolicy="Always",
             ports=[{"name": "http", "containerPort": args.port}, {"name": "metrics", "containerPort": args.metrics_port}],
             readinessProbe=http_probe(args.health_path, "http", period=5),
             livenessProbe=http_probe(args.health_path, "http", period=10, failures=6, initial_delay=10),
@@ -108,7 +112,8 @@ class App(pulumi.ComponentResource):
                                    ("kubernetes.io/hostname", "DoNotSchedule"))] if args.replicas > 1 else []
         pod_spec = restricted_pod_spec(containers=[container], service_account=account.metadata["name"],
                                        volumes=volumes, **({"topologySpreadConstraints": spread} if spread else {}))
-        k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata("app", args.namespace, labels), spec={
+        k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata(
+            "app", args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)), spec={
             "replicas": args.replicas,
             "selector": {"matchLabels": dict(APP_POD)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},

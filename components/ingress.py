@@ -41,6 +41,7 @@ from components.kubernetes import (
     pod_security_context,
     restricted_container,
     restricted_pod_spec,
+    skip_annotations,
 )
 from components.namespaces import RATELIMIT_REDIS_POD
 
@@ -48,7 +49,10 @@ ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
 ENVOY_GATEWAY_VERSION = "v1.9.0"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
 CERT_MANAGER_VERSION = "v1.21.1"
-RATELIMIT_REDIS_IMAGE = "docker.io/library/redis:7.4.5-alpine"
+RATELIMIT_REDIS_IMAGE = "public.ecr.aws/docker/library/redis:7.4.5-alpine"
+"""Docker's official image through the ECR Public mirror (no Docker Hub pull limits on EKS)."""
+RATELIMIT_REDIS_SKIPS = {"CKV_K8S_43": "official image pinned by version tag; its digest is not resolvable offline "
+                                       "(pin it with the registry mirror's digest when promoted)"}
 GATEWAY_CLASS = "envoy-gateway"
 """Created by the stack that owns the platform; PR environments' Gateways use it too."""
 
@@ -313,17 +317,18 @@ class Ingress(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pod_labels = {**labels, **RATELIMIT_REDIS_POD}
         container = restricted_container(
-            name="redis", image=RATELIMIT_REDIS_IMAGE, cpu="200m", memory="256Mi", run_as_user=999,
+            name="redis", image=RATELIMIT_REDIS_IMAGE, cpu="200m", memory="256Mi", imagePullPolicy="Always",
             args=["--save", "", "--appendonly", "no", "--maxmemory", "200mb", "--maxmemory-policy", "allkeys-lru"],
             ports=[{"name": "redis", "containerPort": 6379}],
             readinessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 5},
             livenessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 10},
             volumeMounts=[{"name": "data", "mountPath": "/data"}])
-        k8s.apps.v1.Deployment(name, metadata=metadata("ratelimit-redis", ns, pod_labels), spec={
+        k8s.apps.v1.Deployment(name, metadata=metadata("ratelimit-redis", ns, pod_labels,
+                                                       annotations=skip_annotations(RATELIMIT_REDIS_SKIPS)), spec={
             "replicas": 1,
             "selector": {"matchLabels": dict(RATELIMIT_REDIS_POD)},
             "template": {"metadata": {"labels": pod_labels},
-                         "spec": restricted_pod_spec(containers=[container], run_as_user=999,
+                         "spec": restricted_pod_spec(containers=[container],
                                                      volumes=[{"name": "data", "emptyDir": {"medium": "Memory",
                                                                                             "sizeLimit": "64Mi"}}])},
         }, opts=child)
