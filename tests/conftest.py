@@ -17,25 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import mockrun, stackfile  # noqa: E402
+from tools import golden, mockrun  # noqa: E402
 
 STACKS = ("pr-7", "staging", "production")
 """One stack per environment class; pr-7 is the ephemeral one."""
 ENVIRONMENT = {"pr-7": "ephemeral", "staging": "staging", "production": "production"}
-EXPIRES_AT = "2026-11-25T12:00:00Z"
-
-
-def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
-    if stack.startswith("pr-") and not (ROOT / f"Pulumi.{stack}.yaml").exists():
-        base = stackfile.load("staging")
-        return stackfile.ephemeral_config(base, pr=int(stack[3:]), expires_at=EXPIRES_AT), frozenset()
-    cfg = stackfile.load(stack)
-    return dict(cfg.config), cfg.secret_keys
 
 
 def run(stack: str, overrides: Mapping[str, Any] | None = None,
         secret_keys: frozenset[str] = frozenset()) -> mockrun.Plan:
-    config, secrets = stack_config(stack)
+    config, secrets = golden.stack_config(stack)
     config.update(overrides or {})
     return mockrun.run_program(stack, config, secret_keys=secrets | secret_keys)
 

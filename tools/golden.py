@@ -19,14 +19,23 @@ EXPIRES_AT = "2026-11-25T12:00:00Z"
 """Fixed so the snapshot of the PR stack does not depend on today's date (URNs don't either)."""
 
 
-def plan_for(stack: str) -> mockrun.Plan:
-    """The offline plan of a snapshot stack; ``pr-<n>`` is derived from staging like a real PR."""
+def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
+    """Engine-shaped config of a snapshot stack. ``pr-<n>`` is generated from staging exactly as
+    ``python -m tools ephemeral config`` would write it, with a fixed expiry."""
     if stack.startswith("pr-") and not (stackfile.ROOT / f"Pulumi.{stack}.yaml").exists():
-        base = stackfile.load("staging")
-        cfg = stackfile.ephemeral_config(base, pr=int(stack[3:]), expires_at=EXPIRES_AT)
-        return mockrun.run_program(stack, cfg, project=base.project)
+        from tools import ephemeral
+
+        _, cfg = ephemeral.render_stack_file(
+            pr=int(stack[3:]), base="staging", base_config=stackfile.load("staging").config,
+            expires_at=ephemeral.parse_time(EXPIRES_AT))
+        return {k: stackfile.engine_value(v) for k, v in cfg.items()}, frozenset()
     loaded = stackfile.load(stack)
-    return mockrun.run_program(stack, loaded.config, secret_keys=loaded.secret_keys, project=loaded.project)
+    return dict(loaded.config), loaded.secret_keys
+
+
+def plan_for(stack: str) -> mockrun.Plan:
+    config, secret_keys = stack_config(stack)
+    return mockrun.run_program(stack, config, secret_keys=secret_keys, project=stackfile.project_name())
 
 
 def urns(plan: mockrun.Plan) -> list[str]:

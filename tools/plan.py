@@ -95,7 +95,7 @@ def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
     for r in plan.resources:
         if not r.custom or not r.type.startswith("kubernetes:") or r.type == HELM_RELEASE:
             continue
-        obj = mockrun.plain(r.inputs, secret="REDACTED")
+        obj = _integral(mockrun.plain(r.inputs, secret="REDACTED"))
         if "kind" not in obj or "apiVersion" not in obj:
             continue
         meta = dict(obj.get("metadata") or {})
@@ -113,6 +113,17 @@ def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
         ns = meta.get("namespace") or "cluster"
         out[f"{ns}--{obj['kind'].lower()}--{meta['name']}.yaml"] = ordered
     return out
+
+
+def _integral(value: Any) -> Any:
+    """The wire format carries every number as a double; Kubernetes wants ``replicas: 2``, not 2.0."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
 
 
 def write_manifests(plan: mockrun.Plan, directory: Path) -> int:

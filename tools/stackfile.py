@@ -56,13 +56,13 @@ def load(stack: str, root: Path = ROOT) -> StackConfig:
     # Project-level defaults first (Pulumi.yaml `config: key: {default: ...}`), then the stack file.
     for key, decl in (project.get("config") or {}).items():
         if isinstance(decl, dict) and "default" in decl:
-            config[key if ":" in key else f"{name}:{key}"] = _engine_value(decl["default"])
+            config[key if ":" in key else f"{name}:{key}"] = engine_value(decl["default"])
     for key, value in raw.items():
         full = key if ":" in key else f"{name}:{key}"
         if _has_secure(value):
             secrets.add(full)
             value = _replace_secure(value)
-        config[full] = _engine_value(value)
+        config[full] = engine_value(value)
     return StackConfig(stack=stack, project=name, config=config, secret_keys=frozenset(secrets), path=path)
 
 
@@ -104,7 +104,8 @@ def _replace_secure(value: Any) -> Any:
     return value
 
 
-def _engine_value(value: Any) -> str:
+def engine_value(value: Any) -> str:
+    """A YAML value as the engine hands it to a program: a string, JSON for lists and objects."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -113,25 +114,3 @@ def _engine_value(value: Any) -> str:
         return ""
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
-
-PROFILE_GROUPS = ("postgres", "redis", "backups", "gateway", "prometheus", "quota")
-"""Config groups that override a profile; a PR stack never inherits them from its base stack."""
-
-
-def ephemeral_config(base: StackConfig, *, pr: int, expires_at: str, image_tag: str | None = None) -> dict[str, Any]:
-    """Config of PR ``pr``'s stack: the base stack's outside inputs, the ephemeral class, the PR's
-    number, expiry and image tag. Profile overrides and staging-only keys are not inherited."""
-    prefix = f"{base.project}:"
-    config: dict[str, Any] = {
-        k: v for k, v in base.config.items()
-        if k not in base.secret_keys
-        and not any(k.startswith(f"{prefix}{group}.") for group in PROFILE_GROUPS)
-        and k not in (f"{prefix}acmeEmail", f"{prefix}environment", f"{prefix}imageTag")
-    }
-    config.update({
-        f"{prefix}environment": "ephemeral",
-        f"{prefix}pr": str(pr),
-        f"{prefix}expiresAt": expires_at,
-        f"{prefix}imageTag": image_tag or f"pr-{pr}",
-    })
-    return config

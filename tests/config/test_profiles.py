@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import config
-from tools import stackfile
+from tools import golden, stackfile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +23,7 @@ def test_committed_stack_files_parse_into_their_profile(stack: str) -> None:
 
 
 def test_ephemeral_stack_derived_from_staging_parses() -> None:
-    cfg = stackfile.ephemeral_config(stackfile.load("staging"), pr=42, expires_at="2026-11-25T12:00:00Z")
+    cfg, _ = golden.stack_config("pr-42")
     settings = config.parse(cfg, stack="pr-42")
     assert (settings.environment, settings.app_namespace, settings.app_host) == (
         "ephemeral", "pr-42", "pr-42.preview.example.com")
