@@ -1,0 +1,47 @@
+"""``python -m tools restore``: renders the one-off restore Job; bad input exits 2 with a message."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tools import restore
+
+KEY = "postgres/20260301T020000Z.sql.gz"
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_renders_a_restore_job(stack: str, tmp_path, capsys) -> None:
+    out = tmp_path / "job.yaml"
+    assert restore.main(["--stack", stack, "--from", KEY, "--out", str(out)]) == 0
+    job = yaml.safe_load(out.read_text())
+    (c,) = job["spec"]["template"]["spec"]["containers"]
+    assert job["kind"] == "Job" and c["command"] == ["/usr/local/bin/restore.sh", KEY], job
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == "backup" and job["metadata"]["namespace"] == "app"
+
+
+def test_restore_job_shares_the_cronjob_pod_spec(plan_of) -> None:
+    from conftest import inputs
+    cron = inputs(plan_of("staging").get("kubernetes:batch/v1:CronJob", "backup-cronjob"))
+    cron_pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    import config
+    from tools import stackfile
+    cfg = stackfile.load("staging")
+    settings = config.parse(cfg.config, stack="staging", project=cfg.project, secret_keys=cfg.secret_keys)
+    pod = restore.restore_job(settings, KEY, "img@sha256:0")["spec"]["template"]["spec"]
+    assert pod["securityContext"] == cron_pod["securityContext"] and pod["volumes"] == cron_pod["volumes"]
+
+
+@pytest.mark.parametrize("key", ["postgres/latest.sql.gz", "../etc/passwd", "postgres/20260301T020000Z.sql"])
+def test_malformed_key_exits_2(key: str, capsys) -> None:
+    assert restore.main(["--stack", "staging", "--from", key]) == 2
+    assert "is not a backup object key" in capsys.readouterr().err
+
+
+def test_unknown_stack_exits_2(capsys) -> None:
+    assert restore.main(["--stack", "nope", "--from", KEY]) == 2
+    assert "Pulumi.nope.yaml not found" in capsys.readouterr().err
+
+
+def test_missing_arguments_exit_2(capsys) -> None:
+    assert restore.main([]) == 2
