@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -195,12 +196,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _start_policy_pack() -> threading.Thread:
+    """Boots the analyzer plugin while the program runs: the two overlap on separate cores."""
+    from tools import check
+
+    thread = threading.Thread(target=check.shared_analyzer, name="policy-pack", daemon=True)
+    thread.start()
+    return thread
+
+
 def _policy(plan_export: dict[str, Any], stack: str, environment: str) -> tuple[int, str]:
+    from tools import check
+
     try:
-        from tools import check
-    except ImportError:
-        return EXIT_OK, "Policy: pack not available (tools/check.py missing); skipped."
-    result = check.check_deployment(plan_export, environment)
+        result = check.check_deployment(plan_export, environment, stack=stack)
+    except RuntimeError as exc:  # the pack failed to start or crashed: never report a pass
+        return EXIT_POLICY, f"Policy: FAIL, the policy pack could not run: {exc}"
     return (EXIT_POLICY if result.mandatory else EXIT_OK), check.render(result)
 
 
@@ -213,6 +224,8 @@ def main(argv: list[str]) -> int:
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     started = time.perf_counter()
+    if not args.no_policy:
+        _start_policy_pack()
     try:
         plan = build(args.stack, args.cwd)
     except stackfile.StackFileError as exc:

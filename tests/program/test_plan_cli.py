@@ -110,3 +110,20 @@ def test_manifests_are_one_valid_object_per_file(tmp_path: Path) -> None:
         obj = yaml.safe_load(f.read_text())
         assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"], f.name
         assert "offline-placeholder" not in f.read_text(), f.name
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_committed_stacks_pass_the_policy_pack(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code = plan_cli.main([stack, "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out[-4000:]
+    assert "PASS: 0 mandatory" in out
+
+
+def test_mandatory_violation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A size the staging cost guardrail does not allow: valid config, refused by policy.
+    project = _project(tmp_path, "staging", {"platform:postgres.instanceClass": "db.r6g.4xlarge"})
+    code = plan_cli.main(["staging", "-C", str(project), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 1, out[-4000:]
+    assert "aws-allowed-instance-sizes" in out and "FAIL:" in out
