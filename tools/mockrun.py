@@ -99,10 +99,13 @@ def _suffix(*parts: str, length: int = 7) -> str:
 
 
 class PlatformMocks(pulumi_mocks.Mocks):
-    def __init__(self, *, region: str, account_id: str, stack: str):
+    def __init__(self, *, region: str, account_id: str, stack: str, first_preview: bool = False):
         self.region = region
         self.account = account_id
         self.stack = stack
+        self.first_preview = first_preview
+        """Answer like the engine in the first preview of a new stack: a resource to create has no
+        id and no computed outputs yet (only its inputs), so everything derived from them is unknown."""
 
     # Provider functions ------------------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs):
@@ -132,6 +135,8 @@ class PlatformMocks(pulumi_mocks.Mocks):
     # Resources -----------------------------------------------------------------------------
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         inputs = dict(args.inputs)
+        if self.first_preview and args.custom:
+            return "", inputs
         typ, name = args.typ, args.name
         physical = inputs.get("name") or f"{name}-{_suffix(self.stack, typ, name)}"
         state: dict[str, Any] = dict(inputs)
@@ -314,14 +319,17 @@ class _WarningCollector(logging.Handler):
 
 
 def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] | frozenset[str] = frozenset(),
-                project: str = "platform", program: Path = ROOT / "__main__.py") -> Plan:
+                project: str = "platform", program: Path = ROOT / "__main__.py",
+                first_preview: bool = False) -> Plan:
     """Runs ``program`` for ``stack`` with engine-shaped ``config`` and returns the recorded plan.
 
+    ``first_preview``: computed outputs of new resources are unknown, as in the first
+    ``pulumi preview`` of a stack (inputs that depend on them carry the unknown sentinel).
     Raises whatever the program raises (``config.ConfigError`` for bad configuration).
     """
     region = str(config.get("aws:region", "us-east-1"))
     account = _account_from(config)
-    mocks = PlatformMocks(region=region, account_id=account, stack=stack)
+    mocks = PlatformMocks(region=region, account_id=account, stack=stack, first_preview=first_preview)
     monitor = RecordingMonitor(mocks)
     collector = _WarningCollector()
     logger = logging.getLogger(f"platform.mockrun.{stack}")

@@ -30,11 +30,11 @@ class UsageError(Exception):
     pass
 
 
-def build(stack: str, root: Path = stackfile.ROOT) -> mockrun.Plan:
+def build(stack: str, root: Path = stackfile.ROOT, *, first_preview: bool = False) -> mockrun.Plan:
     """Loads the stack file and runs the program. Raises ConfigError / StackFileError."""
     cfg = stackfile.load(stack, root)
     return mockrun.run_program(stack, cfg.config, secret_keys=cfg.secret_keys, project=cfg.project,
-                               program=root / "__main__.py")
+                               program=root / "__main__.py", first_preview=first_preview)
 
 
 # ------------------------------------------------------------------------------------------
@@ -190,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", dest="json_file", type=Path, help="write the plan in `pulumi stack export` format")
     p.add_argument("--manifests", type=Path, help="write every declared Kubernetes object as YAML here")
     p.add_argument("--no-policy", action="store_true", help="skip the policy check")
+    p.add_argument("--first-preview", action="store_true",
+                   help="as the first `pulumi preview` of a new stack sees it: ids, ARNs and endpoints "
+                        "of resources to create are unknown (the policy pack must still pass)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("-C", "--cwd", type=Path, default=stackfile.ROOT,
                    help="project directory holding Pulumi.yaml and the stack files (default: this repo)")
@@ -227,7 +230,7 @@ def main(argv: list[str]) -> int:
     if not args.no_policy:
         _start_policy_pack()
     try:
-        plan = build(args.stack, args.cwd)
+        plan = build(args.stack, args.cwd, first_preview=args.first_preview)
     except stackfile.StackFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
