@@ -83,14 +83,15 @@ app = App("app", AppArgs(
 grafana_host = f"grafana.{settings.domain}" if settings.environment == "production" else f"grafana-staging.{settings.domain}"
 ingress = Ingress("ingress", IngressArgs(
     stack_name=settings.name, labels=settings.labels, gateway=profile.gateway, certificates=profile.certificates,
-    acme_email=settings.acme_email, install_platform=owns_platform, platform_namespace=namespaces.gateway,
+    acme_email=settings.acme_email, install_platform=owns_platform, region=settings.region,
+    platform_namespace=namespaces.gateway,
     cert_manager_namespace=namespaces.cert_manager, app_namespace=namespaces.app,
     gateway_namespace=namespaces.gateway if owns_platform else namespaces.app, app_host=settings.app_host,
     app_service=app.service_name, app_port=settings.app.port,
     extra_hosts=[Host(name="grafana", hostname=grafana_host)] if owns_platform else []), opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs(
     stack_name=settings.name, labels=settings.labels, install_platform=owns_platform, namespace=namespaces.monitoring,
-    node_exporter_namespace=namespaces.node_exporter, app_namespace=namespaces.app,
+    app_namespace=namespaces.app,
     app_namespace_name=settings.app_namespace, app_metrics_port_name=app.metrics_port_name,
     prometheus=profile.prometheus, alerting=settings.alerting, irsa=irsa,
     postgres=PostgresTarget(host=postgres.host, port=postgres.port, database=postgres.database,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 import config
@@ -49,10 +50,13 @@ ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
 ENVOY_GATEWAY_VERSION = "v1.9.0"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
 CERT_MANAGER_VERSION = "v1.21.1"
-RATELIMIT_REDIS_IMAGE = "public.ecr.aws/docker/library/redis:7.4.5-alpine"
-"""Docker's official image through the ECR Public mirror (no Docker Hub pull limits on EKS)."""
+RATELIMIT_REDIS_IMAGE = "docker/library/redis:7.4.5-alpine"
+"""Docker's official image from ECR Public, pulled through this account's ECR pull-through cache
+(prefix ``ecr-public``): only private ECR is an allowed registry. The nodes' role needs
+``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``ecr-public/*`` for the first pull."""
+PULL_THROUGH_PREFIX = "ecr-public"
 RATELIMIT_REDIS_SKIPS = {"CKV_K8S_43": "official image pinned by version tag; its digest is not resolvable offline "
-                                       "(pin it with the registry mirror's digest when promoted)"}
+                                       "(pin the cached image's digest when promoted)"}
 GATEWAY_CLASS = "envoy-gateway"
 """Created by the stack that owns the platform; PR environments' Gateways use it too."""
 
@@ -82,6 +86,7 @@ class IngressArgs:
     certificates: config.CertificateProfile
     acme_email: str
     install_platform: bool
+    region: str
     platform_namespace: pulumi.Input[str]
     """Where Envoy Gateway runs (and the shared Gateway lives)."""
     cert_manager_namespace: pulumi.Input[str]
@@ -285,7 +290,9 @@ class Ingress(pulumi.ComponentResource):
                                             "securityContext": container_security_context()},
                            "pod": {"securityContext": pod_security_context()}},
             "config": {"envoyGateway": {
-                "rateLimit": {"backend": {"type": "Redis", "redis": {"url": redis_url}}},
+                # failClosed false: if the counter store is down (one replica; several would split
+                # the counters), requests pass unlimited rather than fail.
+                "rateLimit": {"failClosed": False, "backend": {"type": "Redis", "redis": {"url": redis_url}}},
                 "provider": {"type": "Kubernetes", "kubernetes": {"rateLimitDeployment": {
                     "container": {"securityContext": container_security_context(),
                                   "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
@@ -316,8 +323,15 @@ class Ingress(pulumi.ComponentResource):
         name, ns = f"{self._name}-ratelimit-redis", self._args.platform_namespace
         child = pulumi.ResourceOptions(parent=self)
         pod_labels = {**labels, **RATELIMIT_REDIS_POD}
+        cache = aws.ecr.PullThroughCacheRule(f"{self._name}-ecr-public-cache", ecr_repository_prefix=PULL_THROUGH_PREFIX,
+                                             upstream_registry_url="public.ecr.aws", opts=child)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        image = pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, self._args.region,
+                                     cache.ecr_repository_prefix, RATELIMIT_REDIS_IMAGE)
+        account_sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata("ratelimit-redis", ns, labels),
+                                                automount_service_account_token=False, opts=child)
         container = restricted_container(
-            name="redis", image=RATELIMIT_REDIS_IMAGE, cpu="200m", memory="256Mi", imagePullPolicy="Always",
+            name="redis", image=image, cpu="200m", memory="256Mi", imagePullPolicy="Always",
             args=["--save", "", "--appendonly", "no", "--maxmemory", "200mb", "--maxmemory-policy", "allkeys-lru"],
             ports=[{"name": "redis", "containerPort": 6379}],
             readinessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 5},
@@ -329,6 +343,7 @@ class Ingress(pulumi.ComponentResource):
             "selector": {"matchLabels": dict(RATELIMIT_REDIS_POD)},
             "template": {"metadata": {"labels": pod_labels},
                          "spec": restricted_pod_spec(containers=[container],
+                                                     service_account=account_sa.metadata["name"],
                                                      volumes=[{"name": "data", "emptyDir": {"medium": "Memory",
                                                                                             "sizeLimit": "64Mi"}}])},
         }, opts=child)

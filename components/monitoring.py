@@ -7,8 +7,8 @@ When this stack owns the shared platform (staging, production) it creates:
 * the Alertmanager configuration as the Secret ``alertmanager-config`` built from the secret
   Slack webhook / PagerDuty key Outputs (critical -> PagerDuty, the rest -> Slack, a ``null``
   receiver when neither is configured);
-* the kube-prometheus-stack release (pinned) with retention, volume and replicas per profile,
-  node-exporter in its own namespace (it needs host access; see namespaces.py);
+* the kube-prometheus-stack release (pinned) with retention, volume and replicas per profile and
+  without node-exporter (it needs host access no Pod Security level but "privileged" allows);
 * PrometheusRules (label ``release`` matches the chart's ruleSelector), dashboards as
   ConfigMaps for the Grafana sidecar, a ServiceMonitor for cert-manager and the Grafana HTTPRoute.
 
@@ -87,7 +87,6 @@ class MonitoringArgs:
     labels: Mapping[str, str]
     install_platform: bool
     namespace: pulumi.Input[str]
-    node_exporter_namespace: pulumi.Input[str]
     app_namespace: pulumi.Input[str]
     app_namespace_name: str
     """Plain name, used inside PromQL and dashboards."""
@@ -262,7 +261,12 @@ class Monitoring(pulumi.ComponentResource):
                                    "containerSecurityContext": container_security_context(65534)},
             "kube-state-metrics": {"resources": small, "securityContext": pod_security_context(65534),
                                    "containerSecurityContext": container_security_context(65534)},
-            "prometheus-node-exporter": {"namespaceOverride": args.node_exporter_namespace, "resources": small},
+            # node-exporter needs hostNetwork, hostPID and hostPath: no Pod Security level but
+            # "privileged" admits it, and every namespace here enforces "restricted". Container,
+            # volume and kubelet metrics (all the rules and dashboards use) come from the kubelet.
+            "nodeExporter": {"enabled": False},
+            "defaultRules": {"rules": {"node": False, "nodeExporterAlerting": False,
+                                       "nodeExporterRecording": False}},
         }
         release = k8s.helm.v3.Release(f"{name}-kube-prometheus-stack", k8s.helm.v3.ReleaseArgs(
             name=RELEASE, chart="kube-prometheus-stack", version=KUBE_PROMETHEUS_STACK_VERSION,

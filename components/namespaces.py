@@ -1,16 +1,20 @@
 """Namespaces and their guard rails: Pod Security Admission, quota, limits, network policy.
 
 Creates, for the application namespace (``app`` or ``pr-<n>``) and — when this stack owns the
-shared platform — the platform namespaces (gateway, cert-manager, monitoring, node-exporter):
+shared platform — the platform namespaces (gateway, cert-manager, monitoring):
 
 * the Namespace, labelled from the one label model plus Pod Security Admission levels;
 * a ResourceQuota and a LimitRange (defaults for containers that set nothing);
 * a default-deny NetworkPolicy (ingress and egress) and the allow rules the platform needs;
 * the ``default`` ServiceAccount patched (server-side apply) to stop mounting API tokens.
 
+Every namespace enforces the ``restricted`` Pod Security Standard, platform namespaces too: the
+operators' charts run restricted pods. The one workload that cannot (node-exporter: hostNetwork,
+hostPID, hostPath) is not installed; see monitoring.py.
+
 Decision — who owns the platform namespaces: PR environments run on the staging cluster, and
 the operators installed there (Envoy Gateway, cert-manager, kube-prometheus-stack) are
-cluster-wide (CRDs, webhooks, ClusterRoles, a node-exporter DaemonSet on host ports), so two
+cluster-wide (CRDs, webhooks, ClusterRoles, controllers watching every namespace), so two
 copies cannot coexist. The staging stack therefore owns the platform namespaces and their
 releases; an ephemeral stack creates only its own ``pr-<n>`` namespace and refers to the shared
 platform namespaces by name (``manage_platform=False``). Tearing a PR stack down deletes its
@@ -54,7 +58,8 @@ GRAFANA_PORT = 3000
 ENVOY_HTTP_PORT, ENVOY_HTTPS_PORT = 10080, 10443
 """Envoy Gateway maps privileged listener ports (80/443) to port + 10000 in the proxy pod."""
 
-ANYWHERE = "0.0.0.0/0"
+PRIVATE_AND_LINK_LOCAL = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
+"""Never reachable through an "internet" rule: the VPC, pod ranges and the instance metadata endpoint."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +67,6 @@ class PlatformNamespaceNames:
     gateway: str = "gateway"
     cert_manager: str = "cert-manager"
     monitoring: str = "monitoring"
-    node_exporter: str = "node-exporter"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +88,6 @@ PLATFORM_SIZES: Mapping[str, Size] = {
     "gateway": Size(cpu="16", memory="16Gi", pods=60),
     "cert-manager": Size(cpu="2", memory="2Gi", pods=20),
     "monitoring": Size(cpu="16", memory="48Gi", pods=40),
-    "node-exporter": Size(cpu="4", memory="4Gi", pods=200),
 }
 
 
@@ -135,6 +138,10 @@ def cidr_peer(cidr: pulumi.Input[str]) -> dict[str, Any]:
     return {"ipBlock": {"cidr": cidr}}
 
 
+def internet_peer() -> dict[str, Any]:
+    return {"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_AND_LINK_LOCAL)}}
+
+
 def ports(*numbers: int, protocol: str = "TCP") -> list[dict[str, Any]]:
     return [{"port": n, "protocol": protocol} for n in numbers]
 
@@ -158,9 +165,13 @@ def egress(peers: Sequence[Mapping[str, Any]] | None, *numbers: int) -> dict[str
 DNS_EGRESS = {"to": [ns_peer("kube-system", {"k8s-app": "kube-dns"})],
               "ports": ports(53) + ports(53, protocol="UDP")}
 
-# The EKS API server sits behind ENIs whose addresses are not stable; NetworkPolicy cannot
-# select it by name, so controllers get 443 to any address and nothing else.
-APISERVER_EGRESS = egress([cidr_peer(ANYWHERE)], 443)
+
+def https_egress(vpc_cidr: pulumi.Input[str]) -> dict[str, Any]:
+    """443 to the VPC (EKS API server ENIs, VPC endpoints) and the internet (public AWS endpoints).
+
+    The API server's addresses are not stable and NetworkPolicy cannot select it by name.
+    """
+    return egress([cidr_peer(vpc_cidr), internet_peer()], 443)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,10 +192,10 @@ def app_rules(args: NamespacesArgs, names: PlatformNamespaceNames, vpc_cidr: pul
                               args.metrics_port, POSTGRES_EXPORTER_PORT, REDIS_EXPORTER_PORT)]),
         Rule(name="allow-app-to-datastores", pods=APP_POD, egress=[pg, redis]),
         # Backups stream to S3 over HTTPS (S3 has no fixed addresses) and read Postgres.
-        Rule(name="allow-backup", pods=BACKUP_POD, egress=[pg, egress([cidr_peer(ANYWHERE)], 443)]),
+        Rule(name="allow-backup", pods=BACKUP_POD, egress=[pg, https_egress(vpc_cidr)]),
         # The managed-mode exporter's init container fetches the RDS secret from Secrets Manager.
         Rule(name="allow-postgres-exporter", pods=POSTGRES_EXPORTER_POD,
-             egress=[pg] + ([] if args.postgres_in_cluster else [egress([cidr_peer(ANYWHERE)], 443)])),
+             egress=[pg] + ([] if args.postgres_in_cluster else [https_egress(vpc_cidr)])),
         Rule(name="allow-redis-exporter", pods=REDIS_EXPORTER_POD, egress=[redis]),
     ]
     if args.postgres_in_cluster:
@@ -196,7 +207,7 @@ def app_rules(args: NamespacesArgs, names: PlatformNamespaceNames, vpc_cidr: pul
     return rules
 
 
-def gateway_rules(names: PlatformNamespaceNames, app_port: int) -> list[Rule]:
+def gateway_rules(names: PlatformNamespaceNames, app_port: int, vpc_cidr: pulumi.Input[str]) -> list[Rule]:
     backends = {"namespaceSelector": {"matchLabels": {GATEWAY_BACKENDS_LABEL: "true"}}}
     scrape = ingress([ns_peer(names.monitoring, PROMETHEUS_POD)], 19001)
     return [
@@ -210,8 +221,8 @@ def gateway_rules(names: PlatformNamespaceNames, app_port: int) -> list[Rule]:
              # 9443: the topology-injector webhook, called by the API server (no fixed address).
              ingress=[ingress([pod_peer(ENVOY_POD)], 18000, 18002), ingress([pod_peer(RATELIMIT_POD)], 18001),
                       ingress(None, 9443), scrape],
-             egress=[APISERVER_EGRESS]),
-        Rule(name="allow-certgen", pods={"app": "certgen"}, egress=[APISERVER_EGRESS]),
+             egress=[https_egress(vpc_cidr)]),
+        Rule(name="allow-certgen", pods={"app": "certgen"}, egress=[https_egress(vpc_cidr)]),
         Rule(name="allow-ratelimit", pods=RATELIMIT_POD,
              ingress=[ingress([pod_peer(ENVOY_POD)], 8081), scrape],
              egress=[egress([pod_peer(RATELIMIT_REDIS_POD)], 6379), egress([pod_peer(ENVOY_GATEWAY_POD)], 18001)]),
@@ -221,39 +232,41 @@ def gateway_rules(names: PlatformNamespaceNames, app_port: int) -> list[Rule]:
     ]
 
 
-def cert_manager_rules(names: PlatformNamespaceNames) -> list[Rule]:
+def cert_manager_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str]) -> list[Rule]:
     return [
-        Rule(name="allow-apiserver-egress", egress=[APISERVER_EGRESS]),
+        Rule(name="allow-apiserver-egress", egress=[https_egress(vpc_cidr)]),
         # ACME: the controller talks to Let's Encrypt (443) and self-checks the HTTP-01 token
         # through the public load balancer (80) before asking for validation.
         Rule(name="allow-acme", pods={"app.kubernetes.io/component": "controller"},
-             egress=[egress([cidr_peer(ANYWHERE)], 80)],
+             egress=[egress([internet_peer()], 80)],
              ingress=[ingress([ns_peer(names.monitoring, PROMETHEUS_POD)], 9402)]),
         Rule(name="allow-webhook", pods={"app.kubernetes.io/component": "webhook"},
              ingress=[ingress(None, 10250)]),
     ]
 
 
-def monitoring_rules(names: PlatformNamespaceNames) -> list[Rule]:
+def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str]) -> list[Rule]:
     return [
-        # Prometheus scrapes kubelets and node-exporters on node IPs and pods in every namespace.
+        # Prometheus scrapes pods in every namespace (on their own metrics ports), the kubelets on
+        # the nodes (10250, in the VPC) and the API server.
         Rule(name="allow-prometheus", pods=PROMETHEUS_POD,
-             egress=[egress(None)],
+             egress=[egress([{"namespaceSelector": {}}]), egress([cidr_peer(vpc_cidr)], 10250),
+                     https_egress(vpc_cidr)],
              ingress=[ingress([pod_peer(GRAFANA_POD)], 9090), ingress([pod_peer(PROMETHEUS_POD)], 9090)]),
         Rule(name="allow-grafana", pods=GRAFANA_POD,
              ingress=[ingress([ns_peer(names.gateway, ENVOY_POD)], GRAFANA_PORT)],
              egress=[egress([pod_peer(PROMETHEUS_POD)], 9090), egress([pod_peer(ALERTMANAGER_POD)], 9093),
-                     APISERVER_EGRESS]),
+                     https_egress(vpc_cidr)]),
         # Alertmanager: Slack and PagerDuty over HTTPS; gossip between replicas on 9094.
         Rule(name="allow-alertmanager", pods=ALERTMANAGER_POD,
              ingress=[ingress([pod_peer(PROMETHEUS_POD), pod_peer(GRAFANA_POD)], 9093),
                       ingress([pod_peer(ALERTMANAGER_POD)], 9094)],
-             egress=[egress([cidr_peer(ANYWHERE)], 443), egress([pod_peer(ALERTMANAGER_POD)], 9094)]),
+             egress=[egress([internet_peer()], 443), egress([pod_peer(ALERTMANAGER_POD)], 9094)]),
         # Operator, kube-state-metrics and the admission webhook talk to / are called by the API server.
         Rule(name="allow-controllers", pods={"release": "kube-prometheus-stack"},
-             egress=[APISERVER_EGRESS], ingress=[ingress(None, 10250)]),
+             egress=[https_egress(vpc_cidr)], ingress=[ingress(None, 10250)]),
         Rule(name="allow-kube-state-metrics", pods={"app.kubernetes.io/name": "kube-state-metrics"},
-             egress=[APISERVER_EGRESS], ingress=[ingress([pod_peer(PROMETHEUS_POD)], 8080)]),
+             egress=[https_egress(vpc_cidr)], ingress=[ingress([pod_peer(PROMETHEUS_POD)], 8080)]),
     ]
 
 
@@ -270,7 +283,6 @@ class Namespaces(pulumi.ComponentResource):
     gateway: pulumi.Output[str]
     cert_manager: pulumi.Output[str]
     monitoring: pulumi.Output[str]
-    node_exporter: pulumi.Output[str]
 
     def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:kubernetes:Namespaces", name, None, opts)
@@ -284,27 +296,20 @@ class Namespaces(pulumi.ComponentResource):
 
         if args.manage_platform:
             self.gateway = self._namespace(names.gateway, pod_security="restricted",
-                                           size=PLATFORM_SIZES["gateway"], rules=gateway_rules(names, args.app_port))
+                                           size=PLATFORM_SIZES["gateway"], rules=gateway_rules(names, args.app_port, vpc_cidr))
             self.cert_manager = self._namespace(names.cert_manager, pod_security="restricted",
                                                 size=PLATFORM_SIZES["cert-manager"],
-                                                rules=cert_manager_rules(names))
+                                                rules=cert_manager_rules(names, vpc_cidr))
             self.monitoring = self._namespace(names.monitoring, pod_security="restricted",
-                                              size=PLATFORM_SIZES["monitoring"], rules=monitoring_rules(names),
+                                              size=PLATFORM_SIZES["monitoring"], rules=monitoring_rules(names, vpc_cidr),
                                               gateway_backend=True)
-            # node-exporter reads the host's /proc and /sys with hostNetwork and hostPID: that is
-            # forbidden even by the baseline level, so it gets its own namespace at "privileged"
-            # (warn/audit stay "restricted" so every exception is visible) and nothing else runs there.
-            # hostNetwork pods are not subject to NetworkPolicy; default-deny covers anything else.
-            self.node_exporter = self._namespace(names.node_exporter, pod_security="privileged",
-                                                 size=PLATFORM_SIZES["node-exporter"], rules=[])
         else:
             self.gateway = pulumi.Output.from_input(names.gateway)
             self.cert_manager = pulumi.Output.from_input(names.cert_manager)
             self.monitoring = pulumi.Output.from_input(names.monitoring)
-            self.node_exporter = pulumi.Output.from_input(names.node_exporter)
 
         self.register_outputs({"app": self.app, "gateway": self.gateway, "cert_manager": self.cert_manager,
-                               "monitoring": self.monitoring, "node_exporter": self.node_exporter})
+                               "monitoring": self.monitoring})
 
     def _namespace(self, ns: str, *, pod_security: str, size: Size, rules: Sequence[Rule],
                    gateway_backend: bool = False) -> pulumi.Output[str]:

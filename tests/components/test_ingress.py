@@ -1,0 +1,110 @@
+"""Ingress: Envoy Gateway + cert-manager releases, issuers, Gateway, TLS policy, routes, rate limit."""
+
+from __future__ import annotations
+
+from conftest import ENVIRONMENT, inputs
+
+from config import PROFILES
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+GATEWAY_NS = {"pr-7": "pr-7", "staging": "gateway", "production": "gateway"}
+HOSTS = {"pr-7": "pr-7.preview.example.com", "staging": "staging.example.com", "production": "app.example.com"}
+
+
+def one(plan, type_: str, name: str | None = None) -> dict:
+    found = [r for r in plan.by_type(type_) if name is None or inputs(r)["metadata"]["name"] == name]
+    assert len(found) == 1, f"{plan.stack}: expected one {type_} {name or ''}, got {[r.name for r in found]}"
+    return inputs(found[0])
+
+
+def test_releases_are_pinned_and_installed_by_the_cluster_owner_only(plan, stack):
+    releases = {inputs(r)["name"]: inputs(r) for r in plan.by_type(RELEASE)}
+    if ENVIRONMENT[stack] == "ephemeral":
+        assert not {"envoy-gateway", "cert-manager"} & set(releases), "PR stacks reuse staging's platform"
+        return
+    eg, cm = releases["envoy-gateway"], releases["cert-manager"]
+    assert (eg["chart"], eg["version"]) == ("oci://docker.io/envoyproxy/gateway-helm", "v1.9.0")
+    assert (cm["repositoryOpts"]["repo"], cm["version"]) == ("https://charts.jetstack.io", "v1.21.1")
+    assert cm["values"]["crds"]["enabled"] is True
+    assert cm["values"]["config"]["gatewayAPI"]["enabled"] is True
+
+
+def test_custom_resources_wait_for_the_release_with_their_crds(plan_of):
+    plan = plan_of("staging")
+    releases = {r.name: r.urn for r in plan.by_type(RELEASE)}
+    for type_ in ("kubernetes:cert-manager.io/v1:ClusterIssuer", "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+                  "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"):
+        for r in plan.by_type(type_):
+            assert {releases["ingress-cert-manager"], releases["ingress-envoy-gateway"]} <= set(r.dependencies), r.urn
+
+
+def test_every_kubernetes_resource_uses_the_explicit_ssa_provider(plan, stack):
+    (provider,) = plan.by_type("pulumi:providers:kubernetes")
+    assert inputs(provider)["enableServerSideApply"] == "true" or inputs(provider)["enableServerSideApply"] is True
+    for r in plan.resources:
+        if r.custom and r.type.startswith("kubernetes:"):
+            assert r.provider.startswith(provider.urn), f"{r.urn} uses {r.provider or 'the default provider'}"
+
+
+def test_cluster_issuer_per_environment_class(plan, stack):
+    env = ENVIRONMENT[stack]
+    issuers = {inputs(r)["metadata"]["name"]: inputs(r)["spec"]
+               for r in plan.by_type("kubernetes:cert-manager.io/v1:ClusterIssuer")}
+    if env == "ephemeral":
+        assert issuers == {"platform-pr-7-selfsigned": {"selfSigned": {}},
+                           "platform-pr-7-ca": {"ca": {"secretName": "platform-pr-7-ca"}}}
+        ca = one(plan, "kubernetes:cert-manager.io/v1:Certificate")["spec"]
+        assert ca["isCA"] is True and ca["issuerRef"]["name"] == "platform-pr-7-selfsigned"
+        return
+    (spec,) = issuers.values()
+    assert spec["acme"]["server"] == PROFILES[env].certificates.acme_server
+    assert spec["acme"]["email"] == "platform@example.com"
+    (ref,) = spec["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"]
+    assert (ref["kind"], ref["name"], ref["sectionName"]) == ("Gateway", "platform", "http")
+
+
+def test_gateway_terminates_tls_for_the_app_host(plan, stack):
+    gw = one(plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert gw["metadata"]["namespace"] == GATEWAY_NS[stack]
+    assert gw["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    listeners = {listener["name"]: listener for listener in gw["spec"]["listeners"]}
+    assert (listeners["http"]["port"], listeners["http"]["protocol"]) == (80, "HTTP")
+    https = listeners["https-app"]
+    assert (https["port"], https["hostname"], https["tls"]["mode"]) == (443, HOSTS[stack], "Terminate")
+    assert https["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "app-tls"}]
+    assert gw["spec"]["infrastructure"]["parametersRef"]["kind"] == "EnvoyProxy"
+
+
+def test_tls_12_minimum(plan, stack):
+    assert one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")["spec"]["tls"] == {
+        "minVersion": "1.2"}
+
+
+def test_http_only_redirects_to_https(plan, stack):
+    route = one(plan, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "https-redirect")["spec"]
+    assert route["parentRefs"][0]["sectionName"] == "http"
+    assert route["rules"] == [{"filters": [{"type": "RequestRedirect",
+                                            "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]
+
+
+def test_app_route_sets_hsts_and_targets_the_app_service(plan, stack):
+    route = one(plan, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "app")["spec"]
+    assert route["hostnames"] == [HOSTS[stack]]
+    (rule,) = route["rules"]
+    (header,) = rule["filters"][0]["responseHeaderModifier"]["set"]
+    assert header["name"] == "Strict-Transport-Security" and "max-age=31536000" in header["value"]
+    assert rule["backendRefs"] == [{"name": "app", "port": 8080}]
+
+
+def test_rate_limit_per_client_ip(plan, stack):
+    spec = one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy")["spec"]
+    (rule,) = spec["rateLimit"]["global"]["rules"]
+    assert rule["clientSelectors"] == [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}]
+    assert rule["limit"] == {"requests": PROFILES[ENVIRONMENT[stack]].gateway.rate_limit_per_minute, "unit": "Minute"}
+
+
+def test_envoy_replicas_and_disruption_budget_follow_the_profile(plan, stack):
+    profile = PROFILES[ENVIRONMENT[stack]].gateway
+    kube = one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")["spec"]["provider"]["kubernetes"]
+    assert kube["envoyDeployment"]["replicas"] == profile.replicas
+    assert ("envoyPDB" in kube) == profile.disruption_budget, stack
