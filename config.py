@@ -147,7 +147,9 @@ PROFILES: Mapping[Environment, Profile] = {
         # In-cluster data stores: a PR environment is up in minutes and gone without a trace.
         postgres=PostgresProfile(mode="in-cluster", allocated_storage_gib=5),
         redis=RedisProfile(mode="in-cluster"),
-        registry=RegistryProfile(immutable_tags=False, force_delete=True, untagged_expiry_days=1),
+        # Immutable here too: CI tags every PR image with its commit SHA, so a tag is never reused
+        # and a pushed image can never be swapped under a running pod.
+        registry=RegistryProfile(immutable_tags=True, force_delete=True, untagged_expiry_days=1),
         backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
         certificates=CertificateProfile(issuer="self-signed"),

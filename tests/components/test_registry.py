@@ -28,11 +28,9 @@ def test_scan_on_push(plan: mockrun.Plan) -> None:
         assert inputs(repo)["imageScanningConfiguration"] == {"scanOnPush": True}, repo.urn
 
 
-@pytest.mark.parametrize(("stack", "mutability"), [("pr-7", "MUTABLE"), ("staging", "IMMUTABLE"),
-                                                   ("production", "IMMUTABLE")])
-def test_tag_mutability(plan: mockrun.Plan, mutability: str) -> None:
+def test_tags_are_immutable_in_every_environment(plan: mockrun.Plan) -> None:
     for repo in _repos(plan):
-        assert inputs(repo)["imageTagMutability"] == mutability, repo.urn
+        assert inputs(repo)["imageTagMutability"] == "IMMUTABLE", repo.urn
 
 
 def test_encrypted_with_the_environment_key(plan: mockrun.Plan) -> None:
