@@ -337,8 +337,14 @@ class Ingress(pulumi.ComponentResource):
             readinessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 5},
             livenessProbe={"tcpSocket": {"port": 6379}, "periodSeconds": 10},
             volumeMounts=[{"name": "data", "mountPath": "/data"}])
-        k8s.apps.v1.Deployment(name, metadata=metadata("ratelimit-redis", ns, pod_labels,
-                                                       annotations=skip_annotations(RATELIMIT_REDIS_SKIPS)), spec={
+        # One replica on purpose: several independent Redis would split each client's counter (up
+        # to N x the limit), and the limiter fails open, so losing the pod pauses limiting, not
+        # traffic. The policy pack's k8s-min-replicas has no suppression yet; the annotation states
+        # the exception for when it does.
+        annotations = {**skip_annotations(RATELIMIT_REDIS_SKIPS),
+                       "policy.platform.example.com/skip-k8s-min-replicas":
+                           "counter store: replicas would split counters; the rate limiter fails open"}
+        k8s.apps.v1.Deployment(name, metadata=metadata("ratelimit-redis", ns, pod_labels, annotations=annotations), spec={
             "replicas": 1,
             "selector": {"matchLabels": dict(RATELIMIT_REDIS_POD)},
             "template": {"metadata": {"labels": pod_labels},
