@@ -123,8 +123,3 @@ def skip_annotations(skips: Mapping[str, str]) -> dict[str, str]:
     """
     return {f"checkov.io/skip{i}": f"{check}={reason}" for i, (check, reason) in enumerate(sorted(skips.items()), 1)}
 
-
-def helm_pod_security(run_as_user: int = 65532) -> dict[str, Any]:
-    """Pod + container security values in the shape most charts take, from the same floor."""
-    return {"podSecurityContext": pod_security_context(run_as_user),
-            "securityContext": container_security_context(run_as_user)}
