@@ -9,13 +9,14 @@ PIP_FLAGS := -q --disable-pip-version-check
 ENVIRONMENT = $(shell sed -n 's/^ *platform:environment: *//p' Pulumi.$(STACK).yaml 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: setup tools-setup plan test lint golden bench preview up clean help
+.PHONY: setup tools-setup plan test lint golden docs bench preview up clean help
 
 help:
 	@echo "make plan [STACK=staging]   offline plan (mock runtime) + policy verdict"
 	@echo "make test                   the whole test suite (unit, program, policy, scanners)"
 	@echo "make lint                   ruff + mypy"
 	@echo "make golden                 regenerate tests/golden/*.urns after a deliberate URN change"
+	@echo "make docs                   regenerate Pulumi.yaml's config block and the README table from config.py"
 	@echo "make bench                  offline plan time of production vs. bare SDK import time"
 	@echo "make preview|up STACK=...   the real Pulumi CLI with the policy pack and its config"
 
@@ -47,6 +48,9 @@ lint: setup
 
 golden: setup
 	$(PY) -m tools.golden --write
+
+docs: setup
+	$(PY) -m tools.docs --write
 
 bench: setup
 	$(PY) -m tools.bench

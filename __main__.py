@@ -72,7 +72,7 @@ irsa = Irsa(region=settings.region, oidc_provider_arn=settings.cluster.oidc_prov
 app = App("app", AppArgs(
     namespace=namespaces.app, labels=settings.labels, image=registry.images["app"], port=settings.app.port,
     metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,
-    replicas=profile.gateway.replicas,  # the app scales with its front door: 1 / 2 / 3
+    replicas=profile.app.replicas,
     config_maps=["postgres-connection", "redis-connection"],
     secret_files=[SecretFile(secret=redis.auth_secret_name, key="password", mount="redis", env="REDIS_PASSWORD_FILE")]
     + ([SecretFile(secret=postgres.credentials_secret, key="password", mount="postgres", env="POSTGRES_PASSWORD_FILE")]

@@ -99,6 +99,12 @@ class GatewayProfile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AppProfile:
+    replicas: int
+    """Spread over nodes; a PodDisruptionBudget keeps one up during drains when replicas > 1."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CertificateProfile:
     issuer: Literal["self-signed", "letsencrypt-staging", "letsencrypt-production"]
 
@@ -132,6 +138,7 @@ class Profile:
     registry: RegistryProfile
     backups: BackupProfile
     gateway: GatewayProfile
+    app: AppProfile
     certificates: CertificateProfile
     prometheus: PrometheusProfile
     quota: QuotaProfile
@@ -152,6 +159,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=True, untagged_expiry_days=1),
         backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
+        app=AppProfile(replicas=1),
         certificates=CertificateProfile(issuer="self-signed"),
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
         quota=QuotaProfile(cpu=2, memory_gib=4),
@@ -183,6 +191,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
         backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False),
         gateway=GatewayProfile(replicas=2, disruption_budget=False),
+        app=AppProfile(replicas=2),
         certificates=CertificateProfile(issuer="letsencrypt-staging"),
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
         quota=QuotaProfile(cpu=8, memory_gib=16),
@@ -211,6 +220,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
         backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
+        app=AppProfile(replicas=3),
         certificates=CertificateProfile(issuer="letsencrypt-production"),
         prometheus=PrometheusProfile(retention_days=30, storage_gib=100, replicas=2),
         quota=QuotaProfile(cpu=32, memory_gib=64),
@@ -482,6 +492,8 @@ KEYS: tuple[Key, ...] = (
         description="Gateway (Envoy) replicas.", check=_int_range(1, 20)),
     Key(name="gateway.rateLimitPerMinute", type="integer", example="100", profile_field="gateway.rate_limit_per_minute",
         description="Requests per minute allowed per client IP.", check=_int_range(1, 1_000_000)),
+    Key(name="app.replicas", type="integer", example="3", profile_field="app.replicas",
+        description="Application replicas.", check=_int_range(1, 50)),
     Key(name="prometheus.retentionDays", type="integer", example="30", profile_field="prometheus.retention_days",
         description="Prometheus retention in days.", check=_int_range(1, 365)),
     Key(name="prometheus.storageGib", type="integer", example="100", profile_field="prometheus.storage_gib",
@@ -754,10 +766,10 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
             ctx.problem("redis.replicasPerShard", redis.replicas_per_shard,
                         "at least 1", "production cannot be single-AZ",
                         fix=f"pulumi config set {ctx.project}:redis.replicasPerShard 2")
-        if profile.gateway.replicas < 2:
-            ctx.problem("gateway.replicas", profile.gateway.replicas, "at least 2",
-                        "production needs a replica to survive a node drain",
-                        fix=f"pulumi config set {ctx.project}:gateway.replicas 3")
+        for key, replicas in (("gateway.replicas", profile.gateway.replicas), ("app.replicas", profile.app.replicas)):
+            if replicas < 2:
+                ctx.problem(key, replicas, "at least 2", "production needs a replica to survive a node drain",
+                            fix=f"pulumi config set {ctx.project}:{key} 3")
         if profile.postgres.backup_retention_days < 7:
             ctx.problem("postgres.backupRetentionDays", pg.backup_retention_days,
                         "at least 7 in production",
@@ -842,6 +854,7 @@ def environment_table() -> str:
         ("Gateway replicas", lambda p: f"{p.gateway.replicas}" + (
             " + PodDisruptionBudget" if p.gateway.disruption_budget else "")),
         ("Rate limit", lambda p: f"{p.gateway.rate_limit_per_minute} req/min per client"),
+        ("App replicas", lambda p: f"{p.app.replicas}" + (" + PodDisruptionBudget" if p.app.replicas > 1 else "")),
         ("Certificates", lambda p: issuer[p.certificates.issuer]),
         ("Prometheus", prometheus),
         ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),

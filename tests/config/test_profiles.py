@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 import config
-from tools import golden, stackfile
+from tools import docs, golden, stackfile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,13 +42,13 @@ def test_ephemeral_profile_is_disposable() -> None:
     assert not eph.postgres.deletion_protection and eph.ttl_hours == 72
 
 
-def test_readme_environment_table_matches_profiles() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = re.search(r"<!-- BEGIN environment-table.*?-->\n(.*?)<!-- END environment-table -->", readme, re.S)
-    assert section, "README.md lost its environment-table markers"
-    assert section.group(1).strip() == config.environment_table(), (
-        "README environment table is stale: paste the output of "
-        "`python -c 'import config; print(config.environment_table())'`")
+def test_readme_table_and_project_file_are_current() -> None:
+    stale = docs.stale()
+    assert not stale, f"{[p.name for p in stale]} out of date with config.py: run `make docs`"
+
+
+def test_readme_shows_the_environment_table() -> None:
+    assert config.environment_table() in (ROOT / "README.md").read_text()
 
 
 def test_pulumi_yaml_declares_every_key_with_type_and_description() -> None:
