@@ -339,10 +339,10 @@ class Ingress(pulumi.ComponentResource):
             volumeMounts=[{"name": "data", "mountPath": "/data"}])
         # One replica on purpose: several independent Redis would split each client's counter (up
         # to N x the limit), and the limiter fails open, so losing the pod pauses limiting, not
-        # traffic. The policy pack's k8s-min-replicas has no suppression yet; the annotation states
-        # the exception for when it does.
+        # traffic. The annotation is the policy pack's written exception to k8s-min-replicas
+        # (reported by `tools check` under "Suppressed").
         annotations = {**skip_annotations(RATELIMIT_REDIS_SKIPS),
-                       "policy.platform.example.com/skip-k8s-min-replicas":
+                       "policy.platform.example.com/suppress.k8s-min-replicas":
                            "counter store: replicas would split counters; the rate limiter fails open"}
         k8s.apps.v1.Deployment(name, metadata=metadata("ratelimit-redis", ns, pod_labels, annotations=annotations), spec={
             "replicas": 1,
