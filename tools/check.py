@@ -9,6 +9,8 @@ Analyzer gRPC protocol: ``GetAnalyzerInfo``, ``Configure`` with the environment'
 
 Secret values in an export carry ciphertext only; they are sent to the analyzer as secrets with a
 redacted value, so rules can see that a secret is set and never what it is.
+Violations a resource suppresses with a written reason (``policy.platform.example.com/suppress.<rule>``;
+the pack reports them as the rule's not-applicable reason) are listed under "Suppressed", never dropped.
 Exit codes: 0 no mandatory violation, 1 mandatory violation(s), 2 bad input.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import hashlib
 import json
 import os
 import re
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +40,7 @@ ENVIRONMENTS = ("ephemeral", "staging", "production")
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
+SUPPRESSED = "suppressed: "  # policies/rules/_core.py: how a rule reports applied suppressions
 _SKIPPED_TYPES = ("pulumi:pulumi:Stack",)
 _LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 
@@ -56,10 +61,23 @@ class Violation:
     fix: str
 
 
+@dataclass(frozen=True)
+class Suppression:
+    """A violation a resource waived with a written reason (``policy.platform.example.com/suppress.<rule>``)."""
+
+    rule: str
+    enforcement: str
+    urn: str
+    type: str
+    name: str
+    reason: str
+
+
 @dataclass
 class CheckResult:
     environment: str
     violations: list[Violation] = field(default_factory=list)
+    suppressed: list[Suppression] = field(default_factory=list)
     rules_run: int = 0
     resources: int = 0
     seconds: float = 0.0
@@ -76,7 +94,8 @@ class CheckResult:
         return {"environment": self.environment, "mandatory": self.mandatory,
                 "advisory": self.advisory, "rulesRun": self.rules_run,
                 "resources": self.resources, "seconds": round(self.seconds, 3),
-                "violations": [asdict(v) for v in self.violations]}
+                "violations": [asdict(v) for v in self.violations],
+                "suppressed": [asdict(s) for s in self.suppressed]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,6 +258,8 @@ class Analyzer:
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self.lock = threading.Lock()
         self._info = None
+        self._configured: bytes | None = None
+        self._memo: OrderedDict[bytes, Any] = OrderedDict()
 
     def _read_port(self, timeout: float) -> int:
         assert self.process.stdout is not None
@@ -279,71 +300,137 @@ class Analyzer:
 
         started = time.perf_counter()
         resources = resources_of(deployment)
-        file_config = load_policy_config(environment)
         info = self.info()
-        level_names = {pb.ADVISORY: "advisory", pb.MANDATORY: "mandatory",
-                       pb.REMEDIATE: "remediate", pb.DISABLED: "disabled"}
-        initial = {k: {"enforcementLevel": level_names[v.enforcementLevel] if v.enforcementLevel else None,
-                       **_struct_dict(v.properties)} for k, v in info.initialConfig.items()}
-        initial = {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in initial.items()}
-        config = reconcile_config(info.policies, initial, file_config, level_names)
-        by_name = {v: k for k, v in level_names.items()}
-        request = pb.ConfigureAnalyzerRequest(policyConfig={
+        config = reconcile_config(info.policies, self._initial_config(), load_policy_config(environment),
+                                  _LEVEL_NAMES)
+        by_name = {v: k for k, v in _LEVEL_NAMES.items()}
+        configure = pb.ConfigureAnalyzerRequest(policyConfig={
             name: pb.PolicyConfig(enforcementLevel=by_name[level], properties=_struct(props))
             for name, (level, props) in config.items()})
+        configure_stack = pb.AnalyzerStackConfigureRequest(
+            stack=stack, project=project, organization="organization", dry_run=True)
 
         by_urn = {r["urn"]: r for r in resources}
         providers = {f"{r['urn']}::{r.get('id', '')}": r for r in resources
                      if r["type"].startswith("pulumi:providers:")}
-        diagnostics = []
+        provider_messages: dict[str, Any] = {}
+        requests, stack_resources = [], []
+        for r in resources:
+            if r["type"] in _SKIPPED_TYPES:
+                continue
+            options = pb.AnalyzerResourceOptions(protect=bool(r.get("protect")), parent=r.get("parent") or "")
+            provider = _provider(r, providers, provider_messages, pb)
+            kwargs = {"provider": provider} if provider is not None else {}
+            inputs = r.get("inputs") or {}
+            requests.append((r["urn"], pb.AnalyzeRequest(
+                type=r["type"], properties=_struct(inputs), urn=r["urn"], name=name_of(r["urn"]),
+                options=options, **kwargs)))
+            stack_resources.append(pb.AnalyzerResource(
+                type=r["type"], properties=_struct({**inputs, **(r.get("outputs") or {})}),
+                urn=r["urn"], name=name_of(r["urn"]), options=options,
+                parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
+                propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
+                                      for k, v in (r.get("propertyDependencies") or {}).items()},
+                **kwargs))
+
+        found: list[tuple[str, Any]] = []  # (urn the engine attributes it to, diagnostic)
+        waived: list[tuple[str, Any]] = []  # (urn of the Analyze request or "", not-applicable entry)
         with self.lock:
-            self.stub.Configure(request)
-            self.stub.ConfigureStack(pb.AnalyzerStackConfigureRequest(
-                stack=stack, project=project, organization="organization", dry_run=True))
-            stack_resources = []
-            for r in resources:
-                if r["type"] in _SKIPPED_TYPES:
-                    continue
-                options = pb.AnalyzerResourceOptions(protect=bool(r.get("protect")),
-                                                     parent=r.get("parent") or "")
-                provider = _provider(r, providers, by_urn, pb)
-                kwargs = {"provider": provider} if provider is not None else {}
-                inputs = r.get("inputs") or {}
-                for d in self.stub.Analyze(pb.AnalyzeRequest(
-                        type=r["type"], properties=_struct(inputs), urn=r["urn"], name=name_of(r["urn"]),
-                        options=options, **kwargs)).diagnostics:
-                    if not d.urn:  # the engine attributes a resource diagnostic to that resource
-                        d.urn = r["urn"]
-                    diagnostics.append(d)
-                stack_resources.append(pb.AnalyzerResource(
-                    type=r["type"], properties=_struct({**inputs, **(r.get("outputs") or {})}),
-                    urn=r["urn"], name=name_of(r["urn"]), options=options,
-                    parent=r.get("parent") or "", dependencies=r.get("dependencies") or [],
-                    propertyDependencies={k: pb.AnalyzerPropertyDependencies(urns=v)
-                                          for k, v in (r.get("propertyDependencies") or {}).items()},
-                    **kwargs))
-            diagnostics += self.stub.AnalyzeStack(pb.AnalyzeStackRequest(resources=stack_resources)).diagnostics
+            key = self._configure(configure, configure_stack)
+            responses = self._call("Analyze", key, [req for _, req in requests])
+            for (urn, _), response in zip(requests, responses, strict=True):
+                # The engine attributes a resource diagnostic without a URN to that resource.
+                found += [(d.urn or urn, d) for d in response.diagnostics]
+                waived += [(urn, n) for n in response.not_applicable]
+            [stack_response] = self._call("AnalyzeStack", key, [pb.AnalyzeStackRequest(resources=stack_resources)])
+            found += [(d.urn, d) for d in stack_response.diagnostics]
+            waived += [("", n) for n in stack_response.not_applicable]
 
         policies = {p.name: p for p in info.policies}
-        severities = {pb.POLICY_SEVERITY_LOW: "low", pb.POLICY_SEVERITY_MEDIUM: "medium",
-                      pb.POLICY_SEVERITY_HIGH: "high", pb.POLICY_SEVERITY_CRITICAL: "critical"}
         violations = []
-        for d in diagnostics:
+        for urn, d in found:
             policy = policies.get(d.policyName)
             fix = policy.remediation_steps if policy is not None else ""
             message = d.message.removeprefix(d.description).strip()
             message = message.removesuffix(f". Fix: {fix}") if fix else message
-            resource = by_urn.get(d.urn, {})
             violations.append(Violation(
-                rule=d.policyName, severity=severities.get(d.severity, "unspecified"),
-                enforcement=level_names.get(d.enforcementLevel, "advisory"), urn=d.urn,
-                type=resource.get("type", ""), name=name_of(d.urn) if d.urn else "",
+                rule=d.policyName, severity=_SEVERITIES.get(d.severity, "unspecified"),
+                enforcement=_LEVEL_NAMES.get(d.enforcementLevel, "advisory"), urn=urn,
+                type=by_urn.get(urn, {}).get("type", ""), name=name_of(urn) if urn else "",
                 message=message, fix=fix))
         violations.sort(key=lambda v: (v.enforcement != "mandatory", v.rule, v.urn))
+        suppressed = sorted({
+            Suppression(rule=n.policy_name, enforcement=config.get(n.policy_name, ("advisory", {}))[0],
+                        urn=entry["urn"], type=by_urn.get(entry["urn"], {}).get("type", ""),
+                        name=name_of(entry["urn"]), reason=entry["reason"])
+            for _, n in waived for entry in _suppressions(n.reason)}, key=lambda x: (x.rule, x.urn))
         return CheckResult(
-            environment=environment, violations=violations,
+            environment=environment, violations=violations, suppressed=suppressed,
             rules_run=sum(level != "disabled" for level, _ in config.values()),
             resources=len(resources), seconds=time.perf_counter() - started)
+
+    def _initial_config(self) -> dict[str, dict[str, Any]]:
+        initial = {k: {"enforcementLevel": _LEVEL_NAMES[v.enforcementLevel] if v.enforcementLevel else None,
+                       **_struct_dict(v.properties)} for k, v in self.info().initialConfig.items()}
+        return {k: {kk: vv for kk, vv in v.items() if vv is not None} for k, v in initial.items()}
+
+    def _configure(self, configure, configure_stack) -> bytes:
+        """Sends ``Configure`` and ``ConfigureStack`` unless the plugin already holds exactly this
+        configuration (re-sending it changes nothing). Returns the configuration's key."""
+        key = hashlib.blake2b(configure.SerializeToString(deterministic=True)
+                              + b"\0" + configure_stack.SerializeToString(deterministic=True)).digest()
+        if key != self._configured:
+            self._configured = None
+            self.stub.Configure(configure)
+            self.stub.ConfigureStack(configure_stack)
+            self._configured = key
+        return key
+
+    def _call(self, method: str, key: bytes, requests: list[Any]) -> list[Any]:
+        """The responses to ``requests``, in order. The rules are pure functions of the
+        configuration and the request, so a response is remembered per (configuration, request
+        bytes) for the life of this plugin process: re-checking an edited deployment only sends
+        what changed. (Sending the rest concurrently gains nothing: the plugin is one Python
+        process, CPU-bound under the GIL.)"""
+        rpc = getattr(self.stub, method)
+        responses = []
+        for request in requests:
+            k = hashlib.blake2b(key + request.SerializeToString(deterministic=True)).digest()
+            if k in self._memo:
+                self._memo.move_to_end(k)
+            else:
+                self._memo[k] = rpc(request)
+            responses.append(self._memo[k])
+        while len(self._memo) > _MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return responses
+
+
+_MEMO_SIZE = 20_000
+
+
+def _enum_names() -> tuple[dict[int, str], dict[int, str]]:
+    from pulumi.runtime.proto import analyzer_pb2 as pb
+
+    return ({pb.ADVISORY: "advisory", pb.MANDATORY: "mandatory", pb.REMEDIATE: "remediate",
+             pb.DISABLED: "disabled"},
+            {pb.POLICY_SEVERITY_LOW: "low", pb.POLICY_SEVERITY_MEDIUM: "medium",
+             pb.POLICY_SEVERITY_HIGH: "high", pb.POLICY_SEVERITY_CRITICAL: "critical"})
+
+
+_LEVEL_NAMES, _SEVERITIES = _enum_names()
+
+
+def _suppressions(reason: str) -> list[dict[str, str]]:
+    """The applied suppressions a rule reports as its not-applicable reason (policies/rules/_core.py)."""
+    if not reason.startswith(SUPPRESSED):
+        return []
+    try:
+        entries = json.loads(reason[len(SUPPRESSED):])
+    except ValueError:
+        return []
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("urn"), str)
+            and isinstance(e.get("reason"), str)]
 
 
 def _struct_dict(struct) -> dict[str, Any]:
@@ -352,14 +439,16 @@ def _struct_dict(struct) -> dict[str, Any]:
     return json_format.MessageToDict(struct)
 
 
-def _provider(resource, providers, by_urn, pb):
+def _provider(resource, providers, messages, pb):
     ref = resource.get("provider")
     provider = providers.get(ref) if ref else None
     if provider is None:
         return None
-    return pb.AnalyzerProviderResource(type=provider["type"], urn=provider["urn"],
-                                       name=name_of(provider["urn"]),
-                                       properties=_struct(provider.get("inputs") or {}))
+    if ref not in messages:  # one message per provider, not one per resource
+        messages[ref] = pb.AnalyzerProviderResource(type=provider["type"], urn=provider["urn"],
+                                                    name=name_of(provider["urn"]),
+                                                    properties=_struct(provider.get("inputs") or {}))
+    return messages[ref]
 
 
 _SHARED: Analyzer | None = None
@@ -404,8 +493,19 @@ def render(result: CheckResult) -> str:
             if v.fix:
                 lines.append(f"    fix:  {v.fix}")
         lines.append("")
+    if result.suppressed:
+        lines.append(f"Suppressed ({len(result.suppressed)}): violations waived on the resource, with a written reason")
+        rows = [(s.enforcement, s.rule, f"{s.type.rsplit(':', 1)[-1]} {s.name}") for s in result.suppressed]
+        widths = [max(len(r[i]) for r in rows + [("ENFORCEMENT", "RULE", "RESOURCE")]) for i in range(3)]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(("ENFORCEMENT", "RULE", "RESOURCE"), widths,
+                                                          strict=True)).rstrip())
+        for row, s in zip(rows, result.suppressed, strict=True):
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            lines.append(f"    reason: {s.reason}")
+        lines.append("")
     verdict = "FAIL" if result.mandatory else "PASS"
-    lines.append(f"{verdict}: {result.mandatory} mandatory, {result.advisory} advisory violation(s); "
+    suppressed = f", {len(result.suppressed)} suppressed" if result.suppressed else ""
+    lines.append(f"{verdict}: {result.mandatory} mandatory, {result.advisory} advisory violation(s){suppressed}; "
                  f"{result.rules_run} rules over {result.resources} resources "
                  f"({result.environment} policy config) in {result.seconds:.2f}s")
     return "\n".join(lines)

@@ -62,6 +62,7 @@ def coverage(rows: list[dict[str, str]]) -> dict[str, list[str]]:
 
 def report(rows: list[dict[str, str]] | None = None) -> str:
     from policies.rules import REGISTRY
+    from policies.rules._core import SUPPRESS_PREFIX, SUPPRESSIBLE
 
     rows = rows if rows is not None else load_matrix()
     covered = coverage(rows)
@@ -94,6 +95,14 @@ def report(rows: list[dict[str, str]] | None = None) -> str:
     for meta in REGISTRY:
         if not meta.rows:
             lines.append(f"| `{meta.id}` | {meta.category} | {meta.severity} | {meta.description} |")
+    lines += ["", "## Suppressions", "",
+              f"A resource waives one rule with `{SUPPRESS_PREFIX}<rule-id>: <reason>` (Kubernetes: "
+              "`metadata.annotations`; AWS: `tags`). Only the rules below (categories "
+              f"{', '.join(sorted(SUPPRESSIBLE))}) take a suppression, and only with a non-empty reason; "
+              "a suppression of any other rule, or one without a reason, is reported as a violation of "
+              "that rule. `tools check` lists every applied suppression (rule, resource, reason) under "
+              "\"Suppressed\" and in `--json`.", "", "| Rule | Category |", "|---|---|"]
+    lines += [f"| `{m.id}` | {m.category} |" for m in REGISTRY if m.category in SUPPRESSIBLE]
     return "\n".join(lines) + "\n"
 
 

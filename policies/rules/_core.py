@@ -6,6 +6,13 @@ The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to 
 hide the engine's preview proxies: a value unknown during preview reaches the validator as
 ``UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
 analyzer silently downgrading the rule to advisory.
+
+Suppressions (cdk-nag style) are handled here, for every rule alike: a resource declares
+``policy.platform.example.com/suppress.<rule-id>: <reason>`` (Kubernetes: metadata.annotations;
+AWS: tags) and that rule's violations on that resource are not reported. Only availability,
+protection, cost and hygiene rules can be suppressed, and only with a non-empty reason; anything
+else is itself reported as a violation of the rule named. Applied suppressions go back to the
+engine as the rule's not-applicable reason (``SUPPRESSED`` + JSON), which ``tools check`` lists.
 """
 
 from __future__ import annotations
@@ -40,6 +47,15 @@ _UNKNOWN_SENTINELS = frozenset({
 
 CATEGORIES = ("security", "availability", "protection", "disposability", "cost", "hygiene")
 """Enforcement is decided per category and environment in policies/config/<environment>.json."""
+
+SUPPRESS_PREFIX = "policy.platform.example.com/suppress."
+"""``<prefix><rule-id>: <reason>``: a written exception to one rule on one resource, read from
+``metadata.annotations`` of a Kubernetes object and from ``tags`` of any other resource."""
+SUPPRESSIBLE = frozenset({"availability", "protection", "cost", "hygiene"})
+"""Security and disposability rules never take an exception: the resource must be fixed."""
+SUPPRESSED = "suppressed: "
+"""Prefix of the not-applicable reason that reports applied suppressions to the engine (JSON list
+of ``{"urn", "reason"}`` after it), so an exception is never silent."""
 
 
 class _Unknown:
@@ -201,6 +217,32 @@ def _meta(id_: str, description: str, severity: str, category: str, rows: Sequen
                 tuple(types), kind)
 
 
+def suppressions(type_: str, props: Any) -> dict[str, Any]:
+    """``{rule id: reason}`` declared on a resource (plain properties)."""
+    holder = get(props, "metadata.annotations") if type_.startswith("kubernetes:") else get(props, "tags")
+    if not isinstance(holder, Mapping):
+        return {}
+    return {k[len(SUPPRESS_PREFIX):]: v for k, v in holder.items()
+            if isinstance(k, str) and k.startswith(SUPPRESS_PREFIX)}
+
+
+def suppression_problem(meta: Meta, reason: Any) -> str | None:
+    """Why a declared suppression of ``meta`` cannot apply, or None when it is a valid exception."""
+    key = f"`{SUPPRESS_PREFIX}{meta.id}`"
+    if meta.category not in SUPPRESSIBLE:
+        return (f"{key} asks to suppress this rule, but suppressions are not allowed for "
+                f"{meta.category} rules; remove it and fix the resource")
+    if is_unknown(reason):
+        return f"{key} has a reason that is unknown during preview; write the reason as a literal"
+    if not isinstance(reason, str) or not reason.strip():
+        return f"{key} has no reason; a suppression needs a written reason saying why the exception is safe"
+    return None
+
+
+def _suppressed_reason(applied: Iterable[tuple[str, str]]) -> str:
+    return SUPPRESSED + json.dumps([{"urn": urn, "reason": reason} for urn, reason in applied])
+
+
 def resource_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
@@ -216,8 +258,18 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           protect=bool(args.opts.protect) if args.opts else False,
                           config=dict(args.get_config() or {}),
                           provider=plain(args.provider.props) if args.provider else {})
-            for what in fn(plain(args.props), ctx):
-                report_violation(f"{what}. Fix: {fix}", None)
+            props = plain(args.props)
+            found = [f"{what}. Fix: {fix}" for what in fn(props, ctx)]
+            declared = suppressions(args.resource_type, props)
+            if id in declared:
+                problem = suppression_problem(meta, declared[id])
+                if problem is None:
+                    if found:
+                        args.not_applicable(_suppressed_reason([(args.urn, declared[id].strip())]))
+                    return
+                found.append(f"{problem}. Fix: {fix}")
+            for message in found:
+                report_violation(message, None)
 
         POLICIES.append(ResourceValidationPolicy(
             name=id, description=description, validate=validate, severity=_SEVERITY[severity],
@@ -235,12 +287,25 @@ def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str
     """Register a rule over the whole stack (joins between resources). Yields ``(urn, what)``."""
     def wrap(fn: Callable[[list[Res], Context], Iterable[tuple[str, str]]]):
         meta = _meta(id, description, severity, category, rows, anchors, fix, types, "stack")
+        wanted = frozenset(types)
 
         def validate(args, report_violation):
             resources = [_res(r) for r in args.resources]
             ctx = Context(config=dict(args.get_config() or {}))
+            declared = {r.urn: s[id] for r in resources if r.type in wanted
+                        for s in (suppressions(r.type, r.props),) if id in s}
+            problems = {urn: suppression_problem(meta, reason) for urn, reason in declared.items()}
+            applied: dict[str, str] = {}
             for urn, what in fn(resources, ctx):
+                if urn in declared and problems[urn] is None:
+                    applied[urn] = declared[urn].strip()
+                    continue
                 report_violation(f"{what}. Fix: {fix}", urn)
+            for urn, problem in problems.items():
+                if problem is not None:
+                    report_violation(f"{problem}. Fix: {fix}", urn)
+            if applied:  # after every report: the engine keeps the violations reported before it
+                args.not_applicable(_suppressed_reason(applied.items()))
 
         POLICIES.append(StackValidationPolicy(
             name=id, description=description, validate=validate, severity=_SEVERITY[severity],

@@ -8,12 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from policies.rules import REGISTRY, VALIDATORS, Context, Res
-from policies.rules._core import plain
+from policies.rules._core import SUPPRESS_PREFIX, plain
 from tools.check import SECRET_SIG, SIG_KEY, name_of, to_analyzer_value
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 META = {m.id: m for m in REGISTRY}
-DELETE = object()
+
+
+class _Delete:
+    """Sentinel: drop the field. Its repr is stable, so parametrize ids are the same in every
+    process (pytest-xdist workers must collect identical ids)."""
+
+    def __repr__(self) -> str:
+        return "DELETE"
+
+
+DELETE = _Delete()
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
@@ -79,4 +89,20 @@ def mutate(deployment: dict[str, Any], name: str, path: str, value: Any) -> dict
                 obj.pop(last, None)
         else:
             obj[last] = copy.deepcopy(value)
+    return deployment
+
+
+def suppress(deployment: dict[str, Any], name: str, rule: str, reason: Any) -> dict[str, Any]:
+    """A copy where resource ``name`` suppresses ``rule`` (annotation on Kubernetes objects, tag
+    on AWS resources)."""
+    deployment = copy.deepcopy(deployment)
+    target = next(r for r in deployment["deployment"]["resources"] if name_of(r["urn"]) == name)
+    top = "metadata" if target["type"].startswith("kubernetes:") else "tags"
+    for holder in ("inputs", "outputs"):
+        props = target.setdefault(holder, {})
+        if holder == "outputs" and top not in props:
+            continue  # the stack view is outputs over inputs: a partial output would hide the inputs
+        mapping = props.setdefault(top, {})
+        mapping = mapping.setdefault("annotations", {}) if top == "metadata" else mapping
+        mapping[SUPPRESS_PREFIX + rule] = reason
     return deployment
