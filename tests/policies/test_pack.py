@@ -15,7 +15,8 @@ import pytest
 from policy_helpers import DELETE, UNKNOWN, mutate
 
 from policies.rules import REGISTRY
-from tools import check, coverage
+from tools import check, coverage, mockrun
+from tools import plan as plan_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CJ = "spec.jobTemplate.spec.template.spec"
@@ -121,29 +122,30 @@ def test_policies_doc_is_current():
 
 
 @pytest.fixture(scope="session")
-def plans(tmp_path_factory):
-    """The offline plans of one stack per environment, made now by `python -m tools plan`
+def plans(plan_of):
+    """The offline plans of one stack per environment, in stack export format: the session's
+    in-process plans (tests/conftest.py), exported as `python -m tools plan --json` writes them
     (or read from $PLATFORM_PLAN_DIR/<stack>.json when CI already made them)."""
     ready = os.environ.get("PLATFORM_PLAN_DIR")
-    out = Path(ready) if ready else tmp_path_factory.mktemp("plans")
-    if not (ROOT / "Pulumi.pr-7.yaml").exists() and not ready:
-        subprocess.run([sys.executable, "-m", "tools", "ephemeral", "config", "--pr", "7"], cwd=ROOT,
-                       capture_output=True, timeout=60, check=False)
-    result = {}
-    for stack in ("staging", "production", "pr-7"):
-        path = out / f"{stack}.json"
-        if not ready:
-            try:
-                done = subprocess.run([sys.executable, "-m", "tools", "plan", stack, "--json", str(path),
-                                       "--no-policy"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-            except subprocess.TimeoutExpired:
-                pytest.skip(f"offline plan of {stack} timed out")
-            if done.returncode != 0 or not path.exists():
-                pytest.skip(f"offline plan of {stack} failed: {done.stderr.strip()[-300:]}")
-        result[stack] = json.loads(path.read_text())
-    return result
+    if ready:
+        return {stack: json.loads((Path(ready) / f"{stack}.json").read_text()) for stack in CORPUS_STACKS}
+    return {stack: json.loads(mockrun.to_json(plan_tool.export(plan_of(stack)))) for stack in CORPUS_STACKS}
 
 
+@pytest.fixture(scope="session")
+def unedited(plans, analyzer):
+    """Mandatory violations of each unedited plan, computed once per session."""
+    found: dict[str, set[tuple[str, str, str]]] = {}
+
+    def get(stack: str) -> set[tuple[str, str, str]]:
+        if stack not in found:
+            result = check.check_deployment(plans[stack], check.environment_of(stack), stack=stack)
+            found[stack] = {(v.rule, v.urn, v.message) for v in mandatory(result)}
+        return found[stack]
+    return get
+
+
+CORPUS_STACKS = ("staging", "production", "pr-7")
 POLICY_DOC_ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 CORPUS = [
     ("production", "backups-bucket", "acl", "public-read", "aws-s3-no-public-acl"),
@@ -208,12 +210,31 @@ CORPUS = [
 
 @pytest.mark.parametrize("stack,resource,path,value,rule", CORPUS,
                          ids=[f"{c[0]}:{c[1]}:{c[2] or 'removed'}" for c in CORPUS])
-def test_corpus_edit_is_caught(plans, analyzer, stack, resource, path, value, rule):
-    environment = check.environment_of(stack)
-    before = {(v.rule, v.urn, v.message) for v in mandatory(check.check_deployment(plans[stack], environment))}
-    edited = check.check_deployment(mutate(plans[stack], resource, path, value), environment)
-    new = [v for v in mandatory(edited, rule) if (v.rule, v.urn, v.message) not in before]
+def test_corpus_edit_is_caught(plans, unedited, stack, resource, path, value, rule):
+    """Each edit of a copy of the plan, checked in-process over gRPC by the session's analyzer."""
+    edited = check.check_deployment(mutate(plans[stack], resource, path, value), check.environment_of(stack),
+                                    stack=stack)
+    new = [v for v in mandatory(edited, rule) if (v.rule, v.urn, v.message) not in unedited(stack)]
     assert new, f"{stack}: {resource}.{path or '(removed)'} -> {value!r:.60} not caught by {rule}"
+
+
+def test_corpus_edit_is_caught_by_the_cli(plans, tmp_path):
+    """One edit end to end through the real command line (`python -m tools check`, own analyzer):
+    the committed production plan passes with its one written exception, the edit fails it."""
+    good, bad, out = tmp_path / "production.json", tmp_path / "edited.json", tmp_path / "result.json"
+    good.write_text(mockrun.to_json(plans["production"]))
+    bad.write_text(mockrun.to_json(mutate(plans["production"], "postgres-db", "storageEncrypted", False)))
+    command = [sys.executable, "-m", "tools", "check", "--stack", "production", "--json", str(out)]
+    passed = subprocess.run([*command, str(good)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-2000:]
+    assert "Suppressed (1)" in passed.stdout and "ingress-ratelimit-redis" in passed.stdout
+    [waiver] = json.loads(out.read_text())["suppressed"]
+    assert (waiver["rule"], waiver["name"]) == ("k8s-min-replicas", "ingress-ratelimit-redis") and waiver["reason"]
+    failed = subprocess.run([*command, str(bad)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1, failed.stdout[-3000:] + failed.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert [(v["rule"], v["name"]) for v in result["violations"] if v["enforcement"] == "mandatory"] == [
+        ("aws-rds-storage-encrypted", "postgres-db")]
 
 
 def test_corpus_is_large_and_broad():
