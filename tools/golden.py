@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tools import mockrun, stackfile
 
 GOLDEN_DIR = stackfile.ROOT / "tests" / "golden"
 STACKS = ("pr-7", "staging", "production")
-EXPIRES_AT = "2026-11-25T12:00:00Z"
+EXPIRES_AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
 """Fixed so the snapshot of the PR stack does not depend on today's date (URNs don't either)."""
 
 
@@ -27,7 +28,7 @@ def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
 
         _, cfg = ephemeral.render_stack_file(
             pr=int(stack[3:]), base="staging", base_config=stackfile.load("staging").config,
-            expires_at=ephemeral.parse_time(EXPIRES_AT))
+            expires_at=EXPIRES_AT)
         return {k: stackfile.engine_value(v) for k, v in cfg.items()}, frozenset()
     loaded = stackfile.load(stack)
     return dict(loaded.config), loaded.secret_keys

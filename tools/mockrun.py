@@ -22,6 +22,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pulumi
@@ -378,7 +379,7 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
 
 
 def _importing() -> bool:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename.startswith("<frozen importlib"):
             return True

@@ -106,7 +106,7 @@ def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
             # The SDK marks the whole data/stringData map secret: keep the keys, redact the values.
             for prop, redacted in (("data", "UkVEQUNURUQ="), ("stringData", "REDACTED")):  # base64("REDACTED")
                 raw = r.inputs.get(prop)
-                keys = raw.get("value") if mockrun.is_secret(raw) else obj.get(prop)
+                keys = raw["value"] if raw is not None and mockrun.is_secret(raw) else obj.get(prop)
                 if isinstance(keys, dict):
                     obj[prop] = {k: redacted for k in keys}
         ordered = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
