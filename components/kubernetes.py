@@ -4,6 +4,9 @@ Every workload the platform defines is built from ``restricted_container`` and
 ``restricted_pod_spec``: non-root, no privilege escalation, all capabilities dropped, seccomp
 ``RuntimeDefault``, read-only root filesystem, requests and limits, and no service-account token
 unless the caller asks for one. The floor is fixed here; callers add probes, ports and volumes.
+
+Third-party images are pulled through this account's ECR pull-through cache (``ecr_public_image``),
+never straight from Docker Hub: only private ECR is an allowed registry.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 import config
@@ -29,7 +33,17 @@ def cluster_provider(settings: config.Settings) -> k8s.Provider:
     )
 
 
-def pod_security_context(run_as_user: int = 65532) -> dict[str, Any]:
+NONROOT_UID = 65532
+"""The floor's uid/gid: high (>= 10000, so never a host or image system account: checkov CKV_K8S_40,
+trivy KSV-0020/KSV-0021) and claimed by no image's /etc/passwd. Workloads keep it unless an image
+truly cannot run as an arbitrary uid."""
+ECR_PUBLIC_CACHE_PREFIX = "ecr-public"
+"""Repository prefix of the account's pull-through cache rule for ECR Public. The rule is created
+by the stack that owns the platform (components/ingress.py, ``PULL_THROUGH_PREFIX``); PR stacks
+share that account and cluster and pull through the same rule."""
+
+
+def pod_security_context(run_as_user: int = NONROOT_UID) -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
         "runAsUser": run_as_user,
@@ -39,7 +53,7 @@ def pod_security_context(run_as_user: int = 65532) -> dict[str, Any]:
     }
 
 
-def container_security_context(run_as_user: int = 65532) -> dict[str, Any]:
+def container_security_context(run_as_user: int = NONROOT_UID) -> dict[str, Any]:
     return {
         "runAsNonRoot": True,
         "runAsUser": run_as_user,
@@ -58,7 +72,7 @@ def restricted_container(
     image: pulumi.Input[str],
     cpu: str,
     memory: str,
-    run_as_user: int = 65532,
+    run_as_user: int = NONROOT_UID,
     **extra: Any,
 ) -> dict[str, Any]:
     """A container with the security floor and requests == limits for memory (no OOM surprises)."""
@@ -81,19 +95,41 @@ def restricted_pod_spec(
     containers: Sequence[Mapping[str, Any]],
     service_account: str | pulumi.Input[str] | None = None,
     mount_token: bool = False,
-    run_as_user: int = 65532,
+    run_as_user: int = NONROOT_UID,
+    fs_group_change_policy: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A pod spec with the floor; the service-account token is mounted only when asked for."""
+    """A pod spec with the floor; the service-account token is mounted only when asked for.
+
+    ``fs_group_change_policy="OnRootMismatch"`` for a volume whose files must keep their own modes
+    (PGDATA must stay 0700): kubelet then re-applies fsGroup only when the volume root differs.
+    """
+    security = pod_security_context(run_as_user)
+    if fs_group_change_policy is not None:
+        security["fsGroupChangePolicy"] = fs_group_change_policy
     spec: dict[str, Any] = {
         "automountServiceAccountToken": mount_token,
-        "securityContext": pod_security_context(run_as_user),
+        "securityContext": security,
         "containers": list(containers),
     }
     if service_account is not None:
         spec["serviceAccountName"] = service_account
     spec.update(extra)
     return spec
+
+
+def ecr_public_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """``repository`` (``docker/library/postgres:18.1-alpine3.22``, as on public.ecr.aws) through
+    this account's ECR pull-through cache: ``<account>.dkr.ecr.<region>.amazonaws.com/ecr-public/...``.
+
+    The nodes pull from private ECR with their own role (``ecr:BatchImportUpstreamImage`` on
+    ``ecr-public/*`` for the first pull); Docker Hub's rate limits and outages never reach a pod.
+    """
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    account = aws.get_caller_identity_output(opts=invoke).account_id
+    region = aws.get_region_output(opts=invoke).region
+    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, ECR_PUBLIC_CACHE_PREFIX,
+                                repository)
 
 
 def metadata(name: str, namespace: pulumi.Input[str] | None, labels: Mapping[str, str],
