@@ -6,8 +6,9 @@ groups for the exported logs, and a KMS-encrypted gp3 instance with IAM auth and
 master password (kept in Secrets Manager, never in Pulumi state).
 
 in-cluster: a generated password in a Kubernetes Secret, a StatefulSet on the restricted floor
-(uid 70, read-only root filesystem, PGDATA on its own volume) with ``pg_isready`` probes, and a
-ClusterIP Service.
+(the floor's high uid/gid, read-only root filesystem, PGDATA on its own volume) with ``pg_isready``
+probes, and a ClusterIP Service. The image is the official one through the account's ECR
+pull-through cache, re-checked on every pull.
 
 Both: a ConfigMap ``postgres-connection`` in the application namespace with the non-secret
 connection details and where the credentials live. Never a password.
@@ -26,14 +27,24 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.kubernetes import metadata, restricted_container, restricted_pod_spec
+from components.kubernetes import (
+    ecr_public_image,
+    metadata,
+    restricted_container,
+    restricted_pod_spec,
+    skip_annotations,
+)
 from config import PostgresProfile
 
 MAJOR_VERSION = "18"
 """RDS supports PostgreSQL 18 (18.1+); auto minor upgrades keep the minor current."""
-IN_CLUSTER_IMAGE = "docker.io/library/postgres:18.1-alpine3.22"
-"""Same major as RDS so dumps restore either way; alpine's postgres user is uid/gid 70."""
-POSTGRES_UID = 70
+IN_CLUSTER_IMAGE = "docker/library/postgres:18.1-alpine3.22"
+"""Docker's official image as mirrored on ECR Public, pulled through the account's cache; same
+major as RDS so dumps restore either way. It runs as the floor's uid, not alpine's postgres (70):
+the entrypoint supports an arbitrary uid (initdb gets a passwd entry from nss_wrapper) as long as
+PGDATA is writable, which fsGroup makes the volume."""
+SCANNER_SKIPS = {"CKV_K8S_43": "official image pinned by version tag through the ECR pull-through cache; its digest "
+                               "is not resolvable offline (throw-away PR database)"}
 PORT = 5432
 USERNAME = "platform"
 CONNECTION_CONFIGMAP = "postgres-connection"
@@ -82,6 +93,8 @@ class Postgres(pulumi.ComponentResource):
     """Managed mode only: the master user secret (JSON with ``username`` and ``password``)."""
     credentials_secret: str | None
     """In-cluster mode only: the Kubernetes Secret (keys ``username``, ``password``)."""
+    identifier: str | None
+    """Managed mode only: the RDS instance identifier (explicit, so its ARN is known in a first preview)."""
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:Postgres", name, None, opts)
@@ -90,6 +103,7 @@ class Postgres(pulumi.ComponentResource):
         self.username = pulumi.Output.from_input(USERNAME)
         self.secret_arn = None
         self.credentials_secret = None
+        self.identifier = None
         if args.profile.mode == "managed":
             self._managed()
         else:
@@ -201,6 +215,7 @@ class Postgres(pulumi.ComponentResource):
         self.credentials_source = pulumi.Output.from_input("aws-secretsmanager")
         self.credentials_ref = secret_arn
         self.secret_arn = secret_arn
+        self.identifier = identifier
 
     def _in_cluster(self) -> None:
         name, args, p = self._name, self._args, self._args.profile
@@ -220,12 +235,13 @@ class Postgres(pulumi.ComponentResource):
         k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata("postgres", args.namespace, labels),
                                    automount_service_account_token=False, opts=child)
         pg_isready = ["pg_isready", "-h", "127.0.0.1", "-p", str(PORT), "-U", USERNAME, "-d", args.database]
+        # Always: the node re-checks the registry, so a cached image is never used without pull rights.
         container = restricted_container(
             name="postgres",
-            image=IN_CLUSTER_IMAGE,
+            image=ecr_public_image(IN_CLUSTER_IMAGE, parent=self),
             cpu="250m",
             memory="512Mi",
-            run_as_user=POSTGRES_UID,
+            imagePullPolicy="Always",
             ports=[{"name": "postgres", "containerPort": PORT}],
             env=[
                 {"name": "POSTGRES_USER", "value": USERNAME},
@@ -246,7 +262,9 @@ class Postgres(pulumi.ComponentResource):
         pod = restricted_pod_spec(
             containers=[container],
             service_account="postgres",
-            run_as_user=POSTGRES_UID,
+            # PGDATA must stay 0700: re-applying fsGroup on every mount would add group rwx and
+            # postgres would refuse to start.
+            fs_group_change_policy="OnRootMismatch",
             volumes=[
                 {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "16Mi"}},
                 {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
@@ -255,7 +273,7 @@ class Postgres(pulumi.ComponentResource):
         )
         k8s.apps.v1.StatefulSet(
             f"{name}-statefulset",
-            metadata=metadata("postgres", args.namespace, labels),
+            metadata=metadata("postgres", args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)),
             spec={
                 "serviceName": "postgres",
                 "replicas": 1,

@@ -9,8 +9,9 @@ AUTH token, a KMS-encrypted slow-log group, and a cluster-mode replication group
 at rest (customer key) and in transit (required), automatic failover, Multi-AZ when there are
 replicas, and snapshots per profile.
 
-in-cluster: one Valkey pod on the restricted floor; ``requirepass`` comes from a config file in a
-Secret (never in args or env), plus a ClusterIP Service.
+in-cluster: one Valkey pod on the restricted floor (the floor's high uid/gid; the image is the
+official one through the account's ECR pull-through cache, re-checked on every pull);
+``requirepass`` comes from a config file in a Secret (never in args or env), plus a ClusterIP Service.
 
 Both: the Secret ``redis-auth`` (key ``password``) and a ConfigMap ``redis-connection`` in the
 application namespace.
@@ -26,13 +27,22 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.kubernetes import metadata, restricted_container, restricted_pod_spec
+from components.kubernetes import (
+    ecr_public_image,
+    metadata,
+    restricted_container,
+    restricted_pod_spec,
+    skip_annotations,
+)
 from config import RedisProfile
 
 ENGINE, ENGINE_VERSION = "valkey", "8.1"
 PARAMETER_GROUP = "default.valkey8.cluster.on"
-IN_CLUSTER_IMAGE = "docker.io/valkey/valkey:8.1.3-alpine"
-VALKEY_UID = 999
+IN_CLUSTER_IMAGE = "docker/library/valkey:8.1.3-alpine"
+"""Docker's official Valkey image as mirrored on ECR Public, pulled through the account's cache.
+Runs as the floor's uid: valkey-server needs no passwd entry, only a writable ``/data``."""
+SCANNER_SKIPS = {"CKV_K8S_43": "official image pinned by version tag through the ECR pull-through cache; its digest "
+                               "is not resolvable offline (throw-away PR cache)"}
 PORT = 6379
 AUTH_SECRET = "redis-auth"
 CONNECTION_CONFIGMAP = "redis-connection"
@@ -172,12 +182,13 @@ class RedisCluster(pulumi.ComponentResource):
         k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata("redis", args.namespace, labels),
                                    automount_service_account_token=False, opts=child)
         ping = ["sh", "-c", 'VALKEYCLI_AUTH="$(cat /etc/valkey/auth/password)" valkey-cli -p 6379 ping | grep -q PONG']
+        # Always: the node re-checks the registry, so a cached image is never used without pull rights.
         container = restricted_container(
             name="redis",
-            image=IN_CLUSTER_IMAGE,
+            image=ecr_public_image(IN_CLUSTER_IMAGE, parent=self),
             cpu="100m",
             memory="256Mi",
-            run_as_user=VALKEY_UID,
+            imagePullPolicy="Always",
             command=["valkey-server", "/etc/valkey/auth/auth.conf", "--port", str(PORT), "--dir", "/data",
                      "--save", "", "--appendonly", "no", "--maxmemory", "200mb", "--maxmemory-policy", "allkeys-lru"],
             ports=[{"name": "redis", "containerPort": PORT}],
@@ -191,7 +202,6 @@ class RedisCluster(pulumi.ComponentResource):
         pod = restricted_pod_spec(
             containers=[container],
             service_account="redis",
-            run_as_user=VALKEY_UID,
             volumes=[
                 {"name": "data", "emptyDir": {"sizeLimit": "256Mi"}},
                 {"name": "auth", "secret": {"secretName": AUTH_SECRET, "defaultMode": 0o440}},
@@ -199,7 +209,7 @@ class RedisCluster(pulumi.ComponentResource):
         )
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=metadata("redis", args.namespace, labels),
+            metadata=metadata("redis", args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)),
             spec={"replicas": 1, "selector": {"matchLabels": selector}, "strategy": {"type": "Recreate"},
                   "template": {"metadata": {"labels": labels}, "spec": pod}},
             opts=child,

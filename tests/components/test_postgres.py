@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ENVIRONMENT, inputs
 
@@ -11,6 +13,7 @@ from tools import mockrun
 DB, STS = "aws:rds/instance:Instance", "kubernetes:apps/v1:StatefulSet"
 managed = pytest.mark.parametrize("stack", ["staging", "production"])
 in_cluster = pytest.mark.parametrize("stack", ["pr-7"])
+ECR_CACHE = r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/ecr-public/"
 
 
 def _db(plan: mockrun.Plan) -> tuple[mockrun.Recorded, dict]:
@@ -100,19 +103,28 @@ def _pod(plan: mockrun.Plan) -> tuple[mockrun.Recorded, dict]:
 
 
 @in_cluster
-def test_in_cluster_image_pinned_and_pod_labelled(plan: mockrun.Plan) -> None:
+def test_in_cluster_image_pinned_through_the_ecr_cache_and_pod_labelled(plan: mockrun.Plan) -> None:
     sts, pod = _pod(plan)
     (container,) = pod["spec"]["containers"]
-    assert container["image"].startswith("docker.io/library/postgres:18.") and "alpine" in container["image"], sts.urn
+    assert re.fullmatch(ECR_CACHE + r"docker/library/postgres:18\.[0-9.]+-alpine[0-9.]*", container["image"]), sts.urn
+    assert container["imagePullPolicy"] == "Always", sts.urn
     assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "postgres", sts.urn
+
+
+def test_cache_prefix_is_the_pull_through_rule_prefix() -> None:
+    from components import ingress, kubernetes
+    assert kubernetes.ECR_PUBLIC_CACHE_PREFIX == ingress.PULL_THROUGH_PREFIX
 
 
 @in_cluster
 def test_in_cluster_restricted_security_context(plan: mockrun.Plan) -> None:
     sts, pod = _pod(plan)
-    sc = pod["spec"]["containers"][0]["securityContext"]
-    assert sc["runAsUser"] == 70 and sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"], sts.urn
+    sc, psc = pod["spec"]["containers"][0]["securityContext"], pod["spec"]["securityContext"]
+    assert sc["runAsUser"] >= 10000 and sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"], sts.urn
     assert sc["capabilities"] == {"drop": ["ALL"]} and sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert psc["runAsNonRoot"] and psc["runAsUser"] == psc["runAsGroup"] == psc["fsGroup"] == sc["runAsUser"], psc
+    # PGDATA must stay 0700: fsGroup is re-applied only when the volume root does not match.
+    assert psc["fsGroupChangePolicy"] == "OnRootMismatch", psc
     assert pod["spec"]["automountServiceAccountToken"] is False and pod["spec"]["serviceAccountName"] == "postgres"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import ENVIRONMENT, inputs
 
@@ -90,7 +92,17 @@ def test_in_cluster_pod_is_restricted_and_labelled(plan: mockrun.Plan) -> None:
     c = pod["spec"]["containers"][0]
     assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "redis", deployment.urn
     assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["runAsNonRoot"], deployment.urn
+    assert c["securityContext"]["runAsUser"] >= 10000 and pod["spec"]["securityContext"]["runAsUser"] >= 10000
     assert c["resources"]["limits"] and c["readinessProbe"] and c["livenessProbe"], deployment.urn
+
+
+@in_cluster
+def test_in_cluster_image_pinned_through_the_ecr_cache(plan: mockrun.Plan) -> None:
+    deployment, pod = _pod(plan)
+    c = pod["spec"]["containers"][0]
+    cache = r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/ecr-public/"
+    assert re.fullmatch(cache + r"docker/library/valkey:8\.[0-9.]+-alpine[0-9.]*", c["image"]), deployment.urn
+    assert c["imagePullPolicy"] == "Always", deployment.urn
 
 
 @in_cluster
