@@ -34,8 +34,6 @@ from config import BackupProfile
 SERVICE_ACCOUNT = "backup"
 CONFIGMAP = "backup-config"
 OBJECT_PREFIX = "postgres/"
-BACKUP_UID = 70
-"""The backup image is built FROM the postgres image; its postgres user is uid/gid 70."""
 CREDENTIALS_MOUNT = "/run/secrets/postgres"
 POD_LABELS = {"app.kubernetes.io/name": "backup", "app.kubernetes.io/component": "backup"}
 
@@ -239,15 +237,16 @@ def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credent
         image=image,
         cpu="250m",
         memory="512Mi",
-        run_as_user=BACKUP_UID,
         command=list(command),
         envFrom=[{"configMapRef": {"name": CONFIGMAP}}],
         volumeMounts=mounts,
     )
     # No Kubernetes API token: the job never calls the API server. IRSA's webhook injects its own
     # projected token (audience sts.amazonaws.com) whatever automountServiceAccountToken says.
+    # The floor's high uid, not the image's USER 70: pg_dump, psql and the AWS CLI need no passwd
+    # entry (PGUSER, PGPASSFILE and HOME=/tmp are set), and fsGroup lets it read the Secret file.
     spec = restricted_pod_spec(containers=[container], service_account=SERVICE_ACCOUNT, mount_token=False,
-                               run_as_user=BACKUP_UID, restartPolicy="Never", volumes=volumes)
+                               restartPolicy="Never", volumes=volumes)
     return {"metadata": {"labels": {**(labels or {}), **POD_LABELS}}, "spec": spec}
 
 

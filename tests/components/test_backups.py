@@ -114,6 +114,8 @@ def test_cronjob_pod_is_restricted_and_uses_the_image_by_digest(plan: mockrun.Pl
     (c,) = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
     assert "@sha256:" in c["image"] and c["resources"]["limits"], cron.urn
     assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]["securityContext"]
+    assert c["securityContext"]["runAsUser"] >= 10000 and pod["runAsNonRoot"] and pod["runAsUser"] >= 10000, cron.urn
 
 
 def test_cronjob_reads_credentials_from_files_never_env(plan: mockrun.Plan) -> None:
