@@ -5,12 +5,13 @@ this file only composes them and exports a few outputs.
 """
 
 import pulumi
+import pulumi_aws as aws
 
 import config
 from components.app import App, AppArgs, DatabaseSecretAccess, SecretFile
 from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
 from components.ingress import Host, Ingress, IngressArgs
-from components.irsa import Irsa
+from components.irsa import Irsa, RdsMasterSecret
 from components.kms import KmsKey, KmsKeyArgs
 from components.kubernetes import cluster_provider
 from components.monitoring import Monitoring, MonitoringArgs, PostgresTarget, RedisTarget
@@ -35,6 +36,8 @@ namespaces = Namespaces("namespaces", NamespacesArgs(
     vpc_id=settings.vpc_id, manage_platform=owns_platform), opts=k8s_opts)
 # --- AWS data plane (components/kms.py, registry.py, postgres.py, redis.py, backups.py) ---
 app_namespace = namespaces.app
+# Physical names and ARNs are built from this (an invoke: known even in a new stack's first preview).
+account_id = aws.get_caller_identity_output().account_id
 kms = KmsKey("kms", KmsKeyArgs(alias=f"alias/{settings.name}", tags=settings.tags,
                                deletion_window_days=30 if profile.protect_data else 7))
 data_args = dict(prefix=settings.name, protect=profile.protect_data, kms_key_arn=kms.arn, vpc_id=settings.vpc_id,
@@ -44,10 +47,13 @@ data_args = dict(prefix=settings.name, protect=profile.protect_data, kms_key_arn
 postgres = Postgres("postgres", PostgresArgs(profile=profile.postgres, **data_args), opts=k8s_opts)
 redis = RedisCluster("redis", RedisClusterArgs(profile=profile.redis, final_snapshot=profile.protect_data, **data_args),
                      opts=k8s_opts)
+db_secret = (RdsMasterSecret(db_instance_identifier=postgres.identifier, kms_alias=kms.alias)
+             if postgres.identifier is not None else None)
 backup_storage = BackupStorage("backups", BackupStorageArgs(
-    prefix=settings.name, profile=profile.backups, protect=profile.protect_data, kms_key_arn=kms.arn,
+    prefix=settings.name, account_id=account_id, region=settings.region, profile=profile.backups,
+    protect=profile.protect_data, kms_key_arn=kms.arn, kms_alias=kms.alias,
     oidc_provider_arn=settings.cluster.oidc_provider_arn, oidc_provider_url=settings.cluster.oidc_provider_url,
-    namespace=app_namespace, db_secret_arn=postgres.secret_arn, tags=settings.tags,
+    namespace=app_namespace, db_instance_identifier=postgres.identifier, tags=settings.tags,
     object_lock_days=profile.backups.retention_days if profile.protect_data else 0))
 builds = {"backup": ImageBuild(context="images/backup")}
 if settings.app.build_context:
@@ -67,7 +73,7 @@ pulumi.export("redis", {"host": redis.host, "port": redis.port, "authSecret": re
 pulumi.export("backupBucket", backup_storage.bucket)
 pulumi.export("images", registry.images)
 # --- Kubernetes platform (components/ingress.py, monitoring.py, app.py) --------------------
-irsa = Irsa(region=settings.region, oidc_provider_arn=settings.cluster.oidc_provider_arn,
+irsa = Irsa(account_id=account_id, region=settings.region, oidc_provider_arn=settings.cluster.oidc_provider_arn,
             oidc_provider_url=settings.cluster.oidc_provider_url, tags=settings.tags)
 app = App("app", AppArgs(
     namespace=namespaces.app, labels=settings.labels, image=registry.images["app"], port=settings.app.port,
@@ -77,8 +83,8 @@ app = App("app", AppArgs(
     secret_files=[SecretFile(secret=redis.auth_secret_name, key="password", mount="redis", env="REDIS_PASSWORD_FILE")]
     + ([SecretFile(secret=postgres.credentials_secret, key="password", mount="postgres", env="POSTGRES_PASSWORD_FILE")]
        if postgres.credentials_secret else []),
-    database_secret=DatabaseSecretAccess(secret_arn=postgres.secret_arn, kms_key_arn=kms.arn, irsa=irsa,
-                                         role_name=f"{settings.name}-app") if postgres.secret_arn is not None else None,
+    database_secret=DatabaseSecretAccess(secret=db_secret, irsa=irsa, role_name=f"{settings.name}-app")
+    if db_secret is not None else None,
 ), opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[postgres, redis])))
 grafana_host = f"grafana.{settings.domain}" if settings.environment == "production" else f"grafana-staging.{settings.domain}"
 ingress = Ingress("ingress", IngressArgs(
@@ -97,7 +103,7 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
     postgres=PostgresTarget(host=postgres.host, port=postgres.port, database=postgres.database,
                             username=postgres.username, sslmode=postgres.sslmode,
                             credentials_secret=postgres.credentials_secret, secret_arn=postgres.secret_arn,
-                            kms_key_arn=kms.arn if postgres.secret_arn is not None else None),
+                            secret=db_secret),
     redis=RedisTarget(host=redis.host, port=redis.port, tls=redis.tls, cluster_mode=redis.cluster_mode,
                       auth_secret=redis.auth_secret_name),
     ingress=ingress if owns_platform else None, grafana_host=grafana_host if owns_platform else None,

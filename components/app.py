@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.irsa import Irsa, secret_reader_role
+from components.irsa import Irsa, RdsMasterSecret, secret_reader_role
 from components.kubernetes import http_probe, metadata, restricted_container, restricted_pod_spec, skip_annotations
 from components.namespaces import APP_POD
 
@@ -45,8 +45,7 @@ class SecretFile:
 class DatabaseSecretAccess:
     """Managed Postgres: the Secrets Manager secret the app may read through IRSA."""
 
-    secret_arn: pulumi.Input[str]
-    kms_key_arn: pulumi.Input[str] | None
+    secret: RdsMasterSecret
     irsa: Irsa
     role_name: str
 
@@ -85,7 +84,7 @@ class App(pulumi.ComponentResource):
             db = args.database_secret
             annotations["eks.amazonaws.com/role-arn"] = secret_reader_role(
                 f"{name}-db-secret", role_name=db.role_name, irsa=db.irsa, namespace=args.namespace,
-                service_account=SERVICE_ACCOUNT, secret_arn=db.secret_arn, kms_key_arn=db.kms_key_arn, parent=self)
+                service_account=SERVICE_ACCOUNT, secret=db.secret, parent=self)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=metadata(SERVICE_ACCOUNT, args.namespace, labels, annotations=annotations),
             automount_service_account_token=False, opts=child)

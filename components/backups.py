@@ -1,6 +1,6 @@
 """Logical Postgres backups: a hardened S3 bucket, an IRSA role, and a nightly pg_dump CronJob.
 
-``BackupStorage`` creates: the bucket (autonamed ``<prefix>-backups-…``) with versioning, SSE-KMS
+``BackupStorage`` creates: the bucket (``<prefix>-backups-<account>-<region>``) with versioning, SSE-KMS
 with the customer key and a bucket key, all four public-access blocks, BucketOwnerEnforced, a
 policy denying non-TLS access and non-KMS uploads, and a lifecycle that expires current and
 noncurrent objects after the retention and aborts stale multipart uploads, Object Lock when asked
@@ -8,12 +8,17 @@ noncurrent objects after the retention and aborts stale multipart uploads, Objec
 through the cluster's OIDC provider, allowed only what the job does (objects under ``postgres/``,
 the one key, the one DB secret).
 
+Names, not outputs: the bucket and the role have explicit names, and every ARN in the policies is
+built from them, the account (an invoke), the region, the key's alias and the DB instance
+identifier. In a new stack's first preview the outputs of resources to create (the key ARN, the
+secret ARN, an autonamed bucket) are unknown, and the policy pack refuses a document it cannot read.
+
 ``BackupSchedule`` creates: the ``backup`` ServiceAccount (IRSA), a ``backup-config`` ConfigMap
 (everything non-secret the job needs) and the CronJob. ``backup_pod_spec`` is a plain function so
 ``python -m tools restore`` renders its one-off restore Job from the same pod spec.
 
 Credentials: for RDS the job reads the RDS-managed master secret from Secrets Manager (the role
-may ``GetSecretValue`` that one ARN) and writes a PGPASSFILE into a memory-backed emptyDir; in
+may ``GetSecretValue`` that one secret) and writes a PGPASSFILE into a memory-backed emptyDir; in
 cluster it reads the password from the mounted ``postgres-credentials`` Secret file. No password
 is ever in an env var, an argument or a ConfigMap.
 """
@@ -28,12 +33,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.irsa import rds_secret_statement, role_arn
+from components.kms import key_statement
 from components.kubernetes import metadata, restricted_container, restricted_pod_spec
 from config import BackupProfile
 
 SERVICE_ACCOUNT = "backup"
 CONFIGMAP = "backup-config"
 OBJECT_PREFIX = "postgres/"
+BUCKET_NAME_MAX = 63
+ACCOUNT_ID_LENGTH = 12
 CREDENTIALS_MOUNT = "/run/secrets/postgres"
 POD_LABELS = {"app.kubernetes.io/name": "backup", "app.kubernetes.io/component": "backup"}
 
@@ -60,23 +69,22 @@ def trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: pulu
     }
 
 
-def job_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str],
-               db_secret_arn: pulumi.Input[str] | None) -> dict[str, Any]:
+def job_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str,
+               kms_alias: pulumi.Input[str], db_instance_identifier: str | None) -> dict[str, Any]:
     statements: list[dict[str, Any]] = [
         {"Sid": "ObjectsUnderPrefix", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
          "Resource": pulumi.Output.concat(bucket_arn, "/", OBJECT_PREFIX, "*")},
         {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
          "Condition": {"StringLike": {"s3:prefix": [OBJECT_PREFIX, f"{OBJECT_PREFIX}*"]}}},
-        {"Sid": "TheDataKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-         "Resource": kms_key_arn},
+        key_statement("TheDataKey", ["kms:GenerateDataKey", "kms:Decrypt"], account_id=account_id, region=region,
+                      alias=kms_alias),
     ]
-    if db_secret_arn is not None:
-        statements.append({"Sid": "DatabaseCredentials", "Effect": "Allow",
-                           "Action": "secretsmanager:GetSecretValue", "Resource": db_secret_arn})
+    if db_instance_identifier is not None:
+        statements.append(rds_secret_statement(account_id, region, db_instance_identifier, sid="DatabaseCredentials"))
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def bucket_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str]) -> dict[str, Any]:
+def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str) -> dict[str, Any]:
     objects = pulumi.Output.concat(bucket_arn, "/*")
     return {
         "Version": "2012-10-17",
@@ -89,10 +97,14 @@ def bucket_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str])
             {"Sid": "DenyNonKmsUploads", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
              "Resource": objects,
              "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
+            # This account's keys in this region: the S3 condition key takes a key ARN only (no
+            # alias), and the key's ARN is unknown until it exists. The one key is enforced by the
+            # bucket's default encryption and by the writers' IAM grants (by alias, TheDataKey).
             {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
              "Resource": objects,
-             "Condition": {"StringNotEqualsIfExists": {
-                 "s3:x-amz-server-side-encryption-aws-kms-key-id": kms_key_arn}}},
+             "Condition": {"StringNotLikeIfExists": {
+                 "s3:x-amz-server-side-encryption-aws-kms-key-id":
+                     pulumi.Output.concat("arn:aws:kms:", region, ":", account_id, ":key/*")}}},
         ],
     }
 
@@ -105,16 +117,21 @@ def bucket_policy(bucket_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str])
 @dataclass(frozen=True, kw_only=True)
 class BackupStorageArgs:
     prefix: str
-    """Physical-name prefix: ``platform-<stack>``; the bucket is autonamed from it."""
+    """Physical-name prefix: ``platform-<stack>``; the bucket is ``<prefix>-backups-<account>-<region>``."""
+    account_id: pulumi.Input[str]
+    """From ``aws.get_caller_identity_output()``: an invoke, so known in every preview."""
+    region: str
     profile: BackupProfile
     protect: bool
     kms_key_arn: pulumi.Input[str]
+    kms_alias: pulumi.Input[str]
+    """The key's alias: IAM grants name the key by it (its ARN is unknown in a first preview)."""
     oidc_provider_arn: str
     oidc_provider_url: str
     namespace: pulumi.Input[str]
     """Namespace of the ``backup`` ServiceAccount (the only subject the role trusts)."""
-    db_secret_arn: pulumi.Input[str] | None
-    """RDS master user secret (managed Postgres); None in-cluster."""
+    db_instance_identifier: str | None
+    """The RDS instance whose master user secret the job reads (managed Postgres); None in-cluster."""
     object_lock_days: int = 0
     """Object Lock (GOVERNANCE) default retention; 0 = none. At most the lifecycle expiry."""
     tags: Mapping[str, str]
@@ -128,6 +145,11 @@ class BackupStorage(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupStorageArgs, opts: pulumi.ResourceOptions | None = None):
+        # Globally unique by account and region; the account is 12 digits, so the length is known now.
+        length = len(f"{args.prefix}-backups--{args.region}") + ACCOUNT_ID_LENGTH
+        if length > BUCKET_NAME_MAX or args.prefix != args.prefix.lower():
+            raise ValueError(f"bucket name {args.prefix}-backups-<account>-{args.region} must be lower-case and at most "
+                             f"{BUCKET_NAME_MAX} characters (it would be {length}); shorten the stack name")
         super().__init__("platform:data:BackupStorage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         p, tags = args.profile, dict(args.tags)
@@ -136,12 +158,14 @@ class BackupStorage(pulumi.ComponentResource):
             raise ValueError(f"object_lock_days {args.object_lock_days} exceeds the retention ({p.retention_days} d)")
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket_prefix=f"{args.prefix}-backups-",
+            bucket=pulumi.Output.concat(args.prefix, "-backups-", args.account_id, "-", args.region),
             force_destroy=p.force_destroy,
             object_lock_enabled=args.object_lock_days > 0 or None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=p.retain_on_delete),
         )
+        # From the name (known in preview), not bucket.arn (unknown until the bucket exists).
+        bucket_arn = pulumi.Output.concat("arn:aws:s3:::", bucket.bucket)
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=on_bucket)
@@ -182,7 +206,7 @@ class BackupStorage(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket_policy(bucket.arn, args.kms_key_arn)),
+            policy=pulumi.Output.json_dumps(bucket_policy(bucket_arn, account_id=args.account_id, region=args.region)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public]),
         )
 
@@ -199,13 +223,15 @@ class BackupStorage(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=role.id,
-            policy=pulumi.Output.json_dumps(job_policy(bucket.arn, args.kms_key_arn, args.db_secret_arn)),
+            policy=pulumi.Output.json_dumps(job_policy(
+                bucket_arn, account_id=args.account_id, region=args.region, kms_alias=args.kms_alias,
+                db_instance_identifier=args.db_instance_identifier)),
             opts=child,
         )
 
         self.bucket = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.role_arn = role.arn
+        self.bucket_arn = bucket_arn
+        self.role_arn = role_arn(args.account_id, role)
         self.register_outputs({"bucket": self.bucket, "roleArn": self.role_arn})
 
 

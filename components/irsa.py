@@ -2,6 +2,10 @@
 
 Used by the application and the Postgres exporter in managed mode: the password stays in
 Secrets Manager; the pod fetches it at start with its own short-lived credentials.
+
+Every ARN in these documents is built from names known before anything exists (account, region,
+role and instance names, the key alias), never from another resource's output: in a new stack's
+first preview those outputs are unknown, and the policy pack cannot pass a document it cannot read.
 """
 
 from __future__ import annotations
@@ -13,14 +17,34 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.kms import key_statement
+
+ROLE_NAME_MAX = 64
+
 
 @dataclass(frozen=True, kw_only=True)
 class Irsa:
+    account_id: pulumi.Input[str]
+    """From ``aws.get_caller_identity_output()``: an invoke, so known in every preview."""
     region: str
     oidc_provider_arn: str
     oidc_provider_url: str
     """Issuer without scheme, e.g. ``oidc.eks.eu-west-1.amazonaws.com/id/ABC``."""
     tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RdsMasterSecret:
+    """The master user secret RDS manages for one DB instance (``manage_master_user_password``)."""
+
+    db_instance_identifier: str
+    kms_alias: pulumi.Input[str]
+    """Alias of the key that encrypts the secret (``alias/platform-<stack>``)."""
+
+
+def role_arn(account_id: pulumi.Input[str], role: aws.iam.Role) -> pulumi.Output[str]:
+    """The role's ARN from its explicit name: known in preview, and it still depends on the role."""
+    return pulumi.Output.concat("arn:aws:iam::", account_id, ":role/", role.name)
 
 
 def trust_policy(irsa: Irsa, namespace: pulumi.Input[str], service_account: str) -> dict[str, Any]:
@@ -39,26 +63,44 @@ def trust_policy(irsa: Irsa, namespace: pulumi.Input[str], service_account: str)
     }
 
 
-def secret_reader_policy(irsa: Irsa, secret_arn: pulumi.Input[str],
-                         kms_key_arn: pulumi.Input[str] | None) -> dict[str, Any]:
-    statements: list[dict[str, Any]] = [{"Sid": "TheDatabaseSecret", "Effect": "Allow",
-                                         "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}]
-    if kms_key_arn is not None:
-        statements.append({"Sid": "DecryptThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
-                           "Resource": kms_key_arn, "Condition": {"StringEquals": {
-                               "kms:ViaService": f"secretsmanager.{irsa.region}.amazonaws.com"}}})
-    return {"Version": "2012-10-17", "Statement": statements}
+def rds_secret_statement(account_id: pulumi.Input[str], region: str, db_instance_identifier: str,
+                         sid: str = "TheDatabaseSecret") -> dict[str, Any]:
+    """``GetSecretValue`` on the one master secret of ``db_instance_identifier``.
+
+    RDS names the secret ``rds!db-<uuid>`` and its ARN ends in a random suffix, so neither is known
+    before RDS creates it. RDS tags it ``aws:rds:primaryDBInstanceArn`` (the instance ARN, known from
+    the explicit identifier); ``aws:`` tags are reserved, so no one else can put that tag on another
+    secret to widen this grant.
+    """
+    return {
+        "Sid": sid, "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+        "Resource": pulumi.Output.concat("arn:aws:secretsmanager:", region, ":", account_id, ":secret:rds!db-*"),
+        "Condition": {"StringEquals": {
+            "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn":
+                pulumi.Output.concat("arn:aws:rds:", region, ":", account_id, ":db:", db_instance_identifier),
+        }},
+    }
+
+
+def secret_reader_policy(irsa: Irsa, secret: RdsMasterSecret) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [
+        rds_secret_statement(irsa.account_id, irsa.region, secret.db_instance_identifier),
+        key_statement("DecryptThroughSecretsManager", "kms:Decrypt", account_id=irsa.account_id,
+                      region=irsa.region, alias=secret.kms_alias,
+                      condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{irsa.region}.amazonaws.com"}}),
+    ]}
 
 
 def secret_reader_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulumi.Input[str], service_account: str,
-                       secret_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str] | None,
-                       parent: pulumi.Resource) -> pulumi.Output[str]:
+                       secret: RdsMasterSecret, parent: pulumi.Resource) -> pulumi.Output[str]:
     """Creates the role (``{name}-role``) and its inline policy (``{name}-policy``); returns the role ARN."""
+    if len(role_name) > ROLE_NAME_MAX:
+        raise ValueError(f"IAM role name {role_name!r} is {len(role_name)} characters; the limit is {ROLE_NAME_MAX}")
     child = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(f"{name}-role", name=role_name,
                         assume_role_policy=pulumi.Output.json_dumps(trust_policy(irsa, namespace, service_account)),
                         tags=dict(irsa.tags), opts=child)
     aws.iam.RolePolicy(f"{name}-policy", role=role.id,
-                       policy=pulumi.Output.json_dumps(secret_reader_policy(irsa, secret_arn, kms_key_arn)),
+                       policy=pulumi.Output.json_dumps(secret_reader_policy(irsa, secret)),
                        opts=child)
-    return role.arn
+    return role_arn(irsa.account_id, role)

@@ -4,16 +4,20 @@ Creates: a symmetric key with yearly rotation and an explicit key policy, and ``
 
 Key policy, and why it names no roles: the account root statement delegates use of the key to
 IAM, and each role's identity policy grants exactly the actions it needs on this one key (the
-backup role: ``kms:GenerateDataKey`` and ``kms:Decrypt``). Naming those roles here instead would
-create a cycle (the roles' policies need the key ARN) and KMS rejects principals that do not
-exist yet. The only service principal is CloudWatch Logs, scoped by encryption context to this
-account's log groups in this region. No statement has a wildcard principal.
+backup role: ``kms:GenerateDataKey`` and ``kms:Decrypt``). KMS rejects principals that do not
+exist yet, so naming the roles here would tie the key to them. The only service principal is
+CloudWatch Logs, scoped by encryption context to this account's log groups in this region. No
+statement has a wildcard principal.
+
+Identity policies name the key by its alias (``key_statement``), not its ARN: the ARN holds a
+random key id, unknown until KMS creates the key, and every policy document must be readable by
+the policy pack in a new stack's first preview.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +59,21 @@ def key_policy(account_id: str, region: str, partition: str = "aws") -> dict[str
             },
         ],
     }
+
+
+def key_statement(sid: str, actions: str | Sequence[str], *, account_id: pulumi.Input[str], region: str,
+                  alias: pulumi.Input[str], condition: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """An identity-policy statement granting ``actions`` on the key behind ``alias`` only.
+
+    Named by alias because the key's ARN holds a random id, unknown until KMS creates the key (so
+    in the first preview of a stack): ``key/*`` in this account and region, narrowed to the one key
+    that ``alias`` points at (``kms:ResourceAliases``; the stack owns the alias and alias names are
+    unique per account and region). Only key-resource operations evaluate that condition key, which
+    is all an IRSA role is ever granted here (Decrypt, GenerateDataKey).
+    """
+    return {"Sid": sid, "Effect": "Allow", "Action": actions if isinstance(actions, str) else list(actions),
+            "Resource": pulumi.Output.concat("arn:aws:kms:", region, ":", account_id, ":key/*"),
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}, **(condition or {})}}
 
 
 class KmsKey(pulumi.ComponentResource):

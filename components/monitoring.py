@@ -42,7 +42,7 @@ import pulumi_random as random
 import config
 from components import dashboards
 from components.ingress import Ingress
-from components.irsa import Irsa, secret_reader_role
+from components.irsa import Irsa, RdsMasterSecret, secret_reader_role
 from components.kubernetes import container_security_context, metadata, pod_security_context
 
 PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
@@ -66,9 +66,9 @@ class PostgresTarget:
     credentials_secret: str | None = None
     """In-cluster: Kubernetes Secret with key ``password``."""
     secret_arn: pulumi.Input[str] | None = None
-    """Managed: the RDS-managed master user secret in Secrets Manager."""
-    kms_key_arn: pulumi.Input[str] | None = None
-    """Managed: the key that encrypts that secret."""
+    """Managed: the RDS-managed master user secret in Secrets Manager (what the exporter fetches)."""
+    secret: RdsMasterSecret | None = None
+    """Managed: the same secret, named by what is known before it exists (what its role may read)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -318,10 +318,10 @@ class Monitoring(pulumi.ComponentResource):
         }
         if pg.credentials_secret is not None:
             values["config"]["datasource"]["passwordSecret"] = {"name": pg.credentials_secret, "key": "password"}
-        elif pg.secret_arn is not None:
+        elif pg.secret_arn is not None and pg.secret is not None:
             role = secret_reader_role(f"{name}-postgres-exporter", role_name=f"{args.stack_name}-postgres-exporter",
                                       irsa=args.irsa, namespace=args.app_namespace, service_account=EXPORTER_SA,
-                                      secret_arn=pg.secret_arn, kms_key_arn=pg.kms_key_arn, parent=self)
+                                      secret=pg.secret, parent=self)
             values["serviceAccount"] = {"create": True, "name": EXPORTER_SA,
                                         "annotations": {"eks.amazonaws.com/role-arn": role}}
             values["config"]["datasource"]["passwordFile"] = "/run/postgres/password"
@@ -344,7 +344,7 @@ class Monitoring(pulumi.ComponentResource):
                                  {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - private emptyDir
             }]
         else:
-            raise ValueError("PostgresTarget: set credentials_secret (in-cluster) or secret_arn (managed)")
+            raise ValueError("PostgresTarget: set credentials_secret (in-cluster) or secret_arn and secret (managed)")
         k8s.helm.v3.Release(f"{name}-postgres-exporter", k8s.helm.v3.ReleaseArgs(
             name="postgres-exporter", chart="prometheus-postgres-exporter", version=POSTGRES_EXPORTER_VERSION,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),

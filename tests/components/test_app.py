@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conftest import ENVIRONMENT, inputs
 
 APP_NS = {"pr-7": "pr-7", "staging": "app", "production": "app"}
@@ -71,3 +73,18 @@ def test_managed_postgres_password_through_irsa(plan, stack):
         assert "eks.amazonaws.com/role-arn" not in annotations
     else:
         assert annotations["eks.amazonaws.com/role-arn"].endswith(f"platform-{stack}-app")
+
+
+def test_managed_postgres_roles_read_only_their_instance_secret(plan, stack):
+    if ENVIRONMENT[stack] == "ephemeral":
+        return
+    for name in ("app-db-secret-policy", "monitoring-postgres-exporter-policy"):
+        policy = plan.get("aws:iam/rolePolicy:RolePolicy", name)
+        secret, key = json.loads(inputs(policy)["policy"])["Statement"]
+        tag = secret["Condition"]["StringEquals"]["secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn"]
+        assert secret["Action"] == "secretsmanager:GetSecretValue" and secret["Resource"].endswith(":secret:rds!db-*")
+        assert tag.endswith(f":db:platform-{stack}-postgres"), (policy.urn, tag)
+        assert key["Action"] == "kms:Decrypt" and key["Resource"].endswith(":key/*"), policy.urn
+        assert key["Condition"] == {
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/platform-{stack}"},
+            "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}, policy.urn

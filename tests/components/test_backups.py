@@ -20,9 +20,22 @@ def _statements(plan: mockrun.Plan, type_: str, name: str, field: str) -> list[d
     return json.loads(inputs(plan.get(type_, name))[field])["Statement"]
 
 
-def test_bucket_autonamed_per_stack(plan: mockrun.Plan) -> None:
+def test_bucket_named_per_stack_account_and_region(plan: mockrun.Plan) -> None:
     bucket = plan.get(BUCKET, "backups-bucket")
-    assert inputs(bucket)["bucketPrefix"] == f"platform-{plan.stack}-backups-", bucket.urn
+    account = plan.get("aws:kms/key:Key", "kms-key").outputs["arn"].split(":")[4]
+    name = inputs(bucket)["bucket"]
+    assert name == f"platform-{plan.stack}-backups-{account}-eu-west-1" and "bucketPrefix" not in inputs(bucket), name
+    assert len(name) <= 63 and name == name.lower(), name
+
+
+def test_bucket_name_checked_for_length_before_anything_runs() -> None:
+    from components.backups import BackupStorage, BackupStorageArgs
+    args = BackupStorageArgs(prefix="platform-" + "x" * 30, account_id="123456789012", region="ap-southeast-5",
+                             profile=PROFILES["staging"].backups, protect=False, kms_key_arn="k", kms_alias="a",
+                             oidc_provider_arn="o", oidc_provider_url="u", namespace="n", db_instance_identifier=None,
+                             tags={})
+    with pytest.raises(ValueError, match="at most 63"):
+        BackupStorage("backups", args)
 
 
 def test_versioning_and_kms_encryption_with_bucket_key(plan: mockrun.Plan) -> None:
@@ -83,7 +96,16 @@ def test_role_policy_is_least_privilege(plan: mockrun.Plan) -> None:
     assert statements["ObjectsUnderPrefix"]["Resource"].endswith("/postgres/*"), statements
     assert statements["ListPrefix"]["Condition"]["StringLike"]["s3:prefix"] == ["postgres/", "postgres/*"]
     assert statements["TheDataKey"]["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
+    # The key by its alias (its ARN is unknown in a first preview): key/* narrowed to the one alias.
+    assert statements["TheDataKey"]["Resource"].endswith(":key/*"), statements["TheDataKey"]
+    assert statements["TheDataKey"]["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/platform-{plan.stack}"}}
     assert ("DatabaseCredentials" in statements) is (plan.stack != "pr-7"), sorted(statements)
+    if "DatabaseCredentials" in statements:
+        secret = statements["DatabaseCredentials"]
+        assert secret["Resource"].endswith(":secret:rds!db-*"), secret
+        assert secret["Condition"]["StringEquals"]["secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn"].endswith(
+            f":db:platform-{plan.stack}-postgres"), secret
     assert all("*" != s["Resource"] for s in statements.values()), statements
 
 
