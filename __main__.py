@@ -59,7 +59,8 @@ builds = {"backup": ImageBuild(context="images/backup")}
 if settings.app.build_context:
     builds["app"] = ImageBuild(context=settings.app.build_context)
 registry = ContainerRegistry("registry", ContainerRegistryArgs(
-    prefix=settings.name, services=settings.services, profile=profile.registry, kms_key_arn=kms.arn,
+    prefix=settings.name, account_id=account_id, region=settings.region, services=settings.services,
+    profile=profile.registry, kms_key_arn=kms.arn,
     pull_role_arns=[settings.cluster.node_role_arn, backup_storage.role_arn], image_tag=settings.image_tag,
     builds=builds, tags=settings.tags))
 backups = BackupSchedule("backup", BackupScheduleArgs(

@@ -26,8 +26,8 @@ from components.namespaces import APP_POD
 
 SERVICE_ACCOUNT = "app"
 SCANNER_SKIPS = {
-    "CKV_K8S_43": "image is the ECR ref for this deployment: by digest when built here, else the git-SHA tag in a "
-                  "repository with immutable tags (staging/production)",
+    "CKV_K8S_43": "image is this stack's ECR repository at the configured tag (the git SHA in CI); tags are immutable in every "
+                  "environment, so the tag pins the image (a digest is unknown until the push, after the preview)",
 }
 
 

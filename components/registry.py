@@ -5,8 +5,12 @@ force-delete for throw-away environments), a lifecycle policy (untagged images e
 N tagged images are kept) and a repository policy that lets only the given roles pull. For each
 configured build: a ``docker.Image`` pushed with credentials from the ECR authorization token.
 
-Consumers use ``images[service]``: the pushed image by digest when this program built it, else
-``<repository>:<tag>`` (an image pushed by the service's own CI).
+Consumers use ``images[service]``: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``,
+built from names known before anything exists, so a new stack's first preview (and the policy
+pack in it) can read every image reference; a digest is unknown until the push. Tags are immutable
+in every environment (``RegistryProfile``), so the tag pins the image. When this program builds the
+image, the reference also depends on the push: a workload using it rolls only after the image is in
+the repository.
 """
 
 from __future__ import annotations
@@ -37,11 +41,16 @@ class ImageBuild:
 class ContainerRegistryArgs:
     prefix: str
     """Repository names are ``<prefix>/<service>``; the prefix includes the stack (platform-pr-7)."""
+    account_id: pulumi.Input[str]
+    """From ``aws.get_caller_identity_output()``: an invoke, so known in every preview."""
+    region: str
     services: Sequence[str]
     profile: RegistryProfile
     kms_key_arn: pulumi.Input[str]
     pull_role_arns: Sequence[pulumi.Input[str]]
-    """The only principals the repository policy admits to pull (cluster nodes, IRSA roles)."""
+    """The only principals the repository policy admits to pull (cluster nodes, IRSA roles). ECR
+    rejects a principal that does not exist yet: pass a stack role's ARN as an Output of that role
+    (``irsa.role_arn``) so the repository policy is written after it."""
     image_tag: str
     """The git SHA in CI; config validation rejects 'latest'."""
     builds: Mapping[str, ImageBuild] = field(default_factory=dict)
@@ -96,6 +105,7 @@ class ContainerRegistry(pulumi.ComponentResource):
 
         self.repository_urls = {}
         self.images = {}
+        registry = pulumi.Output.concat(args.account_id, ".dkr.ecr.", args.region, ".amazonaws.com")
         for service in args.services:
             repo = aws.ecr.Repository(
                 f"{name}-{service}",
@@ -116,27 +126,31 @@ class ContainerRegistry(pulumi.ComponentResource):
                 opts=child,
             )
             self.repository_urls[service] = repo.repository_url
+            # repo.name echoes the explicit name (known in preview) and depends on the repository.
+            reference = pulumi.Output.concat(registry, "/", repo.name, ":", args.image_tag)
             build = args.builds.get(service)
             if build is None:
-                self.images[service] = pulumi.Output.concat(repo.repository_url, ":", args.image_tag)
+                self.images[service] = reference
                 continue
-            token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id,
+            token = aws.ecr.get_authorization_token_output(registry_id=args.account_id,
                                                            opts=pulumi.InvokeOptions(parent=self))
             image = docker.Image(
                 f"{name}-{service}-image",
-                image_name=pulumi.Output.concat(repo.repository_url, ":", args.image_tag),
+                image_name=reference,
                 build=docker.DockerBuildArgs(
                     context=build.context,
                     dockerfile=f"{build.context}/{build.dockerfile}",
                     platform="linux/amd64",
                 ),
                 registry=docker.RegistryArgs(
-                    server=repo.repository_url,
+                    server=registry,
                     username=token.user_name,
                     password=pulumi.Output.secret(token.password),
                 ),
                 opts=child,
             )
-            self.images[service] = image.repo_digest
+            # The same known reference, carrying a dependency on the push (an image's URN is known
+            # in preview; its repo_digest is not).
+            self.images[service] = pulumi.Output.all(reference, image.urn).apply(lambda v: v[0])
 
         self.register_outputs({"repositoryUrls": self.repository_urls, "images": self.images})

@@ -131,10 +131,13 @@ def test_cronjob_pod_runs_as_backup_with_irsa(plan: mockrun.Plan) -> None:
     assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role_arn, cron.urn
 
 
-def test_cronjob_pod_is_restricted_and_uses_the_image_by_digest(plan: mockrun.Plan) -> None:
+def test_cronjob_pod_is_restricted_and_uses_the_pinned_image(plan: mockrun.Plan) -> None:
     cron, spec = _cronjob(plan)
     (c,) = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    assert "@sha256:" in c["image"] and c["resources"]["limits"], cron.urn
+    image = plan.get("docker:index/image:Image", "registry-backup-image")
+    # The immutable tag that was pushed (a digest is unknown until the push), and only after it.
+    assert c["image"] == inputs(image)["imageName"] and c["resources"]["limits"], cron.urn
+    assert image.urn in cron.dependencies, f"{cron.urn} must roll out after the push"
     assert c["securityContext"]["readOnlyRootFilesystem"] and c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]["securityContext"]
     assert c["securityContext"]["runAsUser"] >= 10000 and pod["runAsNonRoot"] and pod["runAsUser"] >= 10000, cron.urn
