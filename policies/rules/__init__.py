@@ -19,6 +19,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     network,
     rds,
     s3,
+    suppressions,
     tags,
     teardown,
 )

@@ -96,3 +96,10 @@ def test_an_unused_suppression_is_not_listed():
 def test_only_non_security_categories_can_be_suppressed():
     assert {"security", "disposability"}.isdisjoint(SUPPRESSIBLE)
     assert {m.category for m in REGISTRY if m.category in SUPPRESSIBLE} <= {"availability", "protection", "cost", "hygiene"}
+
+
+def test_a_suppression_naming_an_unknown_rule_is_a_violation():
+    dep = suppress(baseline.deployment(), "app", "k8s-min-replica", REASON)  # typo: no such rule
+    [v] = rules(check.check_deployment(dep, "production"))
+    assert v.rule == "policy-suppression-names-a-rule" and v.name == "app", v
+    assert "did you mean k8s-min-replicas?" in v.message
