@@ -165,7 +165,7 @@ def test_backup_image_is_non_root_pinned_and_matches_the_postgres_major() -> Non
     dockerfile = (ROOT / "images/backup/Dockerfile").read_text()
     base = re.search(r"^FROM (\S+)", dockerfile, re.M).group(1)
     assert base.startswith(f"postgres:{postgres.MAJOR_VERSION}.") and "latest" not in base, base
-    assert re.search(r"^USER 70:70$", dockerfile, re.M) and "HEALTHCHECK" in dockerfile, dockerfile
+    assert re.search(r"^USER 65532:65532$", dockerfile, re.M) and "HEALTHCHECK" in dockerfile, dockerfile
 
 
 def test_backup_script_uploads_with_sse_kms_to_the_prefix() -> None:

@@ -183,7 +183,7 @@ CASES = [
     Case("k8s-image-pinned", "app", f"{C}.image", f"{baseline.ECR}/platform-production/app"),
     Case("k8s-image-pinned", "app", f"{C}.image", UNKNOWN),
     Case("k8s-image-registry-allowed", "app", f"{C}.image", "evil.example.com/app:1.0"),
-    Case("k8s-image-registry-allowed", "app", f"{C}.image", "postgres:18.1", env="ephemeral", caught=False),
+    Case("k8s-image-registry-allowed", "app", f"{C}.image", "postgres:18.1", env="ephemeral"),  # PR stores pull via ECR too
     Case("k8s-no-sa-token-automount", "app", f"{P}.automountServiceAccountToken", True),
     Case("k8s-no-sa-token-automount", "app", f"{P}.automountServiceAccountToken", DELETE),
     Case("k8s-no-default-namespace", "app", "metadata.namespace", "default"),
