@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -89,7 +90,7 @@ class App(pulumi.ComponentResource):
             f"{name}-sa", metadata=metadata(SERVICE_ACCOUNT, args.namespace, labels, annotations=annotations),
             automount_service_account_token=False, opts=child)
 
-        mounts = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - private emptyDir (read-only root)
+        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - private emptyDir
         volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
         env = [{"name": "PORT", "value": str(args.port)}, {"name": "METRICS_PORT", "value": str(args.metrics_port)}]
         for f in args.secret_files:
@@ -109,8 +110,9 @@ class App(pulumi.ComponentResource):
                    "labelSelector": {"matchLabels": dict(APP_POD)}}
                   for key, how in (("topology.kubernetes.io/zone", "ScheduleAnyway"),
                                    ("kubernetes.io/hostname", "DoNotSchedule"))] if args.replicas > 1 else []
+        extra: dict[str, Any] = {"topologySpreadConstraints": spread} if spread else {}
         pod_spec = restricted_pod_spec(containers=[container], service_account=account.metadata["name"],
-                                       volumes=volumes, **({"topologySpreadConstraints": spread} if spread else {}))
+                                       volumes=volumes, **extra)
         k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata(
             "app", args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)), spec={
             "replicas": args.replicas,

@@ -251,7 +251,7 @@ def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credent
     ``credentials_secret`` is the Kubernetes Secret holding ``password`` (in-cluster Postgres);
     None when the job fetches the RDS master secret from Secrets Manager instead.
     """
-    mounts = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
               {"name": "pgpass", "mountPath": "/run/pgpass"}]
     volumes: list[dict[str, Any]] = [
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},

@@ -262,9 +262,10 @@ class Analyzer:
         self._memo: OrderedDict[bytes, Any] = OrderedDict()
 
     def _read_port(self, timeout: float) -> int:
-        assert self.process.stdout is not None
+        stdout = self.process.stdout
+        assert stdout is not None
         line: list[bytes] = []
-        reader = threading.Thread(target=lambda: line.append(self.process.stdout.readline()), daemon=True)
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         text = line[0].decode().strip() if line else ""
@@ -305,7 +306,7 @@ class Analyzer:
                                   _LEVEL_NAMES)
         by_name = {v: k for k, v in _LEVEL_NAMES.items()}
         configure = pb.ConfigureAnalyzerRequest(policyConfig={
-            name: pb.PolicyConfig(enforcementLevel=by_name[level], properties=_struct(props))
+            name: pb.PolicyConfig(enforcementLevel=by_name[level], properties=_struct(props))  # type: ignore[arg-type]
             for name, (level, props) in config.items()})
         configure_stack = pb.AnalyzerStackConfigureRequest(
             stack=stack, project=project, organization="organization", dry_run=True)
@@ -478,31 +479,32 @@ def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> 
 # --------------------------------------------------------------------------------------------
 
 
+def _table(header: tuple[str, ...], rows: list[tuple[tuple[str, ...], list[str]]]) -> list[str]:
+    """Aligned columns; each row followed by its indented detail lines."""
+    widths = [max(len(cells[i]) for cells in [header] + [r for r, _ in rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    for cells, details in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+        lines += [f"    {d}" for d in details]
+    return lines + [""]
+
+
+def _resource(type_: str, name: str) -> str:
+    return f"{type_.rsplit(':', 1)[-1] or 'stack'} {name}".strip()
+
+
 def render(result: CheckResult) -> str:
-    lines = []
+    lines: list[str] = []
     if result.violations:
-        rows = [(v.enforcement, v.severity, v.rule,
-                 f"{v.type.rsplit(':', 1)[-1] or 'stack'} {v.name}".strip()) for v in result.violations]
-        widths = [max(len(r[i]) for r in rows + [("ENFORCEMENT", "SEVERITY", "RULE", "RESOURCE")])
-                  for i in range(4)]
-        header = ("ENFORCEMENT", "SEVERITY", "RULE", "RESOURCE")
-        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
-        for row, v in zip(rows, result.violations, strict=True):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-            lines.append(f"    what: {v.message}")
-            if v.fix:
-                lines.append(f"    fix:  {v.fix}")
-        lines.append("")
+        lines += _table(("ENFORCEMENT", "SEVERITY", "RULE", "RESOURCE"), [
+            ((v.enforcement, v.severity, v.rule, _resource(v.type, v.name)),
+             [f"what: {v.message}"] + ([f"fix:  {v.fix}"] if v.fix else []))
+            for v in result.violations])
     if result.suppressed:
         lines.append(f"Suppressed ({len(result.suppressed)}): violations waived on the resource, with a written reason")
-        rows = [(s.enforcement, s.rule, f"{s.type.rsplit(':', 1)[-1]} {s.name}") for s in result.suppressed]
-        widths = [max(len(r[i]) for r in rows + [("ENFORCEMENT", "RULE", "RESOURCE")]) for i in range(3)]
-        lines.append("  ".join(h.ljust(w) for h, w in zip(("ENFORCEMENT", "RULE", "RESOURCE"), widths,
-                                                          strict=True)).rstrip())
-        for row, s in zip(rows, result.suppressed, strict=True):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-            lines.append(f"    reason: {s.reason}")
-        lines.append("")
+        lines += _table(("ENFORCEMENT", "RULE", "RESOURCE"), [
+            ((s.enforcement, s.rule, _resource(s.type, s.name)), [f"reason: {s.reason}"])
+            for s in result.suppressed])
     verdict = "FAIL" if result.mandatory else "PASS"
     suppressed = f", {len(result.suppressed)} suppressed" if result.suppressed else ""
     lines.append(f"{verdict}: {result.mandatory} mandatory, {result.advisory} advisory violation(s){suppressed}; "
