@@ -19,7 +19,6 @@ accessible, reachable from the cluster nodes only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,6 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.datastore import DataStoreArgs, private_network
 from components.kubernetes import (
     ecr_public_image,
     metadata,
@@ -57,23 +57,8 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 
 
 @dataclass(frozen=True, kw_only=True)
-class PostgresArgs:
-    prefix: str
-    """Physical-name prefix: ``platform-<stack>``."""
+class PostgresArgs(DataStoreArgs):
     profile: PostgresProfile
-    protect: bool
-    """Pulumi ``protect`` on the instance / StatefulSet volume: a destroy must be deliberate."""
-    kms_key_arn: pulumi.Input[str]
-    vpc_id: str
-    subnet_ids: Sequence[str]
-    """Private subnets only; the instance is never reachable from outside the VPC."""
-    client_security_group_id: str
-    """The cluster nodes' security group: the only source admitted on 5432."""
-    namespace: pulumi.Input[str]
-    """Application namespace: the connection ConfigMap (and the in-cluster database) live here."""
-    log_retention_days: int
-    labels: Mapping[str, str]
-    tags: Mapping[str, str]
     database: str = "app"
 
 
@@ -134,20 +119,8 @@ class Postgres(pulumi.ComponentResource):
         identifier = f"{args.prefix}-postgres"
         tags = dict(args.tags)
 
-        subnets = aws.rds.SubnetGroup(f"{name}-subnets", name=identifier, subnet_ids=list(args.subnet_ids),
-                                      description=f"Private subnets of {identifier}", tags=tags, opts=child)
-        # No egress rules: the database initiates no connections (the provider removes AWS's default).
-        sg = aws.ec2.SecurityGroup(f"{name}-sg", name=identifier, vpc_id=args.vpc_id,
-                                   description=f"{identifier}: Postgres from the cluster nodes only",
-                                   tags=tags, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=sg.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp", from_port=PORT, to_port=PORT,
-            description="Postgres from the cluster nodes",
-            tags=tags, opts=child,
-        )
+        subnets, sg = private_network(name, identifier, engine="Postgres", port=PORT,
+                                      subnet_group=aws.rds.SubnetGroup, args=args, parent=self)
         params = aws.rds.ParameterGroup(
             f"{name}-params",
             name=f"{identifier}-pg{MAJOR_VERSION}",

@@ -19,7 +19,6 @@ application namespace.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,6 +26,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.datastore import DataStoreArgs, private_network
 from components.kubernetes import (
     ecr_public_image,
     metadata,
@@ -51,22 +51,10 @@ MAINTENANCE_WINDOW = "sun:04:00-sun:05:00"
 
 
 @dataclass(frozen=True, kw_only=True)
-class RedisClusterArgs:
-    prefix: str
-    """Physical-name prefix: ``platform-<stack>``."""
+class RedisClusterArgs(DataStoreArgs):
     profile: RedisProfile
-    protect: bool
-    kms_key_arn: pulumi.Input[str]
-    vpc_id: str
-    subnet_ids: Sequence[str]
-    client_security_group_id: str
-    """The cluster nodes' security group: the only source admitted on 6379."""
-    namespace: pulumi.Input[str]
-    log_retention_days: int
     final_snapshot: bool = False
     """Managed mode: snapshot the cache when the replication group is deleted."""
-    labels: Mapping[str, str]
-    tags: Mapping[str, str]
 
 
 class RedisCluster(pulumi.ComponentResource):
@@ -116,19 +104,8 @@ class RedisCluster(pulumi.ComponentResource):
         ident = f"{args.prefix}-redis"
         tags = dict(args.tags)
 
-        subnets = aws.elasticache.SubnetGroup(f"{name}-subnets", name=ident, subnet_ids=list(args.subnet_ids),
-                                              description=f"Private subnets of {ident}", tags=tags, opts=child)
-        # No egress rules: the cache initiates no connections (the provider removes AWS's default).
-        sg = aws.ec2.SecurityGroup(f"{name}-sg", name=ident, vpc_id=args.vpc_id,
-                                   description=f"{ident}: Valkey from the cluster nodes only", tags=tags, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-nodes",
-            security_group_id=sg.id,
-            referenced_security_group_id=args.client_security_group_id,
-            ip_protocol="tcp", from_port=PORT, to_port=PORT,
-            description="Valkey from the cluster nodes",
-            tags=tags, opts=child,
-        )
+        subnets, sg = private_network(name, ident, engine="Valkey", port=PORT,
+                                      subnet_group=aws.elasticache.SubnetGroup, args=args, parent=self)
         slow_log = aws.cloudwatch.LogGroup(f"{name}-slow-log", name=f"/{args.prefix}/redis/slow-log",
                                            retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
                                            tags=tags, opts=child)

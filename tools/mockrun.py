@@ -291,8 +291,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             parent=request.parent,
             id=response.id if request.custom else "",
             provider=request.provider,
-            dependencies=list(dict.fromkeys(request.dependencies)),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            # Sorted: the SDK gathers dependencies asynchronously, in no stable order.
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())},
             inputs=inputs,
             outputs=outputs,
             protect=bool(request.protect),
