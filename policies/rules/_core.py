@@ -243,6 +243,20 @@ def _suppressed_reason(applied: Iterable[tuple[str, str]]) -> str:
     return SUPPRESSED + json.dumps([{"urn": urn, "reason": reason} for urn, reason in applied])
 
 
+def _register(policy: type[ResourceValidationPolicy] | type[StackValidationPolicy], meta: Meta,
+              fn: Callable[..., Iterable[Any]], validate: Callable[..., None],
+              config: Mapping[str, Mapping[str, Any]] | None) -> Callable[..., Iterable[Any]]:
+    """Add the rule to the pack (the engine's policy) and to the registry (docs, tests, checker)."""
+    POLICIES.append(policy(
+        name=meta.id, description=meta.description, validate=validate,
+        severity=_SEVERITY[meta.severity], tags=meta.tags, remediation_steps=meta.fix,
+        config_schema=_schema(config)))
+    REGISTRY.append(meta)
+    VALIDATORS[meta.id] = fn
+    fn.meta = meta  # type: ignore[attr-defined]
+    return fn
+
+
 def resource_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
@@ -271,13 +285,7 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
             for message in found:
                 report_violation(message, None)
 
-        POLICIES.append(ResourceValidationPolicy(
-            name=id, description=description, validate=validate, severity=_SEVERITY[severity],
-            tags=meta.tags, remediation_steps=fix, config_schema=_schema(config)))
-        REGISTRY.append(meta)
-        VALIDATORS[id] = fn
-        fn.meta = meta  # type: ignore[attr-defined]
-        return fn
+        return _register(ResourceValidationPolicy, meta, fn, validate, config)
     return wrap
 
 
@@ -307,13 +315,7 @@ def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str
             if applied:  # after every report: the engine keeps the violations reported before it
                 args.not_applicable(_suppressed_reason(applied.items()))
 
-        POLICIES.append(StackValidationPolicy(
-            name=id, description=description, validate=validate, severity=_SEVERITY[severity],
-            tags=meta.tags, remediation_steps=fix, config_schema=_schema(config)))
-        REGISTRY.append(meta)
-        VALIDATORS[id] = fn
-        fn.meta = meta  # type: ignore[attr-defined]
-        return fn
+        return _register(StackValidationPolicy, meta, fn, validate, config)
     return wrap
 
 
