@@ -103,17 +103,12 @@ def profile_ttl_hours() -> int:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    from tools.stackfile import StackFileError, read_yaml
+
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"{path.name} not found in {path.parent}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path.name}: not valid YAML ({exc})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{path.name}: expected a YAML mapping at the top level")
-    return data
+        return read_yaml(path)
+    except StackFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _flatten(config: Mapping[str, Any]) -> dict[str, Any]:

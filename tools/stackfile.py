@@ -35,20 +35,20 @@ class StackConfig:
 
 
 def project_name(root: Path = ROOT) -> str:
-    return str(_read_yaml(root / "Pulumi.yaml").get("name", "platform"))
+    return str(read_yaml(root / "Pulumi.yaml").get("name", "platform"))
 
 
 def load(stack: str, root: Path = ROOT) -> StackConfig:
     if not STACK_NAME.fullmatch(stack):
         raise StackFileError(f"{stack!r} is not a valid stack name (letters, digits, '-', '_', '.')")
-    project = _read_yaml(root / "Pulumi.yaml")
+    project = read_yaml(root / "Pulumi.yaml")
     name = str(project.get("name", "platform"))
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         hint = (f"run `python -m tools ephemeral config --pr {stack[3:]}`" if re.fullmatch(r"pr-\d+", stack)
                 else f"create it (copy Pulumi.staging.yaml) or pick one of: {', '.join(known_stacks(root))}")
         raise StackFileError(f"{path.name} not found: {hint}")
-    raw = _read_yaml(path).get("config") or {}
+    raw = read_yaml(path).get("config") or {}
     if not isinstance(raw, dict):
         raise StackFileError(f"{path.name}: 'config' must be a mapping of key: value")
     config: dict[str, str] = {}
@@ -70,7 +70,8 @@ def known_stacks(root: Path = ROOT) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping file; a missing or malformed one raises StackFileError saying which and where."""
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
