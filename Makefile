@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 PIP_FLAGS := -q --disable-pip-version-check
 ENVIRONMENT = $(shell sed -n 's/^ *platform:environment: *//p' Pulumi.$(STACK).yaml 2>/dev/null)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: setup tools-setup plan test lint golden docs bench preview up clean help
 
