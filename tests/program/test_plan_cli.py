@@ -127,3 +127,24 @@ def test_mandatory_violation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert code == 1, out[-4000:]
     assert "aws-allowed-instance-sizes" in out and "FAIL:" in out
+
+
+def test_generated_pr_stack_file_plans_and_passes_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tools import ephemeral
+
+    project = _project(tmp_path, "staging", {})
+    assert ephemeral.main(["--root", str(project), "config", "--pr", "4242", "--image-tag", "3f2c1a9"]) == 0
+    assert (project / "Pulumi.pr-4242.yaml").exists()
+    code = plan_cli.main(["pr-4242", "-C", str(project), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out[-4000:]
+    assert "Plan of pr-4242" in out and "PASS: 0 mandatory" in out
+
+
+def test_config_error_is_a_pulumi_run_error() -> None:
+    # Under `pulumi preview` a RunError ends the program with its message and no traceback.
+    import pulumi
+
+    import config
+
+    assert issubclass(config.ConfigError, pulumi.RunError)
