@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
-from ._core import as_list, is_unknown, parse_json
+from ._core import as_list, is_unknown, parse_json, unknown_msg
 
 
 def statements(document: Any) -> Iterator[dict[str, Any]]:
@@ -58,3 +58,16 @@ def document_state(document: Any) -> str:
     if document in (None, ""):
         return "absent"
     return "ok" if isinstance(parse_json(document), dict) else "invalid"
+
+
+def public_statements(document: Any, invalid: str | None = None) -> Iterator[str]:
+    """The ``policy`` property's statements open to anyone; an unknown document is a violation
+    naming it, and an unparsable one is reported as ``invalid`` when the rule gives that message."""
+    state = document_state(document)
+    if state == "unknown":
+        yield unknown_msg("policy")
+    elif state == "invalid" and invalid is not None:
+        yield invalid
+    for st in statements(document):
+        if public_principal(st):
+            yield f"statement '{st.get('Sid', '?')}' allows Principal '*' with no condition"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._core import as_list, by_type, get, is_unknown, related, resource_rule, stack_rule, truthy, unknown_msg
-from ._docs import document_state, public_principal, statements
+from ._docs import public_statements
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -57,15 +57,8 @@ def kms(props, ctx):
     rows=("ECR-05",), anchors=("checkov:CKV_AWS_32", "trivy:AWS-0032"),
     fix="name the pulling roles (the cluster node role) as Principal instead of '*'")
 def policy_not_public(props, ctx):
-    document = props.get("policy")
-    state = document_state(document)
-    if state == "unknown":
-        yield unknown_msg("policy")
-    elif state == "invalid":
-        yield "the repository policy is not a JSON document, so it cannot be verified"
-    for st in statements(document):
-        if public_principal(st):
-            yield f"statement '{st.get('Sid', '?')}' allows Principal '*' with no condition"
+    yield from public_statements(
+        props.get("policy"), invalid="the repository policy is not a JSON document, so it cannot be verified")
 
 
 @stack_rule(

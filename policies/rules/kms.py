@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._core import is_unknown, resource_rule, truthy, unknown_msg
-from ._docs import document_state, public_principal, statements
+from ._docs import public_statements
 
 KEY = "aws:kms/key:Key"
 KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
@@ -29,12 +29,7 @@ def rotation(props, ctx):
     rows=("KMS-02",), anchors=("checkov:CKV_AWS_33",),
     fix="grant the account root and the named roles, never Principal '*' without a condition")
 def policy_not_public(props, ctx):
-    document = props.get("policy")
-    if document_state(document) == "unknown":
-        yield unknown_msg("policy")
-    for st in statements(document):
-        if public_principal(st):
-            yield f"statement '{st.get('Sid', '?')}' allows Principal '*' with no condition"
+    yield from public_statements(props.get("policy"))
 
 
 @resource_rule(

@@ -18,7 +18,7 @@ from ._core import (
     truthy,
     unknown_msg,
 )
-from ._docs import allows, document_state, public_principal, statements
+from ._docs import allows, document_state, public_statements, statements
 
 BUCKET = "aws:s3/bucket:Bucket"
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
@@ -179,15 +179,8 @@ def acls_disabled(props, ctx):
     fix="name the IAM role(s) that need access as Principal, or add a Condition "
         "(aws:PrincipalAccount / aws:SourceVpce) to the statement")
 def policy_not_public(props, ctx):
-    document = props.get("policy")
-    state = document_state(document)
-    if state == "unknown":
-        yield unknown_msg("policy")
-    elif state == "invalid":
-        yield "the bucket policy is not a JSON document, so it cannot be verified"
-    for st in statements(document):
-        if public_principal(st):
-            yield f"statement '{st.get('Sid', '?')}' allows Principal '*' with no condition"
+    yield from public_statements(
+        props.get("policy"), invalid="the bucket policy is not a JSON document, so it cannot be verified")
 
 
 @stack_rule(
