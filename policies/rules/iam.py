@@ -7,10 +7,11 @@ read. Build documents from names known at plan time, or check the offline plan.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._core import as_list, get, resource_rule, unknown_msg
+from ._core import Context, as_list, get, resource_rule, unknown_msg
 from ._docs import action_matches, actions, allows, document_state, principals, resources, statements
 
 ROLE = "aws:iam/role:Role"
@@ -30,20 +31,20 @@ def _documents(type_: str, props: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         yield "policy", props.get("policy")
 
 
-def _allow_statements(ctx, props) -> Iterator[tuple[str, dict[str, Any] | None]]:
-    """Allow statements; ``(path, None)`` for a document this rule cannot read."""
-    for path, doc in _documents(ctx.type, props):
-        state = document_state(doc)
-        if state in ("unknown", "invalid"):
-            yield path, None
-            continue
-        for st in statements(doc):
-            if allows(st):
-                yield path, st
-
-
-def _unreadable(path: str) -> str:
-    return unknown_msg(path)
+def _each_allow_statement(check: Callable[[dict[str, Any]], Iterable[str]]):
+    """A permissions rule read statement by statement: ``check(st)`` yields what is wrong with one
+    Allow statement, reported as ``<path>: statement '<Sid>' <what>``. A document the rule cannot
+    read (unknown during preview, or not JSON) is itself a violation naming its property."""
+    @functools.wraps(check)
+    def validate(props: dict[str, Any], ctx: Context) -> Iterator[str]:
+        for path, doc in _documents(ctx.type, props):
+            if document_state(doc) in ("unknown", "invalid"):
+                yield unknown_msg(path)
+                continue
+            for st in statements(doc):
+                if allows(st):
+                    yield from (f"{path}: statement '{st.get('Sid', '?')}' {what}" for what in check(st))
+    return validate
 
 
 def _star(values: list[str]) -> bool:
@@ -55,12 +56,10 @@ def _star(values: list[str]) -> bool:
     description="No IAM policy allows every action on every resource.",
     rows=("IAM-01",), anchors=("checkov:CKV_AWS_62", "trivy:AWS-0057", "fsbp:IAM.1", "cis-aws:1.16"),
     fix="list the actions and the resources the role needs instead of Action '*' on Resource '*'")
-def no_admin(props, ctx):
-    for path, st in _allow_statements(ctx, props):
-        if st is None:
-            yield _unreadable(path)
-        elif "*" in actions(st) and _star(resources(st)):
-            yield f"{path}: statement '{st.get('Sid', '?')}' allows '*' on '*' (full admin)"
+@_each_allow_statement
+def no_admin(st):
+    if "*" in actions(st) and _star(resources(st)):
+        yield "allows '*' on '*' (full admin)"
 
 
 @resource_rule(
@@ -68,16 +67,13 @@ def no_admin(props, ctx):
     description="No IAM policy allows wildcard actions ('*' or 'service:*') or uses NotAction.",
     rows=("IAM-02",), anchors=("checkov:CKV_AWS_63", "trivy:AWS-0057", "fsbp:IAM.21"),
     fix="replace 'service:*' with the specific actions needed (e.g. s3:PutObject)")
-def no_wildcard_actions(props, ctx):
-    for path, st in _allow_statements(ctx, props):
-        if st is None:
-            yield _unreadable(path)
-            continue
-        wild = [a for a in actions(st) if a == "*" or a.endswith(":*")]
-        if wild:
-            yield f"{path}: statement '{st.get('Sid', '?')}' allows wildcard action(s) {wild}"
-        if st.get("NotAction"):
-            yield f"{path}: statement '{st.get('Sid', '?')}' allows NotAction (everything else)"
+@_each_allow_statement
+def no_wildcard_actions(st):
+    wild = [a for a in actions(st) if a == "*" or a.endswith(":*")]
+    if wild:
+        yield f"allows wildcard action(s) {wild}"
+    if st.get("NotAction"):
+        yield "allows NotAction (everything else)"
 
 
 # Actions that AWS does not let you scope to a resource ARN; '*' is the only valid Resource.
@@ -91,17 +87,14 @@ _UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAl
     description="IAM actions that can be scoped to a resource are not granted on Resource '*'.",
     rows=("IAM-03",), anchors=("checkov:CKV_AWS_355",),
     fix="grant the action on the ARNs of the stack's own resources (bucket, key, repository)")
-def no_wildcard_resource(props, ctx):
-    for path, st in _allow_statements(ctx, props):
-        if st is None:
-            yield _unreadable(path)
-            continue
-        if not _star(resources(st)):
-            continue
-        scoped = [a for a in actions(st) if not any(action_matches(a, u) for u in _UNSCOPABLE)
-                  or a.endswith("*")]
-        if scoped:
-            yield f"{path}: statement '{st.get('Sid', '?')}' grants {scoped} on Resource '*'"
+@_each_allow_statement
+def no_wildcard_resource(st):
+    if not _star(resources(st)):
+        return
+    scoped = [a for a in actions(st) if not any(action_matches(a, u) for u in _UNSCOPABLE)
+              or a.endswith("*")]
+    if scoped:
+        yield f"grants {scoped} on Resource '*'"
 
 
 _ESCALATION = ("iam:PassRole", "iam:CreatePolicy*", "iam:PutRolePolicy", "iam:PutUserPolicy",
@@ -119,14 +112,11 @@ _ESCALATION = ("iam:PassRole", "iam:CreatePolicy*", "iam:PutRolePolicy", "iam:Pu
     rows=("IAM-04",), anchors=("checkov:CKV_AWS_286", "checkov:CKV_AWS_289", "trivy:AWS-0342"),
     fix="drop the permissions-management action; if iam:PassRole is needed, scope it to one role "
         "ARN with a Condition on iam:PassedToService")
-def no_escalation(props, ctx):
-    for path, st in _allow_statements(ctx, props):
-        if st is None:
-            yield _unreadable(path)
-            continue
-        risky = sorted({p for a in actions(st) for p in _ESCALATION if action_matches(a, p)})
-        if risky and (_star(resources(st)) or not st.get("Condition")):
-            yield f"{path}: statement '{st.get('Sid', '?')}' grants {risky} without a resource and condition constraint"
+@_each_allow_statement
+def no_escalation(st):
+    risky = sorted({p for a in actions(st) for p in _ESCALATION if action_matches(a, p)})
+    if risky and (_star(resources(st)) or not st.get("Condition")):
+        yield f"grants {risky} without a resource and condition constraint"
 
 
 _EXPOSURE = ("secretsmanager:GetSecretValue", "ssm:GetParameter*", "s3:GetObject*",
@@ -140,16 +130,13 @@ _EXPOSURE = ("secretsmanager:GetSecretValue", "ssm:GetParameter*", "s3:GetObject
     description="No credentials-exposure, data-exfiltration or write actions on Resource '*'.",
     rows=("IAM-05",), anchors=("checkov:CKV_AWS_287", "checkov:CKV_AWS_288", "checkov:CKV_AWS_290"),
     fix="grant data and secret access on the specific bucket/key/secret ARNs only")
-def no_exposure(props, ctx):
-    for path, st in _allow_statements(ctx, props):
-        if st is None:
-            yield _unreadable(path)
-            continue
-        if not _star(resources(st)):
-            continue
-        risky = sorted({p for a in actions(st) for p in _EXPOSURE if action_matches(a, p)})
-        if risky:
-            yield f"{path}: statement '{st.get('Sid', '?')}' grants {risky} on Resource '*'"
+@_each_allow_statement
+def no_exposure(st):
+    if not _star(resources(st)):
+        return
+    risky = sorted({p for a in actions(st) for p in _EXPOSURE if action_matches(a, p)})
+    if risky:
+        yield f"grants {risky} on Resource '*'"
 
 
 _S3_ADMIN = ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "s3:PutObjectAcl",
@@ -164,21 +151,18 @@ _S3_ADMIN = ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl", "
     rows=("IAM-09",), anchors=("trivy:AWS-0345",),
     fix="grant s3:PutObject (backups) / s3:GetObject+s3:ListBucket (restore) on "
         "arn:aws:s3:::<the stack's bucket>[/*] only")
-def s3_least_privilege(props, ctx):
-    for path, st in _allow_statements(ctx, props):
-        if st is None:
-            yield _unreadable(path)
-            continue
-        s3_actions = [a for a in actions(st) if a.lower().startswith("s3:") or a == "*"]
-        if not s3_actions:
-            continue
-        if any(a in ("*", "s3:*") for a in s3_actions):
-            yield f"{path}: statement '{st.get('Sid', '?')}' grants s3:*"
-        if any(r in ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*") for r in resources(st)):
-            yield f"{path}: statement '{st.get('Sid', '?')}' grants S3 actions on every bucket"
-        admin = sorted({p for a in s3_actions for p in _S3_ADMIN if action_matches(a, p)} - {"*"})
-        if admin and "s3:*" not in s3_actions:
-            yield f"{path}: statement '{st.get('Sid', '?')}' grants bucket-administration action(s) {admin}"
+@_each_allow_statement
+def s3_least_privilege(st):
+    s3_actions = [a for a in actions(st) if a.lower().startswith("s3:") or a == "*"]
+    if not s3_actions:
+        return
+    if any(a in ("*", "s3:*") for a in s3_actions):
+        yield "grants s3:*"
+    if any(r in ("*", "arn:aws:s3:::*", "arn:aws:s3:::*/*") for r in resources(st)):
+        yield "grants S3 actions on every bucket"
+    admin = sorted({p for a in s3_actions for p in _S3_ADMIN if action_matches(a, p)} - {"*"})
+    if admin and "s3:*" not in s3_actions:
+        yield f"grants bucket-administration action(s) {admin}"
 
 
 _ADMIN_POLICIES = ("AdministratorAccess", "IAMFullAccess", "PowerUserAccess")
