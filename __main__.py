@@ -26,9 +26,7 @@ k8s_provider = cluster_provider(settings)
 k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": k8s_provider})
 
 # --- namespaces (components/namespaces.py) ------------------------------------------------
-# PR stacks share staging's cluster and its platform (operators are cluster-wide): only the
-# stack that owns the cluster installs the platform; a PR stack adds its own namespace.
-owns_platform = settings.environment != "ephemeral"
+owns_platform = profile.installs_platform
 namespaces = Namespaces("namespaces", NamespacesArgs(
     app_namespace=settings.app_namespace, labels=settings.labels, app_cpu=profile.quota.cpu,
     app_memory_gib=profile.quota.memory_gib, app_port=settings.app.port, metrics_port=settings.app.metrics_port,
@@ -87,7 +85,7 @@ app = App("app", AppArgs(
     database_secret=DatabaseSecretAccess(secret=db_secret, irsa=irsa, role_name=f"{settings.name}-app")
     if db_secret is not None else None,
 ), opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[postgres, redis])))
-grafana_host = f"grafana.{settings.domain}" if settings.environment == "production" else f"grafana-staging.{settings.domain}"
+grafana_host = settings.grafana_host
 ingress = Ingress("ingress", IngressArgs(
     stack_name=settings.name, labels=settings.labels, gateway=profile.gateway, certificates=profile.certificates,
     acme_email=settings.acme_email, install_platform=owns_platform, region=settings.region,
@@ -95,7 +93,7 @@ ingress = Ingress("ingress", IngressArgs(
     cert_manager_namespace=namespaces.cert_manager, app_namespace=namespaces.app,
     gateway_namespace=namespaces.gateway if owns_platform else namespaces.app, app_host=settings.app_host,
     app_service=app.service_name, app_port=settings.app.port,
-    extra_hosts=[Host(name="grafana", hostname=grafana_host)] if owns_platform else []), opts=k8s_opts)
+    extra_hosts=[Host(name="grafana", hostname=grafana_host)] if grafana_host else []), opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs(
     stack_name=settings.name, labels=settings.labels, install_platform=owns_platform, namespace=namespaces.monitoring,
     app_namespace=namespaces.app,
@@ -107,7 +105,7 @@ monitoring = Monitoring("monitoring", MonitoringArgs(
                             secret=db_secret),
     redis=RedisTarget(host=redis.host, port=redis.port, tls=redis.tls, cluster_mode=redis.cluster_mode,
                       auth_secret=redis.auth_secret_name),
-    ingress=ingress if owns_platform else None, grafana_host=grafana_host if owns_platform else None,
+    ingress=ingress if owns_platform else None, grafana_host=grafana_host,
     cert_manager_namespace=namespaces.cert_manager if owns_platform else None),
     opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[ingress])))
 if monitoring.grafana_url is not None:

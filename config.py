@@ -144,6 +144,9 @@ class Profile:
     quota: QuotaProfile
     protect_data: bool
     """Pulumi ``protect`` on data stores and the backup bucket: a destroy must be deliberate."""
+    installs_platform: bool
+    """Installs the cluster-wide platform (Envoy Gateway, cert-manager, monitoring). PR stacks run on
+    staging's cluster and use the one staging installed: two copies of an operator cannot coexist."""
     ttl_hours: int | None = None
     """Ephemeral stacks expire; the reaper destroys them after this many hours."""
 
@@ -164,6 +167,7 @@ PROFILES: Mapping[Environment, Profile] = {
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
         quota=QuotaProfile(cpu=2, memory_gib=4),
         protect_data=False,
+        installs_platform=False,
         ttl_hours=72,
     ),
     "staging": Profile(
@@ -196,6 +200,7 @@ PROFILES: Mapping[Environment, Profile] = {
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
         quota=QuotaProfile(cpu=8, memory_gib=16),
         protect_data=False,
+        installs_platform=True,
     ),
     "production": Profile(
         environment="production",
@@ -225,6 +230,7 @@ PROFILES: Mapping[Environment, Profile] = {
         prometheus=PrometheusProfile(retention_days=30, storage_gib=100, replicas=2),
         quota=QuotaProfile(cpu=32, memory_gib=64),
         protect_data=True,
+        installs_platform=True,
     ),
 }
 
@@ -299,6 +305,13 @@ class Settings:
         if self.environment == "staging":
             return f"staging.{self.domain}"
         return f"pr-{self.pr}.preview.{self.domain}"
+
+    @property
+    def grafana_host(self) -> str | None:
+        """Grafana is served by the stacks that install the platform."""
+        if not self.profile.installs_platform:
+            return None
+        return f"grafana.{self.domain}" if self.environment == "production" else f"grafana-{self.stack}.{self.domain}"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -858,6 +871,8 @@ def environment_table() -> str:
         ("Certificates", lambda p: issuer[p.certificates.issuer]),
         ("Prometheus", prometheus),
         ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),
+        ("Cluster platform", lambda p: "installs Envoy Gateway, cert-manager, monitoring" if p.installs_platform
+         else "uses the one staging installs (own namespace)"),
         ("Teardown", teardown),
         ("TTL", lambda p: f"{p.ttl_hours} h (tag `expires-at`)" if p.ttl_hours else "—"),
     ]
