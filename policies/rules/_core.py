@@ -18,7 +18,7 @@ engine as the rule's not-applicable reason (``SUPPRESSED`` + JSON), which ``tool
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +142,15 @@ def contains_unknown(value: Any) -> bool:
 def unknown_msg(prop: str) -> str:
     return (f"`{prop}` is unknown during preview, so this mandatory rule cannot verify it; "
             "set it from a literal or configuration value, not from another resource's output")
+
+
+def expect_flag(value: Any, prop: str, want: bool, what: str) -> Iterator[str]:
+    """A boolean setting that must be ``want``: ``unknown_msg(prop)`` while it is unknown during
+    preview, ``what`` once it is known to be anything else."""
+    if is_unknown(value):
+        yield unknown_msg(prop)
+    elif truthy(value) is not want:
+        yield what
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from ._core import as_list, by_type, get, is_unknown, related, resource_rule, stack_rule, truthy, unknown_msg
+from ._core import (
+    as_list,
+    by_type,
+    expect_flag,
+    get,
+    is_unknown,
+    related,
+    resource_rule,
+    stack_rule,
+    unknown_msg,
+)
 from ._docs import public_statements
 
 REPOSITORY = "aws:ecr/repository:Repository"
@@ -30,11 +40,8 @@ def immutable(props, ctx):
     rows=("ECR-02",), anchors=("checkov:CKV_AWS_163", "trivy:AWS-0030", "fsbp:ECR.1"),
     fix="set imageScanningConfiguration.scanOnPush true")
 def scan_on_push(props, ctx):
-    value = get(props, "imageScanningConfiguration.scanOnPush")
-    if is_unknown(value):
-        yield unknown_msg("imageScanningConfiguration.scanOnPush")
-    elif not truthy(value):
-        yield "imageScanningConfiguration.scanOnPush is not true"
+    yield from expect_flag(get(props, "imageScanningConfiguration.scanOnPush"), "imageScanningConfiguration.scanOnPush", True,
+                           "imageScanningConfiguration.scanOnPush is not true")
 
 
 @resource_rule(

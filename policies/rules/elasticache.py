@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._core import as_list, is_unknown, resource_rule, truthy, unknown_msg
+from ._core import as_list, expect_flag, is_unknown, resource_rule, truthy, unknown_msg
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 
@@ -13,11 +13,8 @@ REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
     rows=("EC-01",), anchors=("checkov:CKV_AWS_29", "trivy:AWS-0045", "fsbp:ElastiCache.4"),
     fix="set atRestEncryptionEnabled true (and kmsKeyId to the stack's KMS key)")
 def at_rest(props, ctx):
-    value = props.get("atRestEncryptionEnabled")
-    if is_unknown(value):
-        yield unknown_msg("atRestEncryptionEnabled")
-    elif not truthy(value):
-        yield "atRestEncryptionEnabled is not true"
+    yield from expect_flag(props.get("atRestEncryptionEnabled"), "atRestEncryptionEnabled", True,
+                           "atRestEncryptionEnabled is not true")
 
 
 @resource_rule(
@@ -67,11 +64,7 @@ def snapshots(props, ctx):
     fix="give each shard a replica and set automaticFailoverEnabled and multiAzEnabled true")
 def multi_az(props, ctx):
     for prop in ("automaticFailoverEnabled", "multiAzEnabled"):
-        value = props.get(prop)
-        if is_unknown(value):
-            yield unknown_msg(prop)
-        elif not truthy(value):
-            yield f"{prop} is not true"
+        yield from expect_flag(props.get(prop), prop, True, f"{prop} is not true")
     replicas = props.get("replicasPerNodeGroup")
     clusters = props.get("numCacheClusters")
     if replicas is not None and not is_unknown(replicas) and int(replicas) < 1:
@@ -86,11 +79,8 @@ def multi_az(props, ctx):
     rows=("EC-07",), anchors=("checkov:CKV_AWS_322", "fsbp:ElastiCache.2"),
     fix="remove autoMinorVersionUpgrade false (the default is true)")
 def auto_minor(props, ctx):
-    value = props.get("autoMinorVersionUpgrade", True)
-    if is_unknown(value):
-        yield unknown_msg("autoMinorVersionUpgrade")
-    elif not truthy(value):
-        yield "autoMinorVersionUpgrade is false"
+    yield from expect_flag(props.get("autoMinorVersionUpgrade", True), "autoMinorVersionUpgrade", True,
+                           "autoMinorVersionUpgrade is false")
 
 
 @resource_rule(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._core import is_unknown, resource_rule, truthy, unknown_msg
+from ._core import expect_flag, is_unknown, resource_rule, truthy, unknown_msg
 from ._docs import public_statements
 
 KEY = "aws:kms/key:Key"
@@ -38,11 +38,8 @@ def policy_not_public(props, ctx):
     rows=("KMS-04",), anchors=("pcp:aws-kms-key-disallow-bypass-policy-lockout-safety-check",),
     fix="remove bypassPolicyLockoutSafetyCheck (it defaults to false)")
 def no_lockout_bypass(props, ctx):
-    value = props.get("bypassPolicyLockoutSafetyCheck")
-    if is_unknown(value):
-        yield unknown_msg("bypassPolicyLockoutSafetyCheck")
-    elif truthy(value):
-        yield "bypassPolicyLockoutSafetyCheck is true: a bad policy can lock everyone out of the key"
+    yield from expect_flag(props.get("bypassPolicyLockoutSafetyCheck"), "bypassPolicyLockoutSafetyCheck", False,
+                           "bypassPolicyLockoutSafetyCheck is true: a bad policy can lock everyone out of the key")
 
 
 @resource_rule(

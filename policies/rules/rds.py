@@ -7,6 +7,7 @@ import re
 from ._core import (
     as_list,
     by_type,
+    expect_flag,
     get,
     is_unknown,
     related,
@@ -45,11 +46,8 @@ def storage_encrypted(props, ctx):
              "fsbp:RDS.2", "cis-aws:2.3.3"),
     fix="set publiclyAccessible false and place the instance in private subnets")
 def not_public(props, ctx):
-    public = props.get("publiclyAccessible")
-    if is_unknown(public):
-        yield unknown_msg("publiclyAccessible")
-    elif truthy(public):
-        yield "publiclyAccessible is true: the endpoint resolves to a public IP"
+    yield from expect_flag(props.get("publiclyAccessible"), "publiclyAccessible", False,
+                           "publiclyAccessible is true: the endpoint resolves to a public IP")
 
 
 @resource_rule(
@@ -77,11 +75,8 @@ def backup_retention(props, ctx):
                                "fsbp:RDS.5"),
     fix="set multiAz true (pulumi config set platform:postgres.multiAz true)")
 def multi_az(props, ctx):
-    value = props.get("multiAz")
-    if is_unknown(value):
-        yield unknown_msg("multiAz")
-    elif not truthy(value):
-        yield "multiAz is not true: an AZ outage takes the database down"
+    yield from expect_flag(props.get("multiAz"), "multiAz", True,
+                           "multiAz is not true: an AZ outage takes the database down")
 
 
 @resource_rule(
@@ -90,11 +85,8 @@ def multi_az(props, ctx):
     rows=("RDS-07",), anchors=("checkov:CKV_AWS_161", "trivy:AWS-0176", "fsbp:RDS.10"),
     fix="set iamDatabaseAuthenticationEnabled true")
 def iam_auth(props, ctx):
-    value = props.get("iamDatabaseAuthenticationEnabled")
-    if is_unknown(value):
-        yield unknown_msg("iamDatabaseAuthenticationEnabled")
-    elif not truthy(value):
-        yield "iamDatabaseAuthenticationEnabled is not true"
+    yield from expect_flag(props.get("iamDatabaseAuthenticationEnabled"), "iamDatabaseAuthenticationEnabled", True,
+                           "iamDatabaseAuthenticationEnabled is not true")
 
 
 @resource_rule(
@@ -103,11 +95,8 @@ def iam_auth(props, ctx):
     rows=("RDS-08",), anchors=("checkov:CKV_AWS_226", "fsbp:RDS.13", "cis-aws:2.3.2"),
     fix="remove autoMinorVersionUpgrade false (the default is true)")
 def auto_minor_upgrade(props, ctx):
-    value = props.get("autoMinorVersionUpgrade", True)
-    if is_unknown(value):
-        yield unknown_msg("autoMinorVersionUpgrade")
-    elif not truthy(value):
-        yield "autoMinorVersionUpgrade is false: security patches are not applied"
+    yield from expect_flag(props.get("autoMinorVersionUpgrade", True), "autoMinorVersionUpgrade", True,
+                           "autoMinorVersionUpgrade is false: security patches are not applied")
 
 
 def _groups_of(instance, resources):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._core import (
     as_list,
     by_type,
+    expect_flag,
     get,
     is_unknown,
     related,
@@ -114,11 +115,8 @@ def public_access_block(resources, ctx):
             yield bucket.urn, f"bucket '{bucket.name}' has no BucketPublicAccessBlock"
         for block in blocks:
             for flag in _PAB_FLAGS:
-                value = block.props.get(flag)
-                if is_unknown(value):
-                    yield block.urn, unknown_msg(flag)
-                elif not truthy(value):
-                    yield block.urn, f"the public access block of bucket '{bucket.name}' leaves {flag} off"
+                off = f"the public access block of bucket '{bucket.name}' leaves {flag} off"
+                yield from ((block.urn, what) for what in expect_flag(block.props.get(flag), flag, True, off))
 
 
 @stack_rule(
