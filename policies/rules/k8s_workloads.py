@@ -3,11 +3,12 @@ registries, explicit resources and a dedicated service account for every pod tem
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from ._core import as_list, by_type, get, is_unknown, resource_rule, stack_rule, truthy, unknown_msg
+from ._core import Context, as_list, by_type, get, is_unknown, resource_rule, stack_rule, truthy, unknown_msg
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -38,6 +39,21 @@ def containers(spec: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield f"{'init ' if kind == 'initContainers' else ''}container '{c.get('name', '?')}'", c
 
 
+def pod_containers(props: dict[str, Any], ctx: Context) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(label, container) for every container of the workload's pod template."""
+    return containers(pod_spec(ctx.type, props))
+
+
+def on_known_spec(check: Callable[[dict[str, Any]], Iterable[str]]):
+    """A rule over the pod spec alone; a spec unknown during preview leaves it nothing to check."""
+    @functools.wraps(check)
+    def validate(props: dict[str, Any], ctx: Context) -> Iterator[str]:
+        spec = pod_spec(ctx.type, props)
+        if not is_unknown(spec):
+            yield from check(spec)
+    return validate
+
+
 def _setting(spec: dict, container: dict, key: str) -> Any:
     """A securityContext field, the container's value overriding the pod's."""
     value = get(container, f"securityContext.{key}")
@@ -55,7 +71,7 @@ def workload_rule(id_: str, **kwargs):
                              "cis-k8s:5.2.2"),
     fix="remove securityContext.privileged (or set it false)")
 def no_privileged(props, ctx):
-    for label, c in containers(pod_spec(ctx.type, props)):
+    for label, c in pod_containers(props, ctx):
         value = get(c, "securityContext.privileged")
         if is_unknown(value):
             yield f"{label}: " + unknown_msg("securityContext.privileged")
@@ -70,7 +86,7 @@ def no_privileged(props, ctx):
                              "cis-k8s:5.2.6"),
     fix="set securityContext.allowPrivilegeEscalation false on every container")
 def no_escalation(props, ctx):
-    for label, c in containers(pod_spec(ctx.type, props)):
+    for label, c in pod_containers(props, ctx):
         if get(c, "securityContext.allowPrivilegeEscalation") is not False:
             yield f"{label} does not set allowPrivilegeEscalation false"
 
@@ -114,7 +130,7 @@ _BASELINE_CAPS = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "K
              "trivy:KSV-0119", "trivy:KSV-0005", "cis-k8s:5.2.9"),
     fix="set securityContext.capabilities {drop: [ALL]} and add only NET_BIND_SERVICE if needed")
 def capabilities(props, ctx):
-    for label, c in containers(pod_spec(ctx.type, props)):
+    for label, c in pod_containers(props, ctx):
         drop = [str(x).upper() for x in as_list(get(c, "securityContext.capabilities.drop"))]
         add = [str(x).upper() for x in as_list(get(c, "securityContext.capabilities.add"))]
         if "ALL" not in drop:
@@ -149,7 +165,7 @@ def seccomp(props, ctx):
     fix="set securityContext.readOnlyRootFilesystem true and mount an emptyDir where the "
         "process writes (/tmp)")
 def read_only_root(props, ctx):
-    for label, c in containers(pod_spec(ctx.type, props)):
+    for label, c in pod_containers(props, ctx):
         if get(c, "securityContext.readOnlyRootFilesystem") is not True:
             yield f"{label} has a writable root filesystem"
 
@@ -161,10 +177,8 @@ def read_only_root(props, ctx):
                              "checkov:CKV_K8S_18", "checkov:CKV_K8S_19", "trivy:KSV-0008",
                              "trivy:KSV-0009", "trivy:KSV-0010", "cis-k8s:5.2.3"),
     fix="remove hostNetwork, hostPID and hostIPC from the pod spec")
-def host_namespaces(props, ctx):
-    spec = pod_spec(ctx.type, props)
-    if is_unknown(spec):
-        return
+@on_known_spec
+def host_namespaces(spec):
     for key in ("hostNetwork", "hostPID", "hostIPC"):
         if truthy(spec.get(key)):
             yield f"the pod sets {key} true"
@@ -177,10 +191,8 @@ def host_namespaces(props, ctx):
                                     "checkov:CKV_K8S_27", "checkov:CKV_K8S_26", "trivy:KSV-0023",
                                     "trivy:KSV-0024", "cis-k8s:5.2.12", "cis-k8s:5.2.13"),
     fix="use emptyDir/persistentVolumeClaim instead of hostPath, and a Service instead of hostPort")
-def host_path_port(props, ctx):
-    spec = pod_spec(ctx.type, props)
-    if is_unknown(spec):
-        return
+@on_known_spec
+def host_path_port(spec):
     for v in as_list(spec.get("volumes")):
         if isinstance(v, dict) and v.get("hostPath") is not None:
             yield f"volume '{v.get('name')}' mounts hostPath {get(v, 'hostPath.path')}"
@@ -199,10 +211,8 @@ _VOLUME_TYPES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "pe
     description="Pods use only the volume types the restricted profile allows.",
     rows=("K-14",), anchors=(f"{PSS}/volume-types", "trivy:KSV-0028"),
     fix="use configMap, secret, projected, emptyDir, persistentVolumeClaim, csi or ephemeral volumes")
-def volume_types(props, ctx):
-    spec = pod_spec(ctx.type, props)
-    if is_unknown(spec):
-        return
+@on_known_spec
+def volume_types(spec):
     for v in as_list(spec.get("volumes")):
         kinds = [k for k in (v or {}) if k != "name"]
         bad = [k for k in kinds if k not in _VOLUME_TYPES]
@@ -273,10 +283,8 @@ def selinux_apparmor(props, ctx):
     rows=("K-17",), anchors=("checkov:CKV_K8S_29", "checkov:CKV_K8S_30", "trivy:KSV-0118",
                              "cis-k8s:5.7.3"),
     fix="set spec.securityContext and every container's securityContext")
-def explicit_context(props, ctx):
-    spec = pod_spec(ctx.type, props)
-    if is_unknown(spec):
-        return
+@on_known_spec
+def explicit_context(spec):
     if not spec.get("securityContext"):
         yield "the pod has no securityContext"
     for label, c in containers(spec):
@@ -292,7 +300,7 @@ def explicit_context(props, ctx):
                                     "trivy:KSV-0018"),
     fix="set resources.requests.cpu, resources.requests.memory and resources.limits.memory")
 def resources_set(props, ctx):
-    for label, c in containers(pod_spec(ctx.type, props)):
+    for label, c in pod_containers(props, ctx):
         missing = [p for p in ("requests.cpu", "requests.memory", "limits.memory")
                    if get(c, f"resources.{p}") in (None, "")]
         if missing:
@@ -364,10 +372,8 @@ def registry_allowed(props, ctx):
     rows=("K-24",), anchors=("checkov:CKV_K8S_38", "trivy:KSV-0036", "cis-k8s:5.1.6"),
     fix="set spec.automountServiceAccountToken false on the pod template (IRSA mounts its own "
         "AWS token regardless)")
-def no_token(props, ctx):
-    spec = pod_spec(ctx.type, props)
-    if is_unknown(spec):
-        return
+@on_known_spec
+def no_token(spec):
     if spec.get("automountServiceAccountToken") is not False:
         yield "the pod template does not set automountServiceAccountToken false"
 
