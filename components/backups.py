@@ -88,7 +88,8 @@ def job_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], 
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str) -> dict[str, Any]:
+def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str,
+                  writer_role_arn: pulumi.Input[str]) -> dict[str, Any]:
     objects = pulumi.Output.concat(bucket_arn, "/*")
     return {
         "Version": "2012-10-17",
@@ -102,13 +103,16 @@ def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str
              "Resource": objects,
              "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
             # This account's keys in this region: the S3 condition key takes a key ARN only (no
-            # alias), and the key's ARN is unknown until it exists. The one key is enforced by the
-            # bucket's default encryption and by the writers' IAM grants (by alias, TheDataKey).
+            # alias), and the key's ARN is unknown until it exists (first preview). The one key is
+            # enforced by the next statement: only the backup role writes, and its IAM grant covers
+            # no KMS key but this one (by alias, TheDataKey).
             {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
              "Resource": objects,
              "Condition": {"StringNotLikeIfExists": {
                  "s3:x-amz-server-side-encryption-aws-kms-key-id":
                      pulumi.Output.concat("arn:aws:kms:", region, ":", account_id, ":key/*")}}},
+            {"Sid": "OnlyTheBackupRoleWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": objects, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer_role_arn}}},
         ],
     }
 
@@ -206,17 +210,20 @@ class BackupStorage(pulumi.ComponentResource):
                 f"{name}-object-lock", bucket=bucket.id, object_lock_enabled="Enabled",
                 rule={"default_retention": {"mode": "GOVERNANCE", "days": args.object_lock_days}},
                 opts=on_bucket)
+        role_name = f"{args.prefix}-backup"
         # After the public-access block: a policy with Principal "*" (denies only) must not race it.
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.json_dumps(bucket_policy(bucket_arn, account_id=args.account_id, region=args.region)),
+            policy=pulumi.Output.json_dumps(bucket_policy(
+                bucket_arn, account_id=args.account_id, region=args.region,
+                writer_role_arn=pulumi.Output.concat("arn:aws:iam::", args.account_id, ":role/", role_name))),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public]),
         )
 
         role = aws.iam.Role(
             f"{name}-role",
-            name=f"{args.prefix}-backup",
+            name=role_name,
             description="Postgres backup CronJob (IRSA): writes and reads postgres/* in the backup bucket",
             assume_role_policy=pulumi.Output.json_dumps(
                 trust_policy(args.oidc_provider_arn, args.oidc_provider_url, args.namespace)),

@@ -64,6 +64,15 @@ def test_bucket_policy_denies_plain_http_and_non_kms_uploads(plan: mockrun.Plan)
     assert any('"s3:x-amz-server-side-encryption": "true"' in c for c in conditions), conditions
 
 
+def test_only_the_backup_role_may_write(plan: mockrun.Plan) -> None:
+    # With the role's KMS grant limited to this environment's key, uploads can carry no other key.
+    statements = _statements(plan, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy", "policy")
+    role = plan.get("aws:iam/role:Role", "backups-role").outputs["arn"]
+    (only,) = [s for s in statements if s.get("Sid") == "OnlyTheBackupRoleWrites"]
+    assert (only["Effect"], only["Principal"], only["Action"]) == ("Deny", "*", "s3:PutObject"), only
+    assert only["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}, only
+
+
 def test_lifecycle_expires_after_the_profile_retention(plan: mockrun.Plan) -> None:
     days = PROFILES[ENVIRONMENT[plan.stack]].backups.retention_days
     (rule,) = inputs(plan.get("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
