@@ -33,7 +33,7 @@ class UsageError(Exception):
 
 
 def default_image(settings: Any) -> str:
-    """The backup image pushed for the stack's configured tag (prefer a digest: ``--image``)."""
+    """The backup image the CronJob runs: the stack's configured tag (tags are immutable in every repository)."""
     return (f"{settings.account_id_hint}.dkr.ecr.{settings.region}.amazonaws.com/"
             f"{settings.name}/backup:{settings.image_tag}")
 
@@ -78,8 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="key", required=True, help="object key, e.g. postgres/20260301T020000Z.sql.gz")
     p.add_argument("--out", type=Path, help="write the Job here instead of stdout")
     p.add_argument("--image", help="backup image (default: <account>.dkr.ecr.<region>.amazonaws.com/"
-                                   "platform-<stack>/backup:<imageTag>; prefer the digest from "
-                                   "`pulumi stack output images`)")
+                                   "platform-<stack>/backup:<imageTag>, the image the CronJob runs; "
+                                   "see `pulumi stack output images`)")
     return p
 
 
