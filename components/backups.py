@@ -33,7 +33,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.irsa import rds_secret_statement, role_arn
+from components.irsa import rds_secret_statement, role_arn, trust_policy
 from components.kms import key_statement
 from components.kubernetes import metadata, restricted_container, restricted_pod_spec, skip_annotations
 from config import BackupProfile
@@ -54,23 +54,6 @@ SCANNER_SKIPS = {
 # ----------------------------------------------------------------------------------------------
 # IAM documents (plain data, so tests and the policy pack read them as written)
 # ----------------------------------------------------------------------------------------------
-
-
-def trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: pulumi.Input[str],
-                 service_account: str = SERVICE_ACCOUNT) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": oidc_provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                f"{oidc_provider_url}:sub": pulumi.Output.concat("system:serviceaccount:", namespace, ":",
-                                                                 service_account),
-                f"{oidc_provider_url}:aud": "sts.amazonaws.com",
-            }},
-        }],
-    }
 
 
 def job_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str,
@@ -226,7 +209,7 @@ class BackupStorage(pulumi.ComponentResource):
             name=role_name,
             description="Postgres backup CronJob (IRSA): writes and reads postgres/* in the backup bucket",
             assume_role_policy=pulumi.Output.json_dumps(
-                trust_policy(args.oidc_provider_arn, args.oidc_provider_url, args.namespace)),
+                trust_policy(args.oidc_provider_arn, args.oidc_provider_url, args.namespace, SERVICE_ACCOUNT)),
             max_session_duration=3600,
             tags=tags,
             opts=child,

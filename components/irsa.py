@@ -47,17 +47,19 @@ def role_arn(account_id: pulumi.Input[str], role: aws.iam.Role) -> pulumi.Output
     return pulumi.Output.concat("arn:aws:iam::", account_id, ":role/", role.name)
 
 
-def trust_policy(irsa: Irsa, namespace: pulumi.Input[str], service_account: str) -> dict[str, Any]:
+def trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: pulumi.Input[str],
+                 service_account: str) -> dict[str, Any]:
+    """Only ``service_account`` in ``namespace``, through the cluster's OIDC provider (sub and aud pinned)."""
     return {
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
-            "Principal": {"Federated": irsa.oidc_provider_arn},
+            "Principal": {"Federated": oidc_provider_arn},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {
-                f"{irsa.oidc_provider_url}:sub": pulumi.Output.concat("system:serviceaccount:", namespace, ":",
-                                                                      service_account),
-                f"{irsa.oidc_provider_url}:aud": "sts.amazonaws.com",
+                f"{oidc_provider_url}:sub": pulumi.Output.concat("system:serviceaccount:", namespace, ":",
+                                                                 service_account),
+                f"{oidc_provider_url}:aud": "sts.amazonaws.com",
             }},
         }],
     }
@@ -98,7 +100,8 @@ def secret_reader_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulu
         raise ValueError(f"IAM role name {role_name!r} is {len(role_name)} characters; the limit is {ROLE_NAME_MAX}")
     child = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(f"{name}-role", name=role_name,
-                        assume_role_policy=pulumi.Output.json_dumps(trust_policy(irsa, namespace, service_account)),
+                        assume_role_policy=pulumi.Output.json_dumps(
+                            trust_policy(irsa.oidc_provider_arn, irsa.oidc_provider_url, namespace, service_account)),
                         tags=dict(irsa.tags), opts=child)
     aws.iam.RolePolicy(f"{name}-policy", role=role.id,
                        policy=pulumi.Output.json_dumps(secret_reader_policy(irsa, secret)),
