@@ -130,13 +130,13 @@ def environment_of(stack: str, root: Path = ROOT) -> str:
     """``platform:environment`` of ``Pulumi.<stack>.yaml``; ``pr-<n>`` stacks without one are ephemeral."""
     stack_file = root / f"Pulumi.{stack}.yaml"
     if stack_file.is_file():
-        import yaml
+        from tools.stackfile import StackFileError, read_yaml
 
         try:
-            config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
-        except (yaml.YAMLError, AttributeError) as e:
-            raise InputError(f"{stack_file.name} is not valid YAML ({e})") from None
-        env = config.get("platform:environment")
+            config = read_yaml(stack_file).get("config") or {}
+        except StackFileError as e:
+            raise InputError(str(e)) from None
+        env = config.get("platform:environment") if isinstance(config, dict) else None
         if env not in ENVIRONMENTS:
             raise InputError(f"{stack_file.name}: platform:environment is {env!r}, expected one of "
                              f"{', '.join(ENVIRONMENTS)}")

@@ -88,7 +88,13 @@ class Env:
 
     @property
     def environment(self) -> str:
-        return "ephemeral" if re.fullmatch(r"pr-\d+", self.stack) else self.stack
+        """The stack's class from its stack file (``pr-<n>`` without one: ephemeral); "" if unknown."""
+        from tools.check import InputError, environment_of
+
+        try:
+            return environment_of(self.stack)
+        except InputError:
+            return ""
 
     @property
     def counted(self) -> list[dict[str, Any]]:
