@@ -2,7 +2,8 @@
 
 A rule is a pure function over plain data. ``resource_rule`` validators get ``(props, ctx)`` and
 yield what is wrong; ``stack_rule`` validators get ``(resources, ctx)`` and yield ``(urn, what)``.
-The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to every message and
+The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to every message
+(``message``) and
 hide the engine's preview proxies: a value unknown during preview reaches the validator as
 ``UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
 analyzer silently downgrading the rule to advisory.
@@ -53,6 +54,10 @@ SUPPRESS_PREFIX = "policy.platform.example.com/suppress."
 ``metadata.annotations`` of a Kubernetes object and from ``tags`` of any other resource."""
 SUPPRESSIBLE = frozenset({"availability", "protection", "cost", "hygiene"})
 """Security and disposability rules never take an exception: the resource must be fixed."""
+FIX_SEPARATOR = ". Fix: "
+"""A violation travels as one message, ``<what>. Fix: <fix>``, so ``pulumi preview`` shows the fix;
+``tools/report.py`` (``what_of``) splits it again. The pack runs as its own plugin process without
+the repository on its path, so the two spell the separator each; a test holds them equal."""
 SUPPRESSED = "suppressed: "
 """Prefix of the not-applicable reason that reports applied suppressions to the engine (JSON list
 of ``{"urn", "reason"}`` after it), so an exception is never silent."""
@@ -248,6 +253,11 @@ def suppression_problem(meta: Meta, reason: Any) -> str | None:
     return None
 
 
+def message(what: str, fix: str) -> str:
+    """What a violation reports to the engine: what is wrong, then how to fix it."""
+    return f"{what}{FIX_SEPARATOR}{fix}"
+
+
 def _suppressed_reason(applied: Iterable[tuple[str, str]]) -> str:
     return SUPPRESSED + json.dumps([{"urn": urn, "reason": reason} for urn, reason in applied])
 
@@ -282,7 +292,7 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           config=dict(args.get_config() or {}),
                           provider=plain(args.provider.props) if args.provider else {})
             props = plain(args.props)
-            found = [f"{what}. Fix: {fix}" for what in fn(props, ctx)]
+            found = [message(what, fix) for what in fn(props, ctx)]
             declared = suppressions(args.resource_type, props)
             if id in declared:
                 problem = suppression_problem(meta, declared[id])
@@ -290,9 +300,9 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                     if found:
                         args.not_applicable(_suppressed_reason([(args.urn, declared[id].strip())]))
                     return
-                found.append(f"{problem}. Fix: {fix}")
-            for message in found:
-                report_violation(message, None)
+                found.append(message(problem, fix))
+            for text in found:
+                report_violation(text, None)
 
         return _register(ResourceValidationPolicy, meta, fn, validate, config)
     return wrap
@@ -317,10 +327,10 @@ def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str
                 if urn in declared and problems[urn] is None:
                     applied[urn] = declared[urn].strip()
                     continue
-                report_violation(f"{what}. Fix: {fix}", urn)
+                report_violation(message(what, fix), urn)
             for urn, problem in problems.items():
                 if problem is not None:
-                    report_violation(f"{problem}. Fix: {fix}", urn)
+                    report_violation(message(problem, fix), urn)
             if applied:  # after every report: the engine keeps the violations reported before it
                 args.not_applicable(_suppressed_reason(applied.items()))
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import mockrun, stackfile
-from tools import plan as plan_cli
+from tools import wire
+from tools.offline import plan as plan_cli
+from tools.offline import stackfile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,7 +101,7 @@ def test_secure_config_values_never_appear_in_plaintext(tmp_path: Path) -> None:
     text = target.read_text()
     assert stackfile.SECRET_PLACEHOLDER not in text and "mock-" not in text
     provider = next(r for r in json.loads(text)["deployment"]["resources"] if r["type"] == "pulumi:providers:kubernetes")
-    assert provider["inputs"]["kubeconfig"] == {mockrun.SIG: mockrun.SECRET_SIG, "ciphertext": mockrun.REDACTED}
+    assert provider["inputs"]["kubeconfig"] == {wire.SIG: wire.SECRET_SIG, "ciphertext": wire.REDACTED}
 
 
 def test_manifests_are_one_valid_object_per_file(tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_mandatory_violation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_generated_pr_stack_file_plans_and_passes_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tools import ephemeral
+    from tools.delivery import ephemeral
 
     project = _project(tmp_path, "staging", {})
     assert ephemeral.main(["--root", str(project), "config", "--pr", "4242", "--image-tag", "3f2c1a9"]) == 0
