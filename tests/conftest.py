@@ -21,6 +21,7 @@ from tools.offline import mockrun  # noqa: E402
 
 ORDER = (
     "config/",                          # pure: profiles and validation
+    "tools/",                           # the tools' kernel, facts, repository-wide greps
     "policies/test_rules.py",           # pure validators over a baseline deployment
     "delivery/test_reaper.py", "delivery/test_ephemeral_config.py", "delivery/test_pr_comment.py",
     "delivery/test_pulumi_cli_missing.py",
@@ -29,7 +30,6 @@ ORDER = (
     "policies/",                        # the pack as the engine runs it (analyzer plugin)
     "delivery/",                        # external validators of the workflows (zizmor, ...)
     "components/test_manifests_scanners.py",  # external scanners over every manifest
-    "tools/",                           # repository-wide greps (cheap, but read every file)
 )
 """Fastest first: a broken profile fails in a second, not after the scanners. A test goes to the
 last (most specific) entry its path starts with; ties keep pytest's order."""

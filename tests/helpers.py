@@ -16,14 +16,13 @@ from typing import Any
 
 from tools import wire
 from tools.offline import facts, mockrun
+from tools.offline.facts import environment_of
+
+__all__ = ["ROOT", "STACKS", "cached_plan", "environment_of", "inputs", "run"]
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("pr-7", "staging", "production")
 """One stack per environment class; pr-7 is the ephemeral one."""
-
-
-def environment_of(stack: str) -> str:
-    return facts.environment_of(stack)
 
 
 def run(stack: str, overrides: Mapping[str, Any] | None = None,

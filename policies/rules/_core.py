@@ -5,7 +5,7 @@ yield what is wrong; ``stack_rule`` validators get ``(resources, ctx)`` and yiel
 The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to every message
 (``message``) and
 hide the engine's preview proxies: a value unknown during preview reaches the validator as
-``UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
+``PREVIEW_UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
 analyzer silently downgrading the rule to advisory.
 
 Suppressions (cdk-nag style) are handled here, for every rule alike: a resource declares
@@ -80,15 +80,17 @@ class _Unknown:
         raise TypeError("an unknown value has no truth value; test it with is_unknown() first")
 
 
-UNKNOWN = _Unknown()
+PREVIEW_UNKNOWN = _Unknown()
+"""The validator-side stand-in for every unknown sentinel of the engine (the wire ones are
+``pulumi_policy.proxy.UNKNOWN_*_VALUE``); rules compare with ``is_unknown``."""
 
 
 def is_unknown(value: Any) -> bool:
-    return value is UNKNOWN
+    return value is PREVIEW_UNKNOWN
 
 
 def plain(value: Any) -> Any:
-    """Engine properties as plain dicts/lists; preview unknowns become ``UNKNOWN``."""
+    """Engine properties as plain dicts/lists; preview unknowns become ``PREVIEW_UNKNOWN``."""
     if isinstance(value, (_DictProxy, _ListProxy)):
         value = value["__target"]
     if isinstance(value, Mapping):
@@ -96,15 +98,15 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, str)):
         return [plain(v) for v in value]
     if isinstance(value, str) and value in _UNKNOWN_SENTINELS:
-        return UNKNOWN
+        return PREVIEW_UNKNOWN
     return value
 
 
 def get(obj: Any, path: str, default: Any = None) -> Any:
-    """``get(props, "a.b.c")``: the nested value, ``default`` when absent, ``UNKNOWN`` if unknown."""
+    """``get(props, "a.b.c")``: the nested value, ``default`` when absent, ``PREVIEW_UNKNOWN`` if unknown."""
     for key in path.split("."):
         if is_unknown(obj):
-            return UNKNOWN
+            return PREVIEW_UNKNOWN
         if not isinstance(obj, Mapping) or key not in obj or obj[key] is None:
             return default
         obj = obj[key]
@@ -123,7 +125,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 def parse_json(value: Any) -> Any:
-    """A JSON document property (IAM/S3/KMS policies); ``UNKNOWN`` stays ``UNKNOWN``, junk -> None."""
+    """A JSON document property (IAM/S3/KMS policies); ``PREVIEW_UNKNOWN`` stays ``PREVIEW_UNKNOWN``, junk -> None."""
     if is_unknown(value) or isinstance(value, (dict, list)):
         return value
     if not isinstance(value, str) or not value.strip():
