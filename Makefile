@@ -6,7 +6,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 PIP_FLAGS := -q --disable-pip-version-check
-ENVIRONMENT = $(shell sed -n 's/^ *platform:environment: *//p' Pulumi.$(STACK).yaml 2>/dev/null)
 PYTEST_ARGS ?= -n 2
 
 .PHONY: setup tools-setup plan test lint golden docs bench preview up clean help
@@ -47,13 +46,13 @@ lint: setup
 	$(PY) -m mypy
 
 golden: setup
-	$(PY) -m tools.golden --write
+	$(PY) -m tools golden --write
 
 docs: setup
-	$(PY) -m tools.docs --write
+	$(PY) -m tools docs --write
 
 bench: setup
-	$(PY) -m tools.bench
+	$(PY) -m tools bench
 
 define require_pulumi
 	@command -v pulumi >/dev/null 2>&1 || { \
@@ -61,16 +60,19 @@ define require_pulumi
 	  echo "  install it: curl -fsSL https://get.pulumi.com | sh   (or see https://www.pulumi.com/docs/install/)"; \
 	  echo "  then: pulumi login && pulumi stack select $(STACK)"; \
 	  echo "  offline, without the CLI: make plan STACK=$(STACK)"; exit 2; }
-	@test -n "$(ENVIRONMENT)" || { echo "error: Pulumi.$(STACK).yaml has no platform:environment"; exit 2; }
 endef
 
 preview: setup
 	$(require_pulumi)
-	pulumi preview --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$(ENVIRONMENT).json $(ARGS)
+	@env=$$($(PY) -m tools facts $(STACK) environment) && \
+	  echo "pulumi preview --stack $(STACK) (policy config: $$env)" && \
+	  pulumi preview --stack $(STACK) --policy-pack policies --policy-pack-config policies/config/$$env.json $(ARGS)
 
 up: setup
 	$(require_pulumi)
-	pulumi up --stack $(STACK) --refresh --policy-pack policies --policy-pack-config policies/config/$(ENVIRONMENT).json $(ARGS)
+	@env=$$($(PY) -m tools facts $(STACK) environment) && \
+	  echo "pulumi up --stack $(STACK) --refresh (policy config: $$env)" && \
+	  pulumi up --stack $(STACK) --refresh --policy-pack policies --policy-pack-config policies/config/$$env.json $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,15 +1,13 @@
-"""Shared fixtures: offline plans of each stack class, run once per session and cached.
+"""Fixtures (the shared helpers are in tests/helpers.py) and the suite's order: fastest first.
 
-Each plan is a full, independent run of the real ``__main__.py`` under the mock runtime (fresh
-event loop, fresh mocks, fresh context), so tests read resources exactly as the engine sees them.
+Plans of each stack class are run once per session and cached (``helpers.cached_plan``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,31 +15,40 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import golden, mockrun  # noqa: E402
+from helpers import STACKS, cached_plan  # noqa: E402
 
-STACKS = ("pr-7", "staging", "production")
-"""One stack per environment class; pr-7 is the ephemeral one."""
-ENVIRONMENT = {"pr-7": "ephemeral", "staging": "staging", "production": "production"}
+from tools.offline import mockrun  # noqa: E402
+
+ORDER = (
+    "config/",                          # pure: profiles and validation
+    "tools/",                           # the tools' kernel, facts, repository-wide greps
+    "policies/test_rules.py",           # pure validators over a baseline deployment
+    "delivery/test_reaper.py", "delivery/test_ephemeral_config.py", "delivery/test_pr_comment.py",
+    "delivery/test_pulumi_cli_missing.py",
+    "components/",                      # the session's plans of the three stacks
+    "program/",                         # the plan CLI, first preview, golden URNs
+    "policies/",                        # the pack as the engine runs it (analyzer plugin)
+    "delivery/",                        # external validators of the workflows (zizmor, ...)
+    "components/test_manifests_scanners.py",  # external scanners over every manifest
+)
+"""Fastest first: a broken profile fails in a second, not after the scanners. A test goes to the
+last (most specific) entry its path starts with; ties keep pytest's order."""
 
 
-def run(stack: str, overrides: Mapping[str, Any] | None = None,
-        secret_keys: frozenset[str] = frozenset()) -> mockrun.Plan:
-    config, secrets = golden.stack_config(stack)
-    config.update(overrides or {})
-    return mockrun.run_program(stack, config, secret_keys=secrets | secret_keys)
+def _rank(item: pytest.Item) -> int:
+    path = Path(str(item.fspath)).resolve().relative_to(ROOT / "tests").as_posix()
+    matches = [(len(prefix), i) for i, prefix in enumerate(ORDER) if path.startswith(prefix)]
+    return max(matches)[1] if matches else len(ORDER)
 
 
-_CACHE: dict[str, mockrun.Plan] = {}
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)  # stable: within a rank, collection order
 
 
 @pytest.fixture(scope="session")
 def plan_of() -> Callable[[str], mockrun.Plan]:
     """``plan_of("staging")`` -> the cached offline plan of that stack."""
-    def get(stack: str) -> mockrun.Plan:
-        if stack not in _CACHE:
-            _CACHE[stack] = run(stack)
-        return _CACHE[stack]
-    return get
+    return cached_plan
 
 
 @pytest.fixture(params=STACKS)
@@ -53,8 +60,3 @@ def stack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def plan(plan_of: Callable[[str], mockrun.Plan], stack: str) -> mockrun.Plan:
     return plan_of(stack)
-
-
-def inputs(resource: mockrun.Recorded) -> dict[str, Any]:
-    """A resource's inputs as plain data (secrets shown as '[secret]')."""
-    return mockrun.plain(resource.inputs)

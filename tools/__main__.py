@@ -1,9 +1,11 @@
-"""Command line of the project's offline tools: ``python -m tools <command> ...``.
+"""Command line of the project's tools: ``python -m tools <command> ...``.
 
-Each command lives in its own module and is imported only when it runs, so ``plan`` does not
-pay for the policy checker's imports and vice versa. Exit codes everywhere: 0 success,
-1 a mandatory policy violation (or a failed operation), 2 bad input or usage, with a message
-and never a traceback.
+Three wings: ``offline`` (the engine without the cloud: plan, check, facts), ``delivery`` (what
+the workflows call: ephemeral, comment, restore) and ``dev`` (repository upkeep: golden, docs,
+bench, coverage). Each command is imported only when it runs, so ``plan`` does not pay for the
+PR comment's imports and vice versa. Exit codes everywhere (tools/cli.py): 0 success, 1 a
+mandatory policy violation or a failed operation, 2 bad input or usage, with a message and never
+a traceback.
 """
 
 from __future__ import annotations
@@ -11,13 +13,19 @@ from __future__ import annotations
 import importlib
 import sys
 
+from tools import cli
+
 COMMANDS = {
-    "plan": ("tools.plan", "offline plan of a stack under Pulumi's mock runtime"),
-    "check": ("tools.check", "run the policy pack over a deployment (stack export) file"),
-    "policy": ("tools.coverage", "policy pack reports: `policy coverage`"),
-    "ephemeral": ("tools.ephemeral", "per-PR environments: config | up | destroy | list | reap"),
-    "restore": ("tools.restore", "render the one-off Job that restores a Postgres backup"),
-    "comment": ("tools.comment", "render the PR comment from offline plans"),
+    "plan": ("tools.offline.plan", "offline plan of one or more stacks under Pulumi's mock runtime"),
+    "check": ("tools.offline.check", "run the policy pack over a deployment (stack export) file"),
+    "facts": ("tools.offline.facts", "a stack's facts (environment, region, host, ...) for Make and the workflows"),
+    "ephemeral": ("tools.delivery.ephemeral", "per-PR environments: config | up | destroy | list | reap"),
+    "comment": ("tools.delivery.comment", "render the PR comment from offline plans and verdicts"),
+    "restore": ("tools.delivery.restore", "render the one-off Job that restores a Postgres backup"),
+    "golden": ("tools.dev.golden", "check (or --write) the URN snapshots in tests/golden/"),
+    "docs": ("tools.dev.docs", "check (or --write) Pulumi.yaml's config block and the README table"),
+    "bench": ("tools.dev.bench", "offline plan and PR verdict times next to the SDK import floor"),
+    "coverage": ("tools.dev.coverage", "policy matrix rows the pack covers (policies/MATRIX.csv)"),
 }
 
 
@@ -30,14 +38,13 @@ def usage() -> str:
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(usage())
-        return 0 if argv else 2
+        return cli.EXIT_OK if argv else cli.EXIT_USAGE
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"error: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
-        return 2
+        raise cli.UsageError(f"unknown command {name!r}\n\n{usage()}")
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    return cli.run(module.main, rest)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

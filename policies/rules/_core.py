@@ -2,9 +2,10 @@
 
 A rule is a pure function over plain data. ``resource_rule`` validators get ``(props, ctx)`` and
 yield what is wrong; ``stack_rule`` validators get ``(resources, ctx)`` and yield ``(urn, what)``.
-The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to every message and
+The wrappers turn them into pulumi-policy ``Policy`` objects, append the fix to every message
+(``message``) and
 hide the engine's preview proxies: a value unknown during preview reaches the validator as
-``UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
+``PREVIEW_UNKNOWN`` (never an exception), so each rule decides what an unknown means instead of the
 analyzer silently downgrading the rule to advisory.
 
 Suppressions (cdk-nag style) are handled here, for every rule alike: a resource declares
@@ -53,6 +54,10 @@ SUPPRESS_PREFIX = "policy.platform.example.com/suppress."
 ``metadata.annotations`` of a Kubernetes object and from ``tags`` of any other resource."""
 SUPPRESSIBLE = frozenset({"availability", "protection", "cost", "hygiene"})
 """Security and disposability rules never take an exception: the resource must be fixed."""
+FIX_SEPARATOR = ". Fix: "
+"""A violation travels as one message, ``<what>. Fix: <fix>``, so ``pulumi preview`` shows the fix;
+``tools/report.py`` (``what_of``) splits it again. The pack runs as its own plugin process without
+the repository on its path, so the two spell the separator each; a test holds them equal."""
 SUPPRESSED = "suppressed: "
 """Prefix of the not-applicable reason that reports applied suppressions to the engine (JSON list
 of ``{"urn", "reason"}`` after it), so an exception is never silent."""
@@ -75,15 +80,17 @@ class _Unknown:
         raise TypeError("an unknown value has no truth value; test it with is_unknown() first")
 
 
-UNKNOWN = _Unknown()
+PREVIEW_UNKNOWN = _Unknown()
+"""The validator-side stand-in for every unknown sentinel of the engine (the wire ones are
+``pulumi_policy.proxy.UNKNOWN_*_VALUE``); rules compare with ``is_unknown``."""
 
 
 def is_unknown(value: Any) -> bool:
-    return value is UNKNOWN
+    return value is PREVIEW_UNKNOWN
 
 
 def plain(value: Any) -> Any:
-    """Engine properties as plain dicts/lists; preview unknowns become ``UNKNOWN``."""
+    """Engine properties as plain dicts/lists; preview unknowns become ``PREVIEW_UNKNOWN``."""
     if isinstance(value, (_DictProxy, _ListProxy)):
         value = value["__target"]
     if isinstance(value, Mapping):
@@ -91,15 +98,15 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, str)):
         return [plain(v) for v in value]
     if isinstance(value, str) and value in _UNKNOWN_SENTINELS:
-        return UNKNOWN
+        return PREVIEW_UNKNOWN
     return value
 
 
 def get(obj: Any, path: str, default: Any = None) -> Any:
-    """``get(props, "a.b.c")``: the nested value, ``default`` when absent, ``UNKNOWN`` if unknown."""
+    """``get(props, "a.b.c")``: the nested value, ``default`` when absent, ``PREVIEW_UNKNOWN`` if unknown."""
     for key in path.split("."):
         if is_unknown(obj):
-            return UNKNOWN
+            return PREVIEW_UNKNOWN
         if not isinstance(obj, Mapping) or key not in obj or obj[key] is None:
             return default
         obj = obj[key]
@@ -118,7 +125,7 @@ def as_list(value: Any) -> list[Any]:
 
 
 def parse_json(value: Any) -> Any:
-    """A JSON document property (IAM/S3/KMS policies); ``UNKNOWN`` stays ``UNKNOWN``, junk -> None."""
+    """A JSON document property (IAM/S3/KMS policies); ``PREVIEW_UNKNOWN`` stays ``PREVIEW_UNKNOWN``, junk -> None."""
     if is_unknown(value) or isinstance(value, (dict, list)):
         return value
     if not isinstance(value, str) or not value.strip():
@@ -248,6 +255,11 @@ def suppression_problem(meta: Meta, reason: Any) -> str | None:
     return None
 
 
+def message(what: str, fix: str) -> str:
+    """What a violation reports to the engine: what is wrong, then how to fix it."""
+    return f"{what}{FIX_SEPARATOR}{fix}"
+
+
 def _suppressed_reason(applied: Iterable[tuple[str, str]]) -> str:
     return SUPPRESSED + json.dumps([{"urn": urn, "reason": reason} for urn, reason in applied])
 
@@ -282,7 +294,7 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           config=dict(args.get_config() or {}),
                           provider=plain(args.provider.props) if args.provider else {})
             props = plain(args.props)
-            found = [f"{what}. Fix: {fix}" for what in fn(props, ctx)]
+            found = [message(what, fix) for what in fn(props, ctx)]
             declared = suppressions(args.resource_type, props)
             if id in declared:
                 problem = suppression_problem(meta, declared[id])
@@ -290,9 +302,9 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                     if found:
                         args.not_applicable(_suppressed_reason([(args.urn, declared[id].strip())]))
                     return
-                found.append(f"{problem}. Fix: {fix}")
-            for message in found:
-                report_violation(message, None)
+                found.append(message(problem, fix))
+            for text in found:
+                report_violation(text, None)
 
         return _register(ResourceValidationPolicy, meta, fn, validate, config)
     return wrap
@@ -317,10 +329,10 @@ def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str
                 if urn in declared and problems[urn] is None:
                     applied[urn] = declared[urn].strip()
                     continue
-                report_violation(f"{what}. Fix: {fix}", urn)
+                report_violation(message(what, fix), urn)
             for urn, problem in problems.items():
                 if problem is not None:
-                    report_violation(f"{problem}. Fix: {fix}", urn)
+                    report_violation(message(problem, fix), urn)
             if applied:  # after every report: the engine keeps the violations reported before it
                 args.not_applicable(_suppressed_reason(applied.items()))
 

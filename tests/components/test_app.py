@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 APP_NS = {"pr-7": "pr-7", "staging": "app", "production": "app"}
 REPLICAS = {"pr-7": 1, "staging": 2, "production": 3}
@@ -49,7 +49,7 @@ def test_replicas_spread_and_disruption_budget(plan, stack):
     assert deployment["spec"]["replicas"] == REPLICAS[stack]
     pdbs = [inputs(r) for r in plan.by_type("kubernetes:policy/v1:PodDisruptionBudget")
             if inputs(r)["metadata"]["name"] == "app"]
-    if ENVIRONMENT[stack] == "ephemeral":
+    if environment_of(stack) == "ephemeral":
         assert pdbs == [] and "topologySpreadConstraints" not in pod(plan)
     else:
         assert pdbs[0]["spec"]["minAvailable"] == REPLICAS[stack] - 1
@@ -62,21 +62,21 @@ def test_config_from_configmaps_and_secrets_as_files(plan, stack):
     assert [e["configMapRef"]["name"] for e in c["envFrom"]] == ["postgres-connection", "redis-connection"]
     assert all("valueFrom" not in e for e in c["env"]), "secrets are files, never env values"
     secrets = {v["secret"]["secretName"] for v in pod(plan)["volumes"] if "secret" in v}
-    expected = {"redis-auth"} | ({"postgres-credentials"} if ENVIRONMENT[stack] == "ephemeral" else set())
+    expected = {"redis-auth"} | ({"postgres-credentials"} if environment_of(stack) == "ephemeral" else set())
     assert secrets == expected
 
 
 def test_managed_postgres_password_through_irsa(plan, stack):
     sa = app_object(plan, "kubernetes:core/v1:ServiceAccount")
     annotations = sa["metadata"].get("annotations") or {}
-    if ENVIRONMENT[stack] == "ephemeral":
+    if environment_of(stack) == "ephemeral":
         assert "eks.amazonaws.com/role-arn" not in annotations
     else:
         assert annotations["eks.amazonaws.com/role-arn"].endswith(f"platform-{stack}-app")
 
 
 def test_managed_postgres_roles_read_only_their_instance_secret(plan, stack):
-    if ENVIRONMENT[stack] == "ephemeral":
+    if environment_of(stack) == "ephemeral":
         return
     for name in ("app-db-secret-policy", "monitoring-postgres-exporter-policy"):
         policy = plan.get("aws:iam/rolePolicy:RolePolicy", name)

@@ -7,10 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 from config import PROFILES
-from tools import mockrun
+from tools import wire
+from tools.offline import mockrun
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "aws:s3/bucket:Bucket"
@@ -74,7 +75,7 @@ def test_only_the_backup_role_may_write(plan: mockrun.Plan) -> None:
 
 
 def test_lifecycle_expires_after_the_profile_retention(plan: mockrun.Plan) -> None:
-    days = PROFILES[ENVIRONMENT[plan.stack]].backups.retention_days
+    days = PROFILES[environment_of(plan.stack)].backups.retention_days
     (rule,) = inputs(plan.get("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                               "backups-lifecycle"))["rules"]
     assert rule["expiration"]["days"] == days and rule["noncurrentVersionExpiration"]["noncurrentDays"] == days
@@ -164,7 +165,7 @@ def test_cronjob_reads_credentials_from_files_never_env(plan: mockrun.Plan) -> N
 
 def test_backup_config_points_at_the_bucket_and_the_credentials(plan: mockrun.Plan) -> None:
     data = inputs(plan.get("kubernetes:core/v1:ConfigMap", "backup-config"))["data"]
-    assert data["BACKUP_BUCKET"] == mockrun.plain(plan.stack_outputs)["backupBucket"] and data["BACKUP_PREFIX"] == "postgres/"
+    assert data["BACKUP_BUCKET"] == wire.plain(plan.stack_outputs)["backupBucket"] and data["BACKUP_PREFIX"] == "postgres/"
     key = "PGPASSWORD_FILE" if plan.stack == "pr-7" else "PG_SECRET_ARN"
     assert key in data and data["BACKUP_KMS_KEY_ARN"].startswith("arn:aws:kms:"), sorted(data)
 

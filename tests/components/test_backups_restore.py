@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tools import restore
+from tools import cli
+from tools.delivery import restore
 
 KEY = "postgres/20260301T020000Z.sql.gz"
 
@@ -21,27 +22,25 @@ def test_renders_a_restore_job(stack: str, tmp_path, capsys) -> None:
 
 
 def test_restore_job_shares_the_cronjob_pod_spec(plan_of) -> None:
-    from conftest import inputs
+    from helpers import inputs
     cron = inputs(plan_of("staging").get("kubernetes:batch/v1:CronJob", "backup-cronjob"))
     cron_pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    import config
-    from tools import stackfile
-    cfg = stackfile.load("staging")
-    settings = config.parse(cfg.config, stack="staging", project=cfg.project, secret_keys=cfg.secret_keys)
+    from tools.offline import facts
+    settings = facts.settings("staging")
     pod = restore.restore_job(settings, KEY, "img@sha256:0")["spec"]["template"]["spec"]
     assert pod["securityContext"] == cron_pod["securityContext"] and pod["volumes"] == cron_pod["volumes"]
 
 
 @pytest.mark.parametrize("key", ["postgres/latest.sql.gz", "../etc/passwd", "postgres/20260301T020000Z.sql"])
 def test_malformed_key_exits_2(key: str, capsys) -> None:
-    assert restore.main(["--stack", "staging", "--from", key]) == 2
+    assert cli.run(restore.main, ["--stack", "staging", "--from", key]) == 2
     assert "is not a backup object key" in capsys.readouterr().err
 
 
 def test_unknown_stack_exits_2(capsys) -> None:
-    assert restore.main(["--stack", "nope", "--from", KEY]) == 2
+    assert cli.run(restore.main, ["--stack", "nope", "--from", KEY]) == 2
     assert "Pulumi.nope.yaml not found" in capsys.readouterr().err
 
 
 def test_missing_arguments_exit_2(capsys) -> None:
-    assert restore.main([]) == 2
+    assert cli.run(restore.main, []) == 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from conftest import inputs
+from helpers import inputs
 
-from tools import mockrun
+from tools.offline import mockrun
 
 REQUIRED = {"environment", "project", "stack", "owner", "cost-center", "managed-by"}
 

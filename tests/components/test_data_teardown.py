@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import inputs
+from helpers import inputs
 
-from tools import mockrun
+from tools.offline import mockrun
 
 DATA = ("aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup", "aws:s3/bucket:Bucket")
 

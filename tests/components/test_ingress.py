@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 from config import PROFILES
 
@@ -19,7 +19,7 @@ def one(plan, type_: str, name: str | None = None) -> dict:
 
 def test_releases_are_pinned_and_installed_by_the_cluster_owner_only(plan, stack):
     releases = {inputs(r)["name"]: inputs(r) for r in plan.by_type(RELEASE)}
-    if ENVIRONMENT[stack] == "ephemeral":
+    if environment_of(stack) == "ephemeral":
         assert not {"envoy-gateway", "cert-manager"} & set(releases), "PR stacks reuse staging's platform"
         return
     eg, cm = releases["envoy-gateway"], releases["cert-manager"]
@@ -47,7 +47,7 @@ def test_every_kubernetes_resource_uses_the_explicit_ssa_provider(plan, stack):
 
 
 def test_cluster_issuer_per_environment_class(plan, stack):
-    env = ENVIRONMENT[stack]
+    env = environment_of(stack)
     issuers = {inputs(r)["metadata"]["name"]: inputs(r)["spec"]
                for r in plan.by_type("kubernetes:cert-manager.io/v1:ClusterIssuer")}
     if env == "ephemeral":
@@ -100,11 +100,11 @@ def test_rate_limit_per_client_ip(plan, stack):
     spec = one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy")["spec"]
     (rule,) = spec["rateLimit"]["global"]["rules"]
     assert rule["clientSelectors"] == [{"sourceCIDR": {"type": "Distinct", "value": "0.0.0.0/0"}}]
-    assert rule["limit"] == {"requests": PROFILES[ENVIRONMENT[stack]].gateway.rate_limit_per_minute, "unit": "Minute"}
+    assert rule["limit"] == {"requests": PROFILES[environment_of(stack)].gateway.rate_limit_per_minute, "unit": "Minute"}
 
 
 def test_envoy_replicas_and_disruption_budget_follow_the_profile(plan, stack):
-    profile = PROFILES[ENVIRONMENT[stack]].gateway
+    profile = PROFILES[environment_of(stack)].gateway
     kube = one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")["spec"]["provider"]["kubernetes"]
     assert kube["envoyDeployment"]["replicas"] == profile.replicas
     assert ("envoyPDB" in kube) == profile.disruption_budget, stack

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import inputs
+from helpers import inputs
 
-from tools import mockrun
+from tools.offline import mockrun
 
 KEY, ALIAS = "aws:kms/key:Key", "aws:kms/alias:Alias"
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, STACKS
+from helpers import ROOT, STACKS
 
-from tools.plan import HELM_RELEASE, write_manifests
-from tools.plan import manifests as plan_manifests
+from tools.offline.plan import HELM_RELEASE, write_manifests
+from tools.offline.plan import manifests as plan_manifests
 
 TOOLS = ROOT / ".venv-tools" / "bin"
 TRIVYIGNORE = ROOT / ".trivyignore.yaml"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ENVIRONMENT, inputs, run
+from helpers import environment_of, inputs, run
 
 from components.monitoring import alertmanager_config
 from config import PROFILES
-from tools import mockrun
+from tools import wire
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 APP_NS = {"pr-7": "pr-7", "staging": "app", "production": "app"}
@@ -20,7 +20,7 @@ def releases(plan) -> dict[str, dict]:
 
 
 def owner(stack: str) -> bool:
-    return ENVIRONMENT[stack] != "ephemeral"
+    return environment_of(stack) != "ephemeral"
 
 
 def test_kube_prometheus_stack_follows_the_profile(plan, stack):
@@ -28,7 +28,7 @@ def test_kube_prometheus_stack_follows_the_profile(plan, stack):
     if not owner(stack):
         assert rel is None, "PR stacks are scraped by staging's Prometheus"
         return
-    p = PROFILES[ENVIRONMENT[stack]].prometheus
+    p = PROFILES[environment_of(stack)].prometheus
     assert (rel["version"], rel["repositoryOpts"]["repo"]) == ("88.5.3", "https://prometheus-community.github.io/helm-charts")
     spec = rel["values"]["prometheus"]["prometheusSpec"]
     assert (spec["retention"], spec["replicas"]) == (f"{p.retention_days}d", p.replicas)
@@ -39,7 +39,7 @@ def test_kube_prometheus_stack_follows_the_profile(plan, stack):
 
 def test_helm_values_hold_no_secret(plan, stack):
     for r in plan.by_type(RELEASE):
-        assert mockrun.secret_paths(r.inputs.get("values", {})) == [], f"{r.urn}: reference a Secret instead"
+        assert wire.secret_paths(r.inputs.get("values", {})) == [], f"{r.urn}: reference a Secret instead"
         text = json.dumps(inputs(r)["values"])
         assert "adminPassword" not in text and "api_url" not in text and "routing_key" not in text, r.urn
 
@@ -49,7 +49,7 @@ def test_grafana_admin_comes_from_a_generated_secret(plan_of):
     admin = releases(plan)["kube-prometheus-stack"]["values"]["grafana"]["admin"]
     assert admin == {"existingSecret": "grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"}
     (secret,) = [r for r in plan.by_type("kubernetes:core/v1:Secret") if r.name == "monitoring-grafana-admin"]
-    assert mockrun.is_secret(secret.inputs["stringData"]), "the password must stay a secret Output"
+    assert wire.is_secret(secret.inputs["stringData"]), "the password must stay a secret Output"
     assert plan.by_type("random:index/randomPassword:RandomPassword")
 
 
@@ -76,8 +76,8 @@ def test_alerting_secrets_stay_secret_in_the_plan():
                            "platform:alerting.pagerdutyRoutingKey": "pd-routing-key"},
                secret_keys=frozenset({"platform:alerting.slackWebhookUrl", "platform:alerting.pagerdutyRoutingKey"}))
     (secret,) = [r for r in plan.by_type("kubernetes:core/v1:Secret") if r.name == "monitoring-alertmanager-config"]
-    assert mockrun.is_secret(secret.inputs["stringData"])
-    assert "pd-routing-key" not in mockrun.to_json(mockrun.redact(secret.inputs))
+    assert wire.is_secret(secret.inputs["stringData"])
+    assert "pd-routing-key" not in wire.to_json(wire.redact(secret.inputs))
 
 
 ALERTS = {"ServiceDown", "HighLatencyP95", "HighErrorRate", "PostgresConnectionsHigh", "ContainerMemoryHigh",
@@ -119,7 +119,7 @@ def test_exporters_run_next_to_the_data_with_service_monitors(plan, stack, chart
 def test_postgres_exporter_credentials_by_mode(plan, stack):
     values = releases(plan)["postgres-exporter"]["values"]
     datasource = values["config"]["datasource"]
-    if PROFILES[ENVIRONMENT[stack]].postgres.mode == "in-cluster":
+    if PROFILES[environment_of(stack)].postgres.mode == "in-cluster":
         assert datasource["passwordSecret"] == {"name": "postgres-credentials", "key": "password"}
     else:
         assert datasource["passwordFile"] == "/run/postgres/password"

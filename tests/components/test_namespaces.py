@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 APP_NS = {"pr-7": "pr-7", "staging": "app", "production": "app"}
 PLATFORM = ("gateway", "cert-manager", "monitoring")
@@ -26,20 +26,20 @@ def namespace(plan, name: str) -> dict:
 
 
 def owned(stack: str) -> list[str]:
-    return [APP_NS[stack]] + (list(PLATFORM) if ENVIRONMENT[stack] != "ephemeral" else [])
+    return [APP_NS[stack]] + (list(PLATFORM) if environment_of(stack) != "ephemeral" else [])
 
 
 def test_app_namespace_is_restricted_and_labelled(plan, stack):
     labels = namespace(plan, APP_NS[stack])["metadata"]["labels"]
     for mode in ("enforce", "audit", "warn"):
         assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted", stack
-    assert labels["platform.example.com/environment"] == ENVIRONMENT[stack]
+    assert labels["platform.example.com/environment"] == environment_of(stack)
     assert labels["app.kubernetes.io/part-of"] == "platform"
 
 
 def test_platform_namespaces_belong_to_the_cluster_owner_only(plan, stack):
     names = {inputs(r)["metadata"]["name"] for r in plan.by_type("kubernetes:core/v1:Namespace")}
-    expected = set(PLATFORM) if ENVIRONMENT[stack] != "ephemeral" else set()
+    expected = set(PLATFORM) if environment_of(stack) != "ephemeral" else set()
     assert names & set(PLATFORM) == expected, f"{stack}: PR stacks reuse staging's platform namespaces"
 
 
@@ -77,7 +77,7 @@ def test_default_service_account_mounts_no_token(plan, stack):
 
 def test_app_quota_follows_the_profile(plan, stack):
     from config import PROFILES
-    quota = PROFILES[ENVIRONMENT[stack]].quota
+    quota = PROFILES[environment_of(stack)].quota
     hard = in_ns(plan, "kubernetes:core/v1:ResourceQuota", APP_NS[stack])["quota"]["spec"]["hard"]
     assert hard["limits.cpu"] == str(quota.cpu) and hard["limits.memory"] == f"{quota.memory_gib}Gi"
 
@@ -94,7 +94,7 @@ def test_gateway_reaches_app_pods_on_the_app_port_only(plan, stack):
 def test_datastore_egress_matches_the_data_mode(plan, stack, rule):
     spec = in_ns(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", APP_NS[stack])[rule]["spec"]
     pg = next(e for e in spec["egress"] if e["ports"][0]["port"] == 5432)
-    if ENVIRONMENT[stack] == "ephemeral":
+    if environment_of(stack) == "ephemeral":
         assert pg["to"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "postgres"}}}]
     else:
         assert pg["to"] == [{"ipBlock": {"cidr": "10.0.0.0/16"}}], "managed mode: the VPC CIDR"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 from config import PROFILES
-from tools import mockrun
+from tools import wire
+from tools.offline import mockrun
 
 DB, STS = "aws:rds/instance:Instance", "kubernetes:apps/v1:StatefulSet"
 managed = pytest.mark.parametrize("stack", ["staging", "production"])
@@ -37,7 +38,7 @@ def test_storage_gp3_encrypted_with_the_customer_key(plan: mockrun.Plan) -> None
 @managed
 def test_sizes_and_availability_follow_the_profile(plan: mockrun.Plan) -> None:
     db, i = _db(plan)
-    p = PROFILES[ENVIRONMENT[plan.stack]].postgres
+    p = PROFILES[environment_of(plan.stack)].postgres
     assert (i["instanceClass"], i["multiAz"], i["allocatedStorage"], i["maxAllocatedStorage"]) == (
         p.instance_class, p.multi_az, p.allocated_storage_gib, p.max_allocated_storage_gib), db.urn
     assert i["backupRetentionPeriod"] == p.backup_retention_days and i["copyTagsToSnapshot"] is True, db.urn
@@ -60,7 +61,7 @@ def test_rds_manages_the_password_and_iam_auth_is_on(plan: mockrun.Plan) -> None
 @managed
 def test_logs_exported_and_performance_insights_per_profile(plan: mockrun.Plan) -> None:
     db, i = _db(plan)
-    pi = PROFILES[ENVIRONMENT[plan.stack]].postgres.performance_insights
+    pi = PROFILES[environment_of(plan.stack)].postgres.performance_insights
     assert i["enabledCloudwatchLogsExports"] == ["postgresql", "upgrade"], db.urn
     assert i["performanceInsightsEnabled"] is pi and (i.get("performanceInsightsKmsKeyId") == i["kmsKeyId"]) is pi
 
@@ -154,7 +155,7 @@ def test_in_cluster_password_is_a_file_from_a_generated_secret(plan: mockrun.Pla
     env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
     secret = plan.get("kubernetes:core/v1:Secret", "postgres-credentials")
     assert "POSTGRES_PASSWORD" not in env and env["POSTGRES_PASSWORD_FILE"]["value"].startswith("/run/secrets/"), sts.urn
-    assert mockrun.is_secret(secret.inputs["stringData"]), secret.urn
+    assert wire.is_secret(secret.inputs["stringData"]), secret.urn
     plan.get("random:index/randomPassword:RandomPassword", "postgres-password")
 
 
@@ -166,7 +167,7 @@ def test_in_cluster_service_is_cluster_ip(plan: mockrun.Plan) -> None:
 
 def test_connection_configmap_and_outputs(plan: mockrun.Plan) -> None:
     cm = inputs(plan.get("kubernetes:core/v1:ConfigMap", "postgres-connection"))
-    out = mockrun.plain(plan.stack_outputs)["postgres"]
+    out = wire.plain(plan.stack_outputs)["postgres"]
     assert cm["data"]["PGHOST"] == out["host"] and cm["data"]["PGPORT"] == "5432", cm
     expected = "postgres-credentials" if plan.stack == "pr-7" else "arn:aws:secretsmanager:"
     assert out["credentials"].startswith(expected) and cm["data"]["POSTGRES_CREDENTIALS_REF"] == out["credentials"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 from config import PROFILES
-from tools import mockrun
+from tools import wire
+from tools.offline import mockrun
 
 GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 managed = pytest.mark.parametrize("stack", ["staging", "production"])
@@ -30,7 +31,7 @@ def test_engine_is_pinned_valkey_in_cluster_mode(plan: mockrun.Plan) -> None:
 @managed
 def test_shards_replicas_and_snapshots_follow_the_profile(plan: mockrun.Plan) -> None:
     group, i = _group(plan)
-    p = PROFILES[ENVIRONMENT[plan.stack]].redis
+    p = PROFILES[environment_of(plan.stack)].redis
     assert (i["nodeType"], i["numNodeGroups"], i["replicasPerNodeGroup"]) == (
         p.node_type, p.shards, p.replicas_per_shard), group.urn
     assert i["snapshotRetentionLimit"] == p.snapshot_retention_days, group.urn
@@ -39,7 +40,7 @@ def test_shards_replicas_and_snapshots_follow_the_profile(plan: mockrun.Plan) ->
 @managed
 def test_failover_and_multi_az_when_replicas_exist(plan: mockrun.Plan) -> None:
     group, i = _group(plan)
-    multi_az = PROFILES[ENVIRONMENT[plan.stack]].redis.multi_az
+    multi_az = PROFILES[environment_of(plan.stack)].redis.multi_az
     assert i["automaticFailoverEnabled"] is True and i["multiAzEnabled"] is multi_az is True, group.urn
 
 
@@ -54,7 +55,7 @@ def test_encrypted_at_rest_with_the_customer_key_and_in_transit(plan: mockrun.Pl
 @managed
 def test_auth_token_is_generated_and_secret(plan: mockrun.Plan) -> None:
     group = plan.get(GROUP, "redis-group")
-    assert mockrun.is_secret(group.inputs["authToken"]), group.urn
+    assert wire.is_secret(group.inputs["authToken"]), group.urn
     plan.get("random:index/randomPassword:RandomPassword", "redis-auth-token")
 
 
@@ -123,5 +124,5 @@ def test_redis_auth_secret_in_the_app_namespace(plan: mockrun.Plan) -> None:
     secret = plan.get("kubernetes:core/v1:Secret", "redis-auth")
     meta = inputs(secret)["metadata"]
     assert meta["name"] == "redis-auth" and meta["namespace"] == ("pr-7" if plan.stack == "pr-7" else "app")
-    assert mockrun.is_secret(secret.inputs["stringData"]), secret.urn
-    assert mockrun.plain(plan.stack_outputs)["redis"]["authSecret"] == "redis-auth"
+    assert wire.is_secret(secret.inputs["stringData"]), secret.urn
+    assert wire.plain(plan.stack_outputs)["redis"]["authSecret"] == "redis-auth"

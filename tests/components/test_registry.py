@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ENVIRONMENT, inputs
+from helpers import environment_of, inputs
 
 from config import PROFILES
-from tools import mockrun
+from tools import wire
+from tools.offline import mockrun
 
 REPO, IMAGE = "aws:ecr/repository:Repository", "docker:index/image:Image"
 SERVICES = ("app", "backup")
@@ -46,7 +47,7 @@ def test_force_delete_only_for_ephemeral(plan: mockrun.Plan, force: bool) -> Non
 
 
 def test_lifecycle_follows_the_profile(plan: mockrun.Plan) -> None:
-    profile = PROFILES[ENVIRONMENT[plan.stack]].registry
+    profile = PROFILES[environment_of(plan.stack)].registry
     policy = plan.get("aws:ecr/lifecyclePolicy:LifecyclePolicy", "registry-app-lifecycle")
     untagged, tagged = (r["selection"] for r in json.loads(inputs(policy)["policy"])["rules"])
     assert untagged["tagStatus"] == "untagged" and untagged["countNumber"] == profile.untagged_expiry_days, policy.urn
@@ -70,7 +71,7 @@ def test_backup_image_build(plan: mockrun.Plan) -> None:
     image = inputs(plan.get(IMAGE, "registry-backup-image"))
     assert image["build"] == {"context": "images/backup", "dockerfile": "images/backup/Dockerfile",
                               "platform": "linux/amd64"}, image
-    assert image["registry"]["password"] == mockrun.REDACTED, "ECR token must stay secret"
+    assert image["registry"]["password"] == wire.REDACTED, "ECR token must stay secret"
 
 
 def test_image_tag_comes_from_config_never_latest(plan: mockrun.Plan) -> None:
@@ -80,7 +81,7 @@ def test_image_tag_comes_from_config_never_latest(plan: mockrun.Plan) -> None:
 
 
 def test_images_output_pinned_by_an_immutable_tag(plan: mockrun.Plan) -> None:
-    images = mockrun.plain(plan.stack_outputs)["images"]
+    images = wire.plain(plan.stack_outputs)["images"]
     tag = "pr-7" if plan.stack == "pr-7" else "0.1.0"
     for service, repo in zip(SERVICES, _repos(plan), strict=True):
         assert inputs(repo)["imageTagMutability"] == "IMMUTABLE", repo.urn
@@ -88,10 +89,10 @@ def test_images_output_pinned_by_an_immutable_tag(plan: mockrun.Plan) -> None:
 
 
 def test_app_image_is_built_when_a_build_context_is_configured(plan_of) -> None:
-    from conftest import run
+    from helpers import run
     built = run("staging", {"platform:app.buildContext": "../app"})
     image = inputs(built.get(IMAGE, "registry-app-image"))
     assert image["build"]["context"] == "../app" and image["build"]["platform"] == "linux/amd64", image
-    assert mockrun.plain(built.stack_outputs)["images"]["app"] == image["imageName"]
+    assert wire.plain(built.stack_outputs)["images"]["app"] == image["imageName"]
     deployment = built.get("kubernetes:apps/v1:Deployment", "app-deployment")
     assert built.get(IMAGE, "registry-app-image").urn in deployment.dependencies, "pods roll only after the push"

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 import config
-from tools import docs, golden, stackfile
+from tools.dev import docs
+from tools.offline import facts, stackfile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,8 +23,7 @@ def test_committed_stack_files_parse_into_their_profile(stack: str) -> None:
 
 
 def test_ephemeral_stack_derived_from_staging_parses() -> None:
-    cfg, _ = golden.stack_config("pr-42")
-    settings = config.parse(cfg, stack="pr-42")
+    settings = facts.settings("pr-42", reproducible=True)
     assert (settings.environment, settings.app_namespace, settings.app_host) == (
         "ephemeral", "pr-42", "pr-42.preview.example.com")
     assert settings.tags["pr"] == "42" and settings.tags["expires-at"] == "2026-11-25T12:00:00Z"

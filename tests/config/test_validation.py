@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import config
-from tools import golden, stackfile
+from tools.offline import facts, stackfile
 
 
 def _staging() -> dict[str, str]:
@@ -77,7 +77,7 @@ def test_secret_value_is_never_echoed() -> None:
 
 
 def test_ephemeral_rejects_managed_data_store_sizes() -> None:
-    cfg, _ = golden.stack_config("pr-3")
+    cfg = dict(facts.engine_config("pr-3", reproducible=True).config)
     cfg["platform:postgres.instanceClass"] = "db.r6g.large"
     assert any("pulumi config rm platform:postgres.instanceClass --stack pr-3" in p
                for p in _problems(cfg, stack="pr-3"))

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 import config
-from tools import ephemeral
+from tools import cli
+from tools.delivery import ephemeral
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -25,7 +26,7 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def generate(root: Path, *args: str) -> int:
-    return ephemeral.main(["--root", str(root), "config", *args])
+    return cli.run(ephemeral.main, ["--root", str(root), "config", *args])
 
 
 def stack_config(root: Path, pr: int) -> dict:

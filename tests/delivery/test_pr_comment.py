@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import comment
+from tools import cli
+from tools.delivery import comment
 
 LIMIT = 65_536
 
@@ -23,10 +24,10 @@ def plan(stack: str, rds: int = 2) -> dict:
 
 
 def violation(i: int, enforcement: str = "advisory", message: str = "bucket is public") -> dict:
-    """The shape ``python -m tools check --json`` writes."""
+    """One violation as ``CheckResult.to_json`` writes it."""
     return {"rule": "aws-s3-no-public-access", "severity": "high", "enforcement": enforcement,
             "urn": f"urn:pulumi:production::platform::aws:s3/bucket:Bucket::b{i}", "type": "aws:s3/bucket:Bucket",
-            "name": f"b{i}", "message": message, "fix": "block public access"}
+            "name": f"b{i}", "what": message, "fix": "block public access"}
 
 
 def render(tmp_path: Path, plans: dict[str, dict], checks: dict[str, dict] | None = None,
@@ -43,12 +44,20 @@ def render(tmp_path: Path, plans: dict[str, dict], checks: dict[str, dict] | Non
     return out.read_text()
 
 
-CLEAN = {"violations": [], "mandatory": 0, "advisory": 0}
+def result(*violations: dict, environment: str = "production") -> dict:
+    """A verdict file as ``python -m tools plan --check-json-dir`` / ``tools check --json`` write it."""
+    return {"environment": environment, "rulesRun": 85, "resources": 4, "seconds": 0.5,
+            "mandatory": sum(v["enforcement"] == "mandatory" for v in violations),
+            "advisory": sum(v["enforcement"] == "advisory" for v in violations),
+            "violations": list(violations), "suppressed": []}
+
+
+CLEAN = result()
 
 
 def test_marker_first_then_sections_in_order(tmp_path: Path) -> None:
     text = render(tmp_path, {"staging": plan("staging"), "production": plan("production", 3)},
-                  {"staging": CLEAN, "production": CLEAN})
+                  {"staging": result(environment="staging"), "production": CLEAN})
     assert text.startswith("<!-- platform-plan -->\n")
     order = ["Platform plan", "### Resources per environment", "### Policy violations",
              "### Settings that differ", "### Components"]
@@ -58,13 +67,12 @@ def test_marker_first_then_sections_in_order(tmp_path: Path) -> None:
 
 def test_summary_counts_and_verdicts(tmp_path: Path) -> None:
     text = render(tmp_path, {"staging": plan("staging"), "production": plan("production", 3)},
-                  {"staging": CLEAN, "production": {"violations": [violation(1, "mandatory"), violation(2)],
-                                                    "mandatory": 1, "advisory": 1}})
+                  {"staging": result(environment="staging"), "production": result(violation(1, "mandatory"), violation(2))})
     assert "Platform plan: **FAIL**" in text
     assert "| `staging` | 3 | ✅ **PASS** | 0 | 0 |" in text
     assert "| `production` | 4 | ❌ **FAIL** | 1 | 1 |" in text
     assert "| **mandatory** | high | `aws-s3-no-public-access` | `aws:s3/bucket:Bucket::b1` | " \
-           "bucket is public. Fix: block public access |" in text
+           "bucket is public | block public access |" in text
 
 
 def test_resources_by_type_per_environment(tmp_path: Path) -> None:
@@ -89,8 +97,7 @@ def test_mermaid_shows_components_and_child_types(tmp_path: Path) -> None:
 
 def test_violation_text_cannot_break_the_table(tmp_path: Path) -> None:
     text = render(tmp_path, {"production": plan("production")},
-                  {"production": {"violations": [violation(1, message="a | b\n<script>")],
-                                  "mandatory": 0, "advisory": 1}})
+                  {"production": result(violation(1, message="a | b\n<script>"))})
     assert "a \\| b &lt;script&gt;" in text and "<script>" not in text
 
 
@@ -103,16 +110,21 @@ def test_missing_check_is_an_error_verdict_not_a_pass(tmp_path: Path) -> None:
     assert "Platform plan: **FAIL**" in text and "**ERROR**" in text and "not produced" in text
 
 
-def test_check_counts_derived_when_absent(tmp_path: Path) -> None:
-    text = render(tmp_path, {"production": plan("production")},
-                  {"production": [violation(1, "mandatory"), violation(2, "mandatory"), violation(3)]})
-    assert "| `production` | 3 | ❌ **FAIL** | 2 | 1 |" in text
+@pytest.mark.parametrize(("bad", "named"), [
+    ({"violations": []}, "missing key(s) 'advisory'"),
+    ({**result(), "verdict": "PASS"}, "unknown key(s) 'verdict'"),
+    ({**result(violation(1, "mandatory")), "mandatory": 0}, "'mandatory' is 0 but 1 violation(s)"),
+    (result({**violation(1), "message": "old spelling"}), "unknown key(s) 'message'"),
+])
+def test_a_malformed_check_result_is_an_error_verdict_naming_the_key(bad: dict, named: str, tmp_path: Path) -> None:
+    text = render(tmp_path, {"production": plan("production")}, {"production": bad})
+    assert "❌ **ERROR**" in text and named in text, text[:1500]
 
 
 def test_huge_input_stays_under_the_limit_and_keeps_the_verdict(tmp_path: Path) -> None:
     many = [violation(i, "mandatory" if i % 2 else "advisory", "x" * 250) for i in range(4000)]
     text = render(tmp_path, {"staging": plan("staging", 3000), "production": plan("production", 3000)},
-                  {"staging": CLEAN, "production": {"violations": many, "mandatory": 2000, "advisory": 2000}})
+                  {"staging": result(environment="staging"), "production": result(*many)})
     assert comment.length(text) < LIMIT
     assert text.startswith("<!-- platform-plan -->")
     assert "Platform plan: **FAIL**" in text
@@ -125,7 +137,7 @@ def test_huge_input_stays_under_the_limit_and_keeps_the_verdict(tmp_path: Path) 
 
 def test_truncation_drops_whole_diagrams_never_half(tmp_path: Path) -> None:
     text = render(tmp_path, {"staging": plan("staging"), "production": plan("production")},
-                  {"staging": CLEAN, "production": CLEAN}, "--budget", "1800")
+                  {"staging": result(environment="staging"), "production": CLEAN}, "--budget", "1800")
     assert comment.length(text) <= 1800
     assert "Platform plan: **PASS**" in text
     assert text.count("```mermaid") * 2 == text.count("```"), "no unterminated code fence"
@@ -134,4 +146,4 @@ def test_truncation_drops_whole_diagrams_never_half(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["staging", "=x.json", "staging="])
 def test_bad_plan_argument_is_a_usage_error(bad: str, tmp_path: Path) -> None:
-    assert comment.main(["--plan", bad, "--out", str(tmp_path / "c.md")]) == 2
+    assert cli.run(comment.main, ["--plan", bad, "--out", str(tmp_path / "c.md")]) == 2

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import ephemeral
+from tools import cli
+from tools.delivery import ephemeral
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_missing_cli_message(argv: list[str], monkeypatch: pytest.MonkeyPatch,
                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(ephemeral.shutil, "which", lambda name: None)
-    assert ephemeral.main(argv) == 2
+    assert cli.run(ephemeral.main, argv) == 2
     err = capsys.readouterr().err
     assert "Pulumi CLI is not installed" in err
     assert "curl -fsSL https://get.pulumi.com | sh" in err and "https://www.pulumi.com/docs/install/" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tools.ephemeral import Decision, StackInfo, github_pr_closed, select_for_reaping
+from tools.delivery.ephemeral import Decision, StackInfo, github_pr_closed, select_for_reaping
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
 
@@ -78,7 +78,7 @@ def test_without_a_repository_closed_pr_detection_is_off() -> None:
 
 
 def test_listing_shows_pr_age_and_expiry() -> None:
-    from tools.ephemeral import render_listing
+    from tools.delivery.ephemeral import render_listing
 
     text = render_listing([StackInfo("pr-12", {"created-at": "2026-11-21T12:00:00Z",
                                                "expires-at": "2026-11-22T11:00:00Z"}),

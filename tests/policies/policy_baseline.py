@@ -7,14 +7,15 @@ import copy
 import json
 from typing import Any
 
+from tools.wire import SECRET_SIG, SIG
+
 STACK = "production"
 ACCOUNT = "210987654321"
 KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0b6c-key"
 ECR = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
 TAGS = {"environment": "production", "project": "platform", "stack": "production",
         "owner": "team-platform", "cost-center": "cc-1234", "managed-by": "pulumi"}
-SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
-          "ciphertext": "v1:AAAA"}
+SECRET = {SIG: SECRET_SIG, "ciphertext": "v1:AAAA"}
 POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                 "seccompProfile": {"type": "RuntimeDefault"}}
 CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "privileged": False,

@@ -9,7 +9,8 @@ from typing import Any
 
 from policies.rules import REGISTRY, VALIDATORS, Context, Res
 from policies.rules._core import SUPPRESS_PREFIX, plain
-from tools.check import SECRET_SIG, SIG_KEY, name_of, to_analyzer_value
+from tools.offline.check import name_of
+from tools.wire import UNKNOWN, to_analyzer_value, unsecret
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 META = {m.id: m for m in REGISTRY}
@@ -24,7 +25,7 @@ class _Delete:
 
 
 DELETE = _Delete()
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+__all__ = ["DELETE", "META", "UNKNOWN", "mutate", "rule_config", "run_rule", "suppress"]
 
 
 def rule_config(rule: str, environment: str) -> dict[str, Any]:
@@ -32,22 +33,12 @@ def rule_config(rule: str, environment: str) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "enforcementLevel"} if isinstance(entry, dict) else {}
 
 
-def _unsecret(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            return _unsecret(value["value"])
-        return {k: _unsecret(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unsecret(v) for v in value]
-    return value
-
-
 def run_rule(rule: str, deployment: dict[str, Any], environment: str = "production") -> list[tuple[str, str]]:
     """(resource name, message) for every violation the rule reports."""
     meta, fn = META[rule], VALIDATORS[rule]
     config = rule_config(rule, environment)
     resources = [Res(type=r["type"], urn=r["urn"], name=name_of(r["urn"]),
-                     props=plain(_unsecret(to_analyzer_value(r.get("inputs") or {}))),
+                     props=plain(unsecret(to_analyzer_value(r.get("inputs") or {}))),
                      protect=bool(r.get("protect")), dependencies=list(r.get("dependencies") or []),
                      property_dependencies=dict(r.get("propertyDependencies") or {}))
                  for r in deployment["deployment"]["resources"]]

@@ -14,9 +14,12 @@ import policy_baseline as baseline
 import pytest
 from policy_helpers import DELETE, UNKNOWN, mutate
 
+from config import ENVIRONMENTS
 from policies.rules import REGISTRY
-from tools import check, coverage, mockrun
-from tools import plan as plan_tool
+from tools import cli, report, wire
+from tools.dev import coverage
+from tools.offline import check, facts
+from tools.offline import plan as plan_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CJ = "spec.jobTemplate.spec.template.spec"
@@ -33,7 +36,7 @@ def mandatory(result, rule=None):
 
 def test_baseline_passes_over_grpc(analyzer):
     result = check.check_deployment(baseline.deployment(), "production")
-    assert result.mandatory == 0 and result.advisory == 0, check.render(result)
+    assert result.mandatory == 0 and result.advisory == 0, report.render(result)
     assert result.rules_run == len(REGISTRY) - 1  # ephemeral-disposable is disabled in production
 
 
@@ -49,7 +52,7 @@ def test_analyzer_info_carries_rule_metadata(analyzer):
 def test_unknown_value_is_a_mandatory_violation_naming_the_input(analyzer):
     dep = mutate(baseline.deployment(), "db", "publiclyAccessible", UNKNOWN)
     [v] = mandatory(check.check_deployment(dep, "production"), "aws-rds-not-public")
-    assert "publiclyAccessible" in v.message and "unknown during preview" in v.message
+    assert "publiclyAccessible" in v.what and "unknown during preview" in v.what
 
 
 def test_secrets_are_sent_as_secrets_and_never_echoed(analyzer):
@@ -73,7 +76,7 @@ def test_availability_is_advisory_outside_production(analyzer, environment, leve
 
 def test_security_stays_mandatory_everywhere(analyzer):
     dep = mutate(baseline.deployment(), "db", "storageEncrypted", False)
-    for environment in check.ENVIRONMENTS:
+    for environment in ENVIRONMENTS:
         assert mandatory(check.check_deployment(dep, environment), "aws-rds-storage-encrypted"), environment
 
 
@@ -83,7 +86,7 @@ def test_disposability_is_mandatory_only_in_ephemeral(analyzer):
     assert not [v for v in check.check_deployment(dep, "staging").violations if v.rule == "ephemeral-disposable"]
 
 
-@pytest.mark.parametrize("environment", check.ENVIRONMENTS)
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
 def test_config_files_name_existing_rules(environment):
     config = json.loads((ROOT / "policies" / "config" / f"{environment}.json").read_text())
     assert config["all"] == "mandatory"
@@ -96,24 +99,24 @@ def test_cli_exit_codes(tmp_path, analyzer, capsys):
     bad.write_text(json.dumps(mutate(baseline.deployment(), "db", "publiclyAccessible", True)))
     (tmp_path / "junk.json").write_text("{not json")
     out = tmp_path / "result.json"
-    assert check.main([str(good), "--stack", "production"]) == 0
-    assert check.main([str(bad), "--stack", "production", "--json", str(out)]) == 1
+    assert cli.run(check.main, [str(good), "--stack", "production"]) == 0
+    assert cli.run(check.main, [str(bad), "--stack", "production", "--json", str(out)]) == 1
     assert json.loads(out.read_text())["mandatory"] == 1
-    assert check.main([str(tmp_path / "missing.json"), "--stack", "production"]) == 2
-    assert check.main([str(tmp_path / "junk.json"), "--stack", "production"]) == 2
-    assert check.main([str(good), "--stack", "nosuchstack"]) == 2
+    assert cli.run(check.main, [str(tmp_path / "missing.json"), "--stack", "production"]) == 2
+    assert cli.run(check.main, [str(tmp_path / "junk.json"), "--stack", "production"]) == 2
+    assert cli.run(check.main, [str(good), "--stack", "nosuchstack"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "unknown stack 'nosuchstack'" in err
 
 
 def test_pr_stacks_without_a_file_are_ephemeral():
-    assert check.environment_of("pr-12345") == "ephemeral"
-    assert check.environment_of("production") == "production"
+    assert facts.environment_of("pr-12345") == "ephemeral"
+    assert facts.environment_of("production") == "production"
 
 
 def test_policies_doc_is_current():
     assert (ROOT / "docs" / "POLICIES.md").read_text() == coverage.report(), \
-        "regenerate: python -m tools policy coverage --write docs/POLICIES.md"
+        "regenerate: python -m tools coverage --write docs/POLICIES.md"
 
 
 # ------------------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ def plans(plan_of):
     ready = os.environ.get("PLATFORM_PLAN_DIR")
     if ready:
         return {stack: json.loads((Path(ready) / f"{stack}.json").read_text()) for stack in CORPUS_STACKS}
-    return {stack: json.loads(mockrun.to_json(plan_tool.export(plan_of(stack)))) for stack in CORPUS_STACKS}
+    return {stack: json.loads(wire.to_json(plan_tool.export(plan_of(stack)))) for stack in CORPUS_STACKS}
 
 
 @pytest.fixture(scope="session")
@@ -139,8 +142,8 @@ def unedited(plans, analyzer):
 
     def get(stack: str) -> set[tuple[str, str, str]]:
         if stack not in found:
-            result = check.check_deployment(plans[stack], check.environment_of(stack), stack=stack)
-            found[stack] = {(v.rule, v.urn, v.message) for v in mandatory(result)}
+            result = check.check_deployment(plans[stack], facts.environment_of(stack), stack=stack)
+            found[stack] = {(v.rule, v.urn, v.what) for v in mandatory(result)}
         return found[stack]
     return get
 
@@ -212,9 +215,9 @@ CORPUS = [
                          ids=[f"{c[0]}:{c[1]}:{c[2] or 'removed'}" for c in CORPUS])
 def test_corpus_edit_is_caught(plans, unedited, stack, resource, path, value, rule):
     """Each edit of a copy of the plan, checked in-process over gRPC by the session's analyzer."""
-    edited = check.check_deployment(mutate(plans[stack], resource, path, value), check.environment_of(stack),
+    edited = check.check_deployment(mutate(plans[stack], resource, path, value), facts.environment_of(stack),
                                     stack=stack)
-    new = [v for v in mandatory(edited, rule) if (v.rule, v.urn, v.message) not in unedited(stack)]
+    new = [v for v in mandatory(edited, rule) if (v.rule, v.urn, v.what) not in unedited(stack)]
     assert new, f"{stack}: {resource}.{path or '(removed)'} -> {value!r:.60} not caught by {rule}"
 
 
@@ -222,8 +225,8 @@ def test_corpus_edit_is_caught_by_the_cli(plans, tmp_path):
     """One edit end to end through the real command line (`python -m tools check`, own analyzer):
     the committed production plan passes with its one written exception, the edit fails it."""
     good, bad, out = tmp_path / "production.json", tmp_path / "edited.json", tmp_path / "result.json"
-    good.write_text(mockrun.to_json(plans["production"]))
-    bad.write_text(mockrun.to_json(mutate(plans["production"], "postgres-db", "storageEncrypted", False)))
+    good.write_text(wire.to_json(plans["production"]))
+    bad.write_text(wire.to_json(mutate(plans["production"], "postgres-db", "storageEncrypted", False)))
     command = [sys.executable, "-m", "tools", "check", "--stack", "production", "--json", str(out)]
     passed = subprocess.run([*command, str(good)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert passed.returncode == 0, passed.stdout[-3000:] + passed.stderr[-2000:]

@@ -249,7 +249,7 @@ def _mutate_dotted(dep, case: Case):
         if case.path.startswith(prefix):
             import copy
 
-            from tools.check import name_of
+            from tools.offline.check import name_of
             dep = copy.deepcopy(dep)
             target = next(r for r in dep["deployment"]["resources"] if name_of(r["urn"]) == case.resource)
             mapping = target["inputs"]["metadata"].setdefault(prefix.split(".")[1], {})

@@ -12,7 +12,8 @@ from policy_helpers import mutate, suppress
 
 from policies.rules import REGISTRY
 from policies.rules._core import SUPPRESSIBLE
-from tools import check
+from tools import report
+from tools.offline import check
 
 REASON = "counter store: replicas would split counters; the limiter fails open"
 
@@ -31,10 +32,10 @@ def one_replica():
 
 def test_suppressed_availability_rule_passes_and_is_listed(one_replica):
     result = check.check_deployment(suppress(one_replica, "app", "k8s-min-replicas", REASON), "production")
-    assert result.mandatory == 0 and result.advisory == 0, check.render(result)
+    assert result.mandatory == 0 and result.advisory == 0, report.render(result)
     [s] = result.suppressed
     assert (s.rule, s.name, s.reason, s.enforcement) == ("k8s-min-replicas", "app", REASON, "mandatory")
-    assert "Suppressed (1)" in check.render(result) and REASON in check.render(result)
+    assert "Suppressed (1)" in report.render(result) and REASON in report.render(result)
     assert json.loads(json.dumps(result.to_json()))["suppressed"][0]["reason"] == REASON
 
 
@@ -42,7 +43,7 @@ def test_stack_rule_on_an_aws_resource_is_suppressed_by_a_tag():
     dep = mutate(baseline.deployment(), "backups-lock", "", None)
     assert rules(check.check_deployment(dep, "production"), "aws-s3-backup-object-lock")
     result = check.check_deployment(suppress(dep, "backups", "aws-s3-backup-object-lock", "legal hold"), "production")
-    assert result.mandatory == 0, check.render(result)
+    assert result.mandatory == 0, report.render(result)
     assert [(s.rule, s.name, s.reason) for s in result.suppressed] == [("aws-s3-backup-object-lock", "backups", "legal hold")]
 
 
@@ -50,25 +51,25 @@ def test_suppressing_a_security_rule_is_itself_a_violation():
     dep = mutate(baseline.deployment(), "db", "storageEncrypted", False)
     result = check.check_deployment(suppress(dep, "db", "aws-rds-storage-encrypted", "we accept it"), "production")
     found = rules(result, "aws-rds-storage-encrypted")
-    assert len(found) == 2 and not result.suppressed, check.render(result)
-    assert any("suppressions are not allowed for security rules" in v.message for v in found)
+    assert len(found) == 2 and not result.suppressed, report.render(result)
+    assert any("suppressions are not allowed for security rules" in v.what for v in found)
     # Even on a compliant resource: the attempt is reported.
     compliant = check.check_deployment(suppress(baseline.deployment(), "db", "aws-rds-storage-encrypted", "x"),
                                        "production")
     [v] = rules(compliant)
-    assert v.rule == "aws-rds-storage-encrypted" and "not allowed for security rules" in v.message
+    assert v.rule == "aws-rds-storage-encrypted" and "not allowed for security rules" in v.what
 
 
 def test_suppressing_a_stack_security_rule_is_a_violation():
     dep = mutate(baseline.deployment(), "backups-versioning", "", None)
     result = check.check_deployment(suppress(dep, "backups", "aws-s3-versioning", "not needed"), "production")
-    assert len(rules(result, "aws-s3-versioning")) == 2 and not result.suppressed, check.render(result)
+    assert len(rules(result, "aws-s3-versioning")) == 2 and not result.suppressed, report.render(result)
 
 
 def test_disposability_cannot_be_suppressed():
     dep = suppress(baseline.deployment(), "db", "ephemeral-disposable", "keep it")
     found = rules(check.check_deployment(dep, "ephemeral"), "ephemeral-disposable")
-    assert any("not allowed for disposability rules" in v.message for v in found)
+    assert any("not allowed for disposability rules" in v.what for v in found)
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None], ids=["empty", "blank", "null"])
@@ -76,8 +77,8 @@ def test_a_suppression_without_a_reason_is_a_violation(one_replica, reason):
     dep = suppress(one_replica, "app", "k8s-min-replicas", reason)
     result = check.check_deployment(dep, "production")
     found = rules(result, "k8s-min-replicas")
-    assert len(found) == 2 and not result.suppressed, check.render(result)
-    assert any("needs a written reason" in v.message for v in found)
+    assert len(found) == 2 and not result.suppressed, report.render(result)
+    assert any("needs a written reason" in v.what for v in found)
 
 
 def test_other_rules_and_resources_are_unaffected(one_replica):
@@ -102,4 +103,4 @@ def test_a_suppression_naming_an_unknown_rule_is_a_violation():
     dep = suppress(baseline.deployment(), "app", "k8s-min-replica", REASON)  # typo: no such rule
     [v] = rules(check.check_deployment(dep, "production"))
     assert v.rule == "policy-suppression-names-a-rule" and v.name == "app", v
-    assert "did you mean k8s-min-replicas?" in v.message
+    assert "did you mean k8s-min-replicas?" in v.what

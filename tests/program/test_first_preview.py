@@ -12,24 +12,24 @@ import json
 from functools import cache
 
 import pytest
-from conftest import ENVIRONMENT, STACKS
+from helpers import STACKS, environment_of
 
-from tools import check, golden, mockrun
-from tools import plan as plan_cli
+from tools import report, wire
+from tools.offline import check, mockrun
+from tools.offline import plan as plan_cli
 
 
 @cache
 def first_preview(stack: str) -> mockrun.Plan:
-    config, secrets = golden.stack_config(stack)
-    return mockrun.run_program(stack, config, secret_keys=secrets, first_preview=True)
+    return plan_cli.build(stack, first_preview=True, reproducible=True)
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_first_preview_passes_the_policy_pack(stack: str) -> None:
-    result = check.check_deployment(plan_cli.export(first_preview(stack)), ENVIRONMENT[stack], stack=stack)
-    unreadable = [f"{v.rule} {v.name}" for v in result.violations if "unknown during preview" in v.message]
+    result = check.check_deployment(plan_cli.export(first_preview(stack)), environment_of(stack), stack=stack)
+    unreadable = [f"{v.rule} {v.name}" for v in result.violations if "unknown during preview" in v.what]
     assert unreadable == [], f"{stack}: rules that cannot read a value in the first preview: {unreadable}"
-    assert result.mandatory == 0, f"{stack}:\n{check.render(result)}"
+    assert result.mandatory == 0, f"{stack}:\n{report.render(result)}"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -38,11 +38,11 @@ def test_first_preview_really_has_unknown_outputs(stack: str) -> None:
     sse = plan.get("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                    "backups-encryption")
     (rule,) = sse.inputs["rules"]
-    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == mockrun.UNKNOWN, sse.urn
-    assert mockrun.UNKNOWN in json.dumps(plan_cli.export(plan)), stack
+    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"] == wire.UNKNOWN, sse.urn
+    assert wire.UNKNOWN in json.dumps(plan_cli.export(plan)), stack
 
 
-@pytest.mark.parametrize("stack", [s for s in STACKS if ENVIRONMENT[s] != "ephemeral"])
+@pytest.mark.parametrize("stack", [s for s in STACKS if environment_of(s) != "ephemeral"])
 def test_first_preview_rds_endpoint_is_unknown(stack: str) -> None:
     connection = first_preview(stack).get("kubernetes:core/v1:ConfigMap", "postgres-connection")
-    assert connection.inputs["data"]["PGHOST"] == mockrun.UNKNOWN, connection.urn
+    assert connection.inputs["data"]["PGHOST"] == wire.UNKNOWN, connection.urn

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import mockrun, stackfile
-from tools import plan as plan_cli
+from tools import cli, wire
+from tools.offline import plan as plan_cli
+from tools.offline import stackfile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,7 +101,7 @@ def test_secure_config_values_never_appear_in_plaintext(tmp_path: Path) -> None:
     text = target.read_text()
     assert stackfile.SECRET_PLACEHOLDER not in text and "mock-" not in text
     provider = next(r for r in json.loads(text)["deployment"]["resources"] if r["type"] == "pulumi:providers:kubernetes")
-    assert provider["inputs"]["kubeconfig"] == {mockrun.SIG: mockrun.SECRET_SIG, "ciphertext": mockrun.REDACTED}
+    assert provider["inputs"]["kubeconfig"] == {wire.SIG: wire.SECRET_SIG, "ciphertext": wire.REDACTED}
 
 
 def test_manifests_are_one_valid_object_per_file(tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_mandatory_violation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_generated_pr_stack_file_plans_and_passes_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tools import ephemeral
+    from tools.delivery import ephemeral
 
     project = _project(tmp_path, "staging", {})
     assert ephemeral.main(["--root", str(project), "config", "--pr", "4242", "--image-tag", "3f2c1a9"]) == 0
@@ -148,3 +149,30 @@ def test_config_error_is_a_pulumi_run_error() -> None:
     import config
 
     assert issubclass(config.ConfigError, pulumi.RunError)
+
+
+def test_the_pr_verdict_plans_several_stacks_in_one_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.delivery import comment
+    from tools.report import CheckResult
+
+    project, out = _project(tmp_path, "staging", {}), tmp_path / "verdict"
+    assert plan_cli.main(["staging", "pr-7", "-C", str(project), "--quiet", "--json-dir", str(out),
+                          "--check-json-dir", str(out)]) == 0
+    assert "Verdict: staging PASS, pr-7 PASS" in capsys.readouterr().out
+    assert CheckResult.read(out / "check-pr-7.json").environment == "ephemeral"
+    argv = [f"--{kind}={s}={out / f'{kind}-{s}.json'}" for s in ("staging", "pr-7") for kind in ("plan", "check")]
+    assert comment.main([*argv, "--out", str(tmp_path / "c.md")]) == 0
+    assert "Platform plan: **PASS**" in (tmp_path / "c.md").read_text()
+
+
+@pytest.mark.parametrize("flag", ["--json", "--check-json", "--manifests"])
+def test_one_stack_flags_refuse_several_stacks(flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run(plan_cli.main, ["staging", "production", flag, str(tmp_path / "x")]) == 2
+    assert f"{flag} takes one stack" in capsys.readouterr().err
+
+
+def test_one_stacks_error_does_not_stop_the_others(capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan_cli.main(["no-such-stack", "staging", "--no-policy", "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert "error: no-such-stack: unknown stack 'no-such-stack'" in err and "Plan of staging" in out, err
+    assert "Verdict: no-such-stack ERROR, staging PASS" in out

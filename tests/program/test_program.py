@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tools import golden, mockrun
+from tools import wire
+from tools.dev import golden
+from tools.offline import mockrun
 
 
 def test_urns_match_the_golden_snapshot(plan: mockrun.Plan) -> None:
@@ -19,6 +21,6 @@ def test_no_deprecation_or_other_warnings(plan: mockrun.Plan) -> None:
 
 
 def test_outputs_are_few_and_always_set(plan: mockrun.Plan) -> None:
-    outputs = mockrun.plain(plan.stack_outputs)
+    outputs = wire.plain(plan.stack_outputs)
     assert outputs["environment"] and outputs["appUrl"].startswith("https://")
     assert all(v not in (None, "") for v in outputs.values()), outputs

@@ -1,9 +1,8 @@
 """``python -m tools comment --plan ENV=FILE ... [--check ENV=FILE ...] --out comment.md``
 
-Renders the pull-request comment from offline plans (``python -m tools plan <stack> --json FILE``,
-``pulumi stack export`` format) and policy-check results (``python -m tools check <plan.json>
---stack <stack> --json FILE``: ``{"violations": [{"rule", "severity", "enforcement", "urn",
-"message", "fix"}], "mandatory": n, "advisory": n}``; a bare list of violations works too).
+Renders the pull-request comment from offline plans and their policy verdicts, as
+``python -m tools plan STACK ... --json-dir DIR --check-json-dir DIR`` writes them (``pulumi stack
+export`` format; ``CheckResult.to_json``, read back strictly with ``CheckResult.from_json``).
 
 Order: the summary (per environment: resources, verdict PASS/FAIL with mandatory/advisory counts),
 resources per environment (counts by type), policy violations, the profile settings that differ
@@ -30,6 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools import cli
+from tools.cli import EXIT_OK, UsageError
+from tools.report import CheckResult
+
 MARKER = "<!-- platform-plan -->"
 GITHUB_LIMIT = 65_536
 """GitHub rejects comment bodies of 65,536 characters or more."""
@@ -39,13 +42,6 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 MERMAID_MAX_NODES = 150
 """GitHub's Mermaid refuses very large graphs; beyond this the flowchart keeps components only."""
 
-EXIT_OK, EXIT_USAGE = 0, 2
-
-
-class UsageError(Exception):
-    pass
-
-
 def length(text: str) -> int:
     """Length as GitHub counts it (UTF-16 code units): never less than ``len(text)``."""
     return len(text.encode("utf-16-le")) // 2
@@ -54,27 +50,6 @@ def length(text: str) -> int:
 # ------------------------------------------------------------------------------------------
 # Inputs
 # ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    severity: str
-    enforcement: str
-    urn: str
-    message: str
-    fix: str = ""
-
-    @property
-    def mandatory(self) -> bool:
-        return self.enforcement.lower() == "mandatory"
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    violations: tuple[Violation, ...]
-    mandatory: int
-    advisory: int
 
 
 @dataclass
@@ -88,12 +63,14 @@ class Env:
 
     @property
     def environment(self) -> str:
-        """The stack's class from its stack file (``pr-<n>`` without one: ephemeral); "" if unknown."""
-        from tools.check import InputError, environment_of
+        """The stack's class: the verdict's, else tools/offline/facts.py's; "" if it cannot be told."""
+        from tools.offline.facts import environment_of
 
+        if self.check is not None:
+            return self.check.environment
         try:
             return environment_of(self.stack)
-        except InputError:
+        except UsageError:
             return ""
 
     @property
@@ -117,35 +94,6 @@ def load_plan(path: Path) -> list[dict[str, Any]]:
     return resources
 
 
-def _first(item: Mapping[str, Any], *names: str, default: str = "") -> str:
-    for name in names:
-        if item.get(name) not in (None, ""):
-            return str(item[name])
-    return default
-
-
-def load_check(path: Path) -> CheckResult:
-    """The check result; tolerant of a bare list and of Pulumi-style key names."""
-    data = json.loads(path.read_text())
-    items = data if isinstance(data, list) else data.get("violations") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not all(isinstance(v, dict) for v in items):
-        raise ValueError("not a check result: expected {\"violations\": [...], \"mandatory\": n, \"advisory\": n}")
-    violations = tuple(Violation(
-        rule=_first(v, "rule", "policy", "policyName", "name", default="?"),
-        severity=_first(v, "severity", default="-"),
-        enforcement=_first(v, "enforcement", "enforcementLevel", "level", default="advisory"),
-        urn=_first(v, "urn", "resource"),
-        message=_first(v, "message", "description"),
-        fix=_first(v, "fix"),
-    ) for v in items)
-    counts = data if isinstance(data, dict) else {}
-    mandatory = counts.get("mandatory", sum(v.mandatory for v in violations))
-    advisory = counts.get("advisory", sum(not v.mandatory for v in violations))
-    if not isinstance(mandatory, int) or not isinstance(advisory, int):
-        raise ValueError("'mandatory' and 'advisory' must be integers")
-    return CheckResult(violations, mandatory, advisory)
-
-
 def load_env(stack: str, plan: Path, check: Path | None) -> Env:
     env = Env(stack)
     try:
@@ -154,14 +102,14 @@ def load_env(stack: str, plan: Path, check: Path | None) -> Env:
         env.errors.append(f"plan {plan.name}: {_reason(exc)}")
     if check is not None:
         try:
-            env.check = load_check(check)
-        except (OSError, ValueError) as exc:
+            env.check = CheckResult.read(check)
+        except UsageError as exc:
             env.errors.append(f"policy check {check.name}: {_reason(exc)}")
     return env
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError) or str(exc).endswith(": not found"):
         return "not produced (see the job log)"
     return str(exc).splitlines()[0][:200]
 
@@ -236,9 +184,9 @@ def violation_blocks(envs: Sequence[Env]) -> list[Block]:
             continue
         ordered = sorted(e.check.violations, key=lambda v: (not v.mandatory, v.rule, v.urn))
         head = (f"#### `{e.stack}`: {e.check.mandatory} mandatory, {e.check.advisory} advisory\n\n"
-                "| Enforcement | Severity | Rule | Resource | Message |\n|---|---|---|---|---|")
+                "| Enforcement | Severity | Rule | Resource | What | Fix |\n|---|---|---|---|---|---|")
         rows = [f"| {'**mandatory**' if v.mandatory else 'advisory'} | {cell(v.severity)} | `{cell(v.rule)}` | "
-                f"`{cell(_short_urn(v.urn))}` | {cell(v.message + (f'. Fix: {v.fix}' if v.fix else ''))} |"
+                f"`{cell(_short_urn(v.urn))}` | {cell(v.what)} | {cell(v.fix)} |"
                 for v in ordered]
         blocks.append(Block(f"policy violations ({e.stack})", head, rows))
     if blocks:
@@ -409,26 +357,19 @@ def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, Path]:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools comment", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog="python -m tools comment", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--plan", action="append", required=True, metavar="STACK=FILE", help="offline plan (repeat)")
     p.add_argument("--check", action="append", metavar="STACK=FILE", help="policy check result (repeat)")
     p.add_argument("--out", required=True, metavar="FILE", help="markdown output ('-' for stdout)")
     p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help=argparse.SUPPRESS)
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as exc:
-        return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
-    try:
-        plans = _pairs(args.plan, "--plan")
-        checks = _pairs(args.check, "--check")
-        unknown = sorted(set(checks) - set(plans))
-        if unknown:
-            raise UsageError(f"--check for {', '.join(unknown)} without a --plan for it")
-        envs = [load_env(stack, path, checks.get(stack)) for stack, path in plans.items()]
-        text = render(envs, budget=args.budget)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    args = p.parse_args(argv)
+    plans = _pairs(args.plan, "--plan")
+    checks = _pairs(args.check, "--check")
+    unknown = sorted(set(checks) - set(plans))
+    if unknown:
+        raise UsageError(f"--check for {', '.join(unknown)} without a --plan for it")
+    envs = [load_env(stack, path, checks.get(stack)) for stack, path in plans.items()]
+    text = render(envs, budget=args.budget)
     if args.out == "-":
         sys.stdout.write(text)
     else:
@@ -442,4 +383,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

@@ -2,41 +2,27 @@
 
 A URN is type + logical name + parent chain. Changing one makes Pulumi delete and recreate the
 resource (a replaced database, a new bucket), so a changed URN must be a deliberate decision:
-``make golden`` regenerates the files, and the diff shows up in review.
+``make golden`` (``python -m tools golden --write``) regenerates the files, and the diff shows up in review.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from tools import mockrun, stackfile
+from tools import cli
+from tools.cli import ROOT
+from tools.offline import mockrun
+from tools.offline.plan import build
 
-GOLDEN_DIR = stackfile.ROOT / "tests" / "golden"
+GOLDEN_DIR = ROOT / "tests" / "golden"
 STACKS = ("pr-7", "staging", "production")
-EXPIRES_AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
-"""Fixed so the snapshot of the PR stack does not depend on today's date (URNs don't either)."""
-
-
-def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
-    """Engine-shaped config of a snapshot stack. ``pr-<n>`` is generated from staging exactly as
-    ``python -m tools ephemeral config`` would write it, with a fixed expiry."""
-    if stack.startswith("pr-") and not (stackfile.ROOT / f"Pulumi.{stack}.yaml").exists():
-        from tools import ephemeral
-
-        _, cfg = ephemeral.render_stack_file(
-            pr=int(stack[3:]), base="staging", base_config=stackfile.load("staging").config,
-            expires_at=EXPIRES_AT)
-        return {k: stackfile.engine_value(v) for k, v in cfg.items()}, frozenset()
-    loaded = stackfile.load(stack)
-    return dict(loaded.config), loaded.secret_keys
+"""One stack per environment class; pr-7 is always synthesized from staging (tools/offline/facts.py),
+never read from a local Pulumi.pr-7.yaml."""
 
 
 def plan_for(stack: str) -> mockrun.Plan:
-    config, secret_keys = stack_config(stack)
-    return mockrun.run_program(stack, config, secret_keys=secret_keys, project=stackfile.project_name())
+    return build(stack, reproducible=True)
 
 
 def urns(plan: mockrun.Plan) -> list[str]:
@@ -58,7 +44,7 @@ def read(stack: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.golden", description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(prog="python -m tools golden", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="rewrite the golden files")
     args = parser.parse_args(argv)
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
@@ -70,11 +56,11 @@ def main(argv: list[str]) -> int:
             changed += 1
             if args.write:
                 path.write_text(text)
-            print(f"{'wrote' if args.write else 'differs'}: {path.relative_to(stackfile.ROOT)}")
+            print(f"{'wrote' if args.write else 'differs'}: {path.relative_to(ROOT)}")
     if not changed:
         print("golden files are current")
     return 1 if changed and not args.write else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

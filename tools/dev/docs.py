@@ -6,16 +6,16 @@ Without ``--write`` it only reports what is stale (exit 1); tests run that check
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 import config
-from tools import stackfile
+from tools import cli
+from tools.cli import ROOT, UsageError
 
-PROJECT_FILE = stackfile.ROOT / "Pulumi.yaml"
-README = stackfile.ROOT / "README.md"
+PROJECT_FILE = ROOT / "Pulumi.yaml"
+README = ROOT / "README.md"
 _CONFIG_HEADER = "config:\n"
 _TABLE = re.compile(r"(<!-- BEGIN environment-table[^>]*-->\n)(.*?)(<!-- END environment-table -->)", re.S)
 
@@ -46,7 +46,7 @@ def project_file(current: str) -> str:
 
 def readme(current: str) -> str:
     if not _TABLE.search(current):
-        raise SystemExit("README.md lost its <!-- BEGIN environment-table --> markers")
+        raise UsageError("README.md lost its <!-- BEGIN environment-table --> markers; restore them around the table")
     return _TABLE.sub(lambda m: m.group(1) + config.environment_table() + "\n" + m.group(3), current)
 
 
@@ -62,7 +62,7 @@ def stale() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.docs", description=__doc__.split("\n\n")[0])
+    parser = cli.ArgumentParser(prog="python -m tools docs", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
     changed = stale()
@@ -74,4 +74,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

@@ -13,7 +13,6 @@ Exit codes: 0 rendered, 2 bad input (unknown stack, invalid configuration, malfo
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -21,15 +20,12 @@ from typing import Any
 
 import yaml
 
-from tools import stackfile
+from tools import cli
+from tools.cli import EXIT_OK, UsageError
+from tools.offline import facts
 
-EXIT_OK, EXIT_USAGE = 0, 2
 KEY = re.compile(r"postgres/(?P<stamp>\d{8}T\d{6}Z)\.sql\.gz")
 """What backup.sh writes: ``postgres/<UTC %Y%m%dT%H%M%SZ>.sql.gz``."""
-
-
-class UsageError(Exception):
-    pass
 
 
 def default_image(settings: Any) -> str:
@@ -72,8 +68,8 @@ def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
     }
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools restore", description=__doc__.split("\n\n")[1])
+def _parser() -> cli.ArgumentParser:
+    p = cli.ArgumentParser(prog="python -m tools restore", description=(__doc__ or "").split("\n\n")[1])
     p.add_argument("--stack", required=True, help="stack name: staging, production or pr-<n>")
     p.add_argument("--from", dest="key", required=True, help="object key, e.g. postgres/20260301T020000Z.sql.gz")
     p.add_argument("--out", type=Path, help="write the Job here instead of stdout")
@@ -84,22 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    import config  # deferred: keeps `python -m tools --help` instant
-
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return EXIT_OK if exc.code == 0 else EXIT_USAGE
-    try:
-        cfg = stackfile.load(args.stack)
-        settings = config.parse(cfg.config, stack=args.stack, project=cfg.project, secret_keys=cfg.secret_keys)
-        image = args.image or default_image(settings)
-        if "@sha256:" not in image and image.rsplit(":", 1)[-1] == "latest":
-            raise UsageError("--image must not use the 'latest' tag; use the digest or the deployed tag")
-        job = restore_job(settings, args.key, image)
-    except (stackfile.StackFileError, config.ConfigError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    args = _parser().parse_args(argv)
+    settings = facts.settings(args.stack)
+    image = args.image or default_image(settings)
+    if "@sha256:" not in image and image.rsplit(":", 1)[-1] == "latest":
+        raise UsageError("--image must not use the 'latest' tag; use the digest or the deployed tag")
+    job = restore_job(settings, args.key, image)
 
     text = yaml.safe_dump(job, sort_keys=False)
     if args.out:
@@ -113,4 +99,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
-import json
 import logging
 import runpy
 import sys
@@ -32,14 +31,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-ROOT = Path(__file__).resolve().parent.parent
-
-SIG = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-REDACTED = "[secret]"
-"""What a secret looks like anywhere the plan shows or writes it. The plaintext never leaves."""
+from tools.cli import ROOT
+from tools.wire import is_secret, secret
 
 
 @dataclass
@@ -56,7 +49,7 @@ class Recorded:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
-    """Wire form: secrets are ``{SIG: SECRET_SIG, "value": ...}`` until exported."""
+    """Wire form: secrets are ``tools.wire.secret(...)`` until exported."""
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain_on_delete: bool = False
@@ -405,46 +398,8 @@ def _account_from(config: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------
-# Wire values -> export values
+# Wire values -> export values (the conversions themselves: tools/wire.py)
 # ------------------------------------------------------------------------------------------
-
-
-def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SIG) == SECRET_SIG
-
-
-def redact(value: Any) -> Any:
-    """Wire value -> export value: secrets become ciphertext-only secret objects."""
-    if is_secret(value):
-        return {SIG: SECRET_SIG, "ciphertext": REDACTED}
-    if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def plain(value: Any, *, secret: str = REDACTED) -> Any:
-    """Wire value -> plain data for display/manifests: secrets replaced by ``secret``."""
-    if is_secret(value):
-        return secret
-    if isinstance(value, dict):
-        if value.get(SIG) == RESOURCE_SIG:
-            return value.get("id") or value.get("urn")
-        return {k: plain(v, secret=secret) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v, secret=secret) for v in value]
-    return value
-
-
-def secret_paths(value: Any, path: str = "") -> list[str]:
-    if is_secret(value):
-        return [path or "."]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in secret_paths(v, f"{path}.{k}" if path else k)]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in secret_paths(v, f"{path}[{i}]")]
-    return []
 
 
 def mark_secret_outputs(r: Recorded) -> dict[str, Any]:
@@ -452,9 +407,5 @@ def mark_secret_outputs(r: Recorded) -> dict[str, Any]:
     out = dict(r.outputs)
     for key in set(r.additional_secret_outputs) | {k for k, v in r.inputs.items() if is_secret(v)}:
         if key in out and not is_secret(out[key]):
-            out[key] = {SIG: SECRET_SIG, "value": out[key]}
+            out[key] = secret(out[key])
     return out
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=True)

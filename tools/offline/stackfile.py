@@ -16,13 +16,10 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.cli import ROOT, UsageError
+
 SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret"
 STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
-
-
-class StackFileError(Exception):
-    """A stack file that is missing or not valid YAML; the message says which and how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +37,21 @@ def project_name(root: Path = ROOT) -> str:
 
 def load(stack: str, root: Path = ROOT) -> StackConfig:
     if not STACK_NAME.fullmatch(stack):
-        raise StackFileError(f"{stack!r} is not a valid stack name (letters, digits, '-', '_', '.')")
-    project = read_yaml(root / "Pulumi.yaml")
-    name = str(project.get("name", "platform"))
+        raise UsageError(f"{stack!r} is not a valid stack name (letters, digits, '-', '_', '.')")
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         hint = (f"run `python -m tools ephemeral config --pr {stack[3:]}`" if re.fullmatch(r"pr-\d+", stack)
                 else f"create it (copy Pulumi.staging.yaml) or pick one of: {', '.join(known_stacks(root))}")
-        raise StackFileError(f"{path.name} not found: {hint}")
-    raw = read_yaml(path).get("config") or {}
+        raise UsageError(f"unknown stack {stack!r}: {path.name} not found; {hint}")
+    return from_mapping(stack, read_yaml(path).get("config") or {}, root, path)
+
+
+def from_mapping(stack: str, raw: Any, root: Path, path: Path) -> StackConfig:
+    """The ``config:`` mapping of a stack file (as YAML holds it) in the engine's shape."""
+    project = read_yaml(root / "Pulumi.yaml")
+    name = str(project.get("name", "platform"))
     if not isinstance(raw, dict):
-        raise StackFileError(f"{path.name}: 'config' must be a mapping of key: value")
+        raise UsageError(f"{path.name}: 'config' must be a mapping of key: value")
     config: dict[str, str] = {}
     secrets: set[str] = set()
     # Project-level defaults first (Pulumi.yaml `config: key: {default: ...}`), then the stack file.
@@ -71,19 +72,19 @@ def known_stacks(root: Path = ROOT) -> list[str]:
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """A YAML mapping file; a missing or malformed one raises StackFileError saying which and where."""
+    """A YAML mapping file; a missing or malformed one raises UsageError saying which and where."""
     try:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
-        raise StackFileError(f"{path.name} not found in {path.parent}") from None
+        raise UsageError(f"{path.name} not found in {path.parent}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise StackFileError(f"{path.name}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise UsageError(f"{path.name}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise StackFileError(f"{path.name}: expected a YAML mapping at the top level")
+        raise UsageError(f"{path.name}: expected a YAML mapping at the top level")
     return data
 
 

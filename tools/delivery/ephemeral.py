@@ -37,19 +37,14 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+from tools import cli
+from tools.cli import EXIT_FAILED, EXIT_OK, ROOT, UsageError
+from tools.offline.facts import TIME_FORMAT, format_time, pr_config
+
 PR_STACK = re.compile(r"(?:.*/)?pr-([1-9][0-9]{0,7})")
 """``pr-42``, or ``org/project/pr-42`` as some backends list it."""
 MAX_TTL_HOURS = 24 * 30
 
-INHERITED = ("aws:region", "platform:vpcId", "platform:privateSubnetIds", "platform:kubeContext",
-             "platform:domain", "platform:owner", "platform:costCenter")
-"""Outside inputs copied from the base stack (plus every ``platform:cluster.*`` key). Profile
-overrides (sizes) are deliberately not inherited: a PR environment gets the ephemeral profile.
-``platform:kubeconfig`` is not either: it is ciphertext only the base stack can decrypt."""
-INHERITED_PREFIXES = ("platform:cluster.",)
 KEPT_TOP_LEVEL = ("secretsprovider", "encryptedkey", "encryptionsalt")
 """Written into the stack file by the CLI when the stack is created on a DIY backend."""
 
@@ -61,16 +56,8 @@ PULUMI_INSTALL = ("the Pulumi CLI is not installed (no `pulumi` on PATH); `ephem
                   "`python -m tools ephemeral config` and `python -m tools plan` work without it.")
 
 
-class UsageError(Exception):
-    """Bad arguments or input; the message says what to do. Exit 2, no traceback."""
-
-
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-def format_time(t: datetime) -> str:
-    return t.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -103,47 +90,18 @@ def profile_ttl_hours() -> int:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    from tools.stackfile import StackFileError, read_yaml
+    from tools.offline.stackfile import read_yaml
 
-    try:
-        return read_yaml(path)
-    except StackFileError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _flatten(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``platform:cluster: {name: x}`` -> ``platform:cluster.name: x`` (both spellings are valid)."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and set(value) != {"secure"}:
-            for sub_key, sub_value in _flatten({f"{key}.{k}": v for k, v in value.items()}).items():
-                flat[sub_key] = sub_value
-        else:
-            flat[key] = value
-    return flat
-
-
-def inherited_inputs(base_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The outside inputs of a base stack, in a stable order."""
-    flat = _flatten(base_config)
-    picked = {k: flat[k] for k in INHERITED if k in flat}
-    picked.update({k: flat[k] for k in sorted(flat) if k.startswith(INHERITED_PREFIXES)})
-    return picked
+    return read_yaml(path)
 
 
 def render_stack_file(*, pr: int, base: str, base_config: Mapping[str, Any], expires_at: datetime,
                       image_tag: str | None = None, build_context: str | None = None,
                       existing: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    """The text of ``Pulumi.pr-<pr>.yaml`` and its ``config`` mapping (pure)."""
-    cfg: dict[str, Any] = {
-        "platform:environment": "ephemeral",
-        "platform:pr": pr,
-        "platform:expiresAt": format_time(expires_at),
-        "platform:imageTag": image_tag or f"pr-{pr}",
-    }
-    if build_context:
-        cfg["platform:app.buildContext"] = build_context
-    cfg.update(inherited_inputs(base_config))
+    """The text of ``Pulumi.pr-<pr>.yaml`` and its ``config`` mapping (pure; the mapping is
+    ``facts.pr_config``, the one definition of a PR stack's config)."""
+    cfg = pr_config(pr=pr, base_config=base_config, expires_at=expires_at, image_tag=image_tag,
+                    build_context=build_context)
     document: dict[str, Any] = {k: existing[k] for k in KEPT_TOP_LEVEL if existing and k in existing}
     document["config"] = cfg
     header = (
@@ -482,7 +440,7 @@ def _pr(value: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tools ephemeral", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog="python -m tools ephemeral", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -519,18 +477,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    try:
-        args = parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    args = parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 (Automation API errors carry the CLI's output; no traceback)
+        if isinstance(exc, UsageError):
+            raise
         from pulumi import automation as auto
 
         if isinstance(exc, auto.CommandError | auto.StackNotFoundError | auto.ConcurrentUpdateError):
@@ -540,4 +494,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

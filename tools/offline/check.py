@@ -16,86 +16,31 @@ Exit codes: 0 no mandatory violation, 1 mandatory violation(s), 2 bad input.
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from config import ENVIRONMENTS
+from tools import cli
+from tools.cli import ROOT, UsageError
+from tools.offline.facts import environment_of
+from tools.report import ENFORCEMENTS, CheckResult, Suppression, Violation, render, what_of
+from tools.wire import to_analyzer_value
+
 POLICY_DIR = ROOT / "policies"
 CONFIG_DIR = POLICY_DIR / "config"
-ENVIRONMENTS = ("ephemeral", "staging", "production")
 
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-REDACTED = "[secret]"
 SUPPRESSED = "suppressed: "  # policies/rules/_core.py: how a rule reports applied suppressions
 _SKIPPED_TYPES = ("pulumi:pulumi:Stack",)
-_LEVELS = ("advisory", "mandatory", "remediate", "disabled")
-
-
-class InputError(Exception):
-    """Bad input: reported in one line, exit code 2."""
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    severity: str
-    enforcement: str
-    urn: str
-    type: str
-    name: str
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class Suppression:
-    """A violation a resource waived with a written reason (``policy.platform.example.com/suppress.<rule>``)."""
-
-    rule: str
-    enforcement: str
-    urn: str
-    type: str
-    name: str
-    reason: str
-
-
-@dataclass
-class CheckResult:
-    environment: str
-    violations: list[Violation] = field(default_factory=list)
-    suppressed: list[Suppression] = field(default_factory=list)
-    rules_run: int = 0
-    resources: int = 0
-    seconds: float = 0.0
-
-    @property
-    def mandatory(self) -> int:
-        return sum(v.enforcement == "mandatory" for v in self.violations)
-
-    @property
-    def advisory(self) -> int:
-        return sum(v.enforcement == "advisory" for v in self.violations)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"environment": self.environment, "mandatory": self.mandatory,
-                "advisory": self.advisory, "rulesRun": self.rules_run,
-                "resources": self.resources, "seconds": round(self.seconds, 3),
-                "violations": [asdict(v) for v in self.violations],
-                "suppressed": [asdict(s) for s in self.suppressed]}
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,11 +51,11 @@ class CheckResult:
 def load_deployment(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"deployment file not found: {path}")
+        raise UsageError(f"deployment file not found: {path}")
     try:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{path} is not valid JSON ({e})") from None
+        raise UsageError(f"{path} is not valid JSON ({e})") from None
     resources_of(data, str(path))
     return data
 
@@ -121,43 +66,23 @@ def resources_of(deployment: Any, source: str = "deployment") -> list[dict[str, 
         resources = deployment["resources"]  # the bare "deployment" object
     if not isinstance(resources, list) or not all(isinstance(r, dict) and "urn" in r and "type" in r
                                                  for r in resources):
-        raise InputError(f"{source} is not a Pulumi stack export: expected "
+        raise UsageError(f"{source} is not a Pulumi stack export: expected "
                          '{"version": 3, "deployment": {"resources": [{"urn", "type", ...}]}}')
     return resources
 
 
-def environment_of(stack: str, root: Path = ROOT) -> str:
-    """``platform:environment`` of ``Pulumi.<stack>.yaml``; ``pr-<n>`` stacks without one are ephemeral."""
-    stack_file = root / f"Pulumi.{stack}.yaml"
-    if stack_file.is_file():
-        from tools.stackfile import StackFileError, read_yaml
-
-        try:
-            config = read_yaml(stack_file).get("config") or {}
-        except StackFileError as e:
-            raise InputError(str(e)) from None
-        env = config.get("platform:environment") if isinstance(config, dict) else None
-        if env not in ENVIRONMENTS:
-            raise InputError(f"{stack_file.name}: platform:environment is {env!r}, expected one of "
-                             f"{', '.join(ENVIRONMENTS)}")
-        return env
-    if re.fullmatch(r"pr-\d+", stack):
-        return "ephemeral"
-    raise InputError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml and not a pr-<n> stack")
-
-
 def load_policy_config(environment: str) -> dict[str, Any]:
     if environment not in ENVIRONMENTS:
-        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+        raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
     path = CONFIG_DIR / f"{environment}.json"
     try:
         config = json.loads(path.read_text())
     except (OSError, ValueError) as e:
-        raise InputError(f"policy config {path} cannot be read ({e})") from None
+        raise UsageError(f"policy config {path} cannot be read ({e})") from None
     for name, value in config.items():
         level = value if isinstance(value, str) else value.get("enforcementLevel") if isinstance(value, dict) else None
-        if level is not None and level not in _LEVELS:
-            raise InputError(f"{path.name}: {name} has enforcement level {level!r}")
+        if level is not None and level not in ENFORCEMENTS:
+            raise UsageError(f"{path.name}: {name} has enforcement level {level!r}")
     return config
 
 
@@ -188,7 +113,7 @@ def reconcile_config(infos: Iterable[Any], initial: Mapping[str, Any], config: M
             result[name] = (level, props)
     unknown = sorted(set(config) - set(result) - {"all"})
     if unknown:
-        raise InputError(f"policy config names unknown policies: {', '.join(unknown)}")
+        raise UsageError(f"policy config names unknown policies: {', '.join(unknown)}")
     return result
 
 
@@ -201,25 +126,6 @@ def _schema_props(info: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # Export values -> Analyzer properties.
 # --------------------------------------------------------------------------------------------
-
-
-def to_analyzer_value(value: Any) -> Any:
-    """Secrets (ciphertext only) become analyzer secrets with a redacted value."""
-    if isinstance(value, dict):
-        if value.get(SIG_KEY) == SECRET_SIG:
-            if "plaintext" in value:
-                try:
-                    inner = json.loads(value["plaintext"])
-                except (TypeError, ValueError):
-                    inner = value["plaintext"]
-                return {SIG_KEY: SECRET_SIG, "value": to_analyzer_value(inner)}
-            if "value" in value:
-                return {SIG_KEY: SECRET_SIG, "value": to_analyzer_value(value["value"])}
-            return {SIG_KEY: SECRET_SIG, "value": REDACTED}
-        return {k: to_analyzer_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_analyzer_value(v) for v in value]
-    return value
 
 
 def _struct(props: Mapping[str, Any]):
@@ -352,13 +258,11 @@ class Analyzer:
         for urn, d in found:
             policy = policies.get(d.policyName)
             fix = policy.remediation_steps if policy is not None else ""
-            message = d.message.removeprefix(d.description).strip()
-            message = message.removesuffix(f". Fix: {fix}") if fix else message
             violations.append(Violation(
                 rule=d.policyName, severity=_SEVERITIES.get(d.severity, "unspecified"),
                 enforcement=_LEVEL_NAMES.get(d.enforcementLevel, "advisory"), urn=urn,
                 type=by_urn.get(urn, {}).get("type", ""), name=name_of(urn) if urn else "",
-                message=message, fix=fix))
+                what=what_of(d.message, description=d.description, fix=fix), fix=fix))
         violations.sort(key=lambda v: (v.enforcement != "mandatory", v.rule, v.urn))
         suppressed = sorted({
             Suppression(rule=n.policy_name, enforcement=config.get(n.policy_name, ("advisory", {}))[0],
@@ -469,7 +373,7 @@ def shared_analyzer() -> Analyzer:
 def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:
     """Run the pack over a deployment (stack export format) under the environment's config."""
     if environment not in ENVIRONMENTS:
-        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+        raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
     resources_of(deployment)
     return shared_analyzer().check(deployment, environment, stack=stack)
 
@@ -479,62 +383,24 @@ def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> 
 # --------------------------------------------------------------------------------------------
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[tuple[str, ...], list[str]]]) -> list[str]:
-    """Aligned columns; each row followed by its indented detail lines."""
-    widths = [max(len(cells[i]) for cells in [header] + [r for r, _ in rows]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    for cells, details in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
-        lines += [f"    {d}" for d in details]
-    return lines + [""]
-
-
-def _resource(type_: str, name: str) -> str:
-    return f"{type_.rsplit(':', 1)[-1] or 'stack'} {name}".strip()
-
-
-def render(result: CheckResult) -> str:
-    lines: list[str] = []
-    if result.violations:
-        lines += _table(("ENFORCEMENT", "SEVERITY", "RULE", "RESOURCE"), [
-            ((v.enforcement, v.severity, v.rule, _resource(v.type, v.name)),
-             [f"what: {v.message}"] + ([f"fix:  {v.fix}"] if v.fix else []))
-            for v in result.violations])
-    if result.suppressed:
-        lines.append(f"Suppressed ({len(result.suppressed)}): violations waived on the resource, with a written reason")
-        lines += _table(("ENFORCEMENT", "RULE", "RESOURCE"), [
-            ((s.enforcement, s.rule, _resource(s.type, s.name)), [f"reason: {s.reason}"])
-            for s in result.suppressed])
-    verdict = "FAIL" if result.mandatory else "PASS"
-    suppressed = f", {len(result.suppressed)} suppressed" if result.suppressed else ""
-    lines.append(f"{verdict}: {result.mandatory} mandatory, {result.advisory} advisory violation(s){suppressed}; "
-                 f"{result.rules_run} rules over {result.resources} resources "
-                 f"({result.environment} policy config) in {result.seconds:.2f}s")
-    return "\n".join(lines)
-
-
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools check",
-                                     description="Run the policy pack over a deployment file.")
+    parser = cli.ArgumentParser(prog="python -m tools check", description="Run the policy pack over a deployment file.")
     parser.add_argument("deployment", help="pulumi stack export / offline plan --json output")
     parser.add_argument("--stack", required=True, help="stack name: staging, production, pr-<n>")
-    parser.add_argument("--json", dest="json_file", help="also write the result as JSON to FILE")
+    parser.add_argument("--json", dest="json_file", type=Path, help="also write the result as JSON to FILE")
     args = parser.parse_args(argv)
+    environment = environment_of(args.stack)
+    deployment = load_deployment(args.deployment)
     try:
-        environment = environment_of(args.stack)
-        deployment = load_deployment(args.deployment)
         result = check_deployment(deployment, environment, stack=args.stack)
-    except InputError as e:
+    except RuntimeError as e:  # the pack failed to start or crashed: never report a pass
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except RuntimeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return cli.EXIT_FAILED
     print(render(result))
     if args.json_file:
-        Path(args.json_file).write_text(json.dumps(result.to_json(), indent=2) + "\n")
-    return 1 if result.mandatory else 0
+        result.write(args.json_file)
+    return cli.EXIT_FAILED if result.mandatory else cli.EXIT_OK
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.run(main, sys.argv[1:]))

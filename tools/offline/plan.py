@@ -1,0 +1,333 @@
+"""``python -m tools plan STACK [STACK ...] [--json FILE | --json-dir DIR] [--check-json FILE |
+--check-json-dir DIR] [--manifests DIR] [--no-policy] [--first-preview]``
+
+The offline plan: runs the real program for each stack under Pulumi's mock runtime and prints what
+``pulumi preview`` would create, as a tree, with counts per type, the stack outputs (secrets as
+``[secret]``) and the policy verdict. ``--json`` writes the plan in ``pulumi stack export``
+format; ``--manifests`` writes every Kubernetes object the program declares, one YAML file each.
+
+Several stacks run in one interpreter (the provider SDKs are imported once) and the policy pack
+runs once per stack, in its own process, while the next stack's program runs: this is the PR
+verdict CI asks for (``--json-dir`` / ``--check-json-dir`` write ``plan-<stack>.json`` and
+``check-<stack>.json`` for ``python -m tools comment``). A ``pr-<n>`` stack without its stack file
+is planned with the config ``python -m tools ephemeral config --pr <n>`` would write (tools/offline/facts.py).
+
+Exit codes: 0 plan ok, 1 mandatory policy violation, 2 configuration or usage error (the worst
+over all stacks; one stack's error does not stop the others).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tools import cli, wire
+from tools.cli import ROOT, UsageError
+from tools.offline import facts, mockrun
+from tools.report import CheckResult
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def build(stack: str, root: Path = ROOT, *, first_preview: bool = False, reproducible: bool = False) -> mockrun.Plan:
+    """Runs the program for the stack's engine config. Raises ConfigError / UsageError."""
+    cfg = facts.engine_config(stack, root, reproducible=reproducible)
+    return mockrun.run_program(stack, cfg.config, secret_keys=cfg.secret_keys, project=cfg.project,
+                               program=root / "__main__.py", first_preview=first_preview)
+
+
+# ------------------------------------------------------------------------------------------
+# Export format
+# ------------------------------------------------------------------------------------------
+
+
+def export(plan: mockrun.Plan) -> dict[str, Any]:
+    """The plan as ``pulumi stack export`` would show it after an update (secrets encrypted)."""
+    stack_res = {
+        "urn": plan.stack_urn,
+        "custom": False,
+        "type": "pulumi:pulumi:Stack",
+        "outputs": wire.redact(plan.stack_outputs),
+    }
+    resources = [stack_res]
+    for r in plan.resources:
+        entry: dict[str, Any] = {
+            "urn": r.urn,
+            "custom": r.custom,
+            "type": r.type,
+            "inputs": wire.redact(r.inputs),
+            "outputs": wire.redact(mockrun.mark_secret_outputs(r)),
+            "parent": r.parent or plan.stack_urn,
+            "dependencies": r.dependencies,
+            "propertyDependencies": r.property_dependencies,
+            "protect": r.protect,
+        }
+        if r.custom:
+            entry["id"] = r.id
+        if r.provider:
+            entry["provider"] = r.provider
+        if r.retain_on_delete:
+            entry["retainOnDelete"] = True
+        if r.delete_before_replace:
+            entry["deleteBeforeReplace"] = True
+        if r.additional_secret_outputs:
+            entry["additionalSecretOutputs"] = r.additional_secret_outputs
+        resources.append(entry)
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": "1970-01-01T00:00:00Z", "magic": "", "version": "offline-plan",
+                         "plugins": []},
+            "secrets_providers": {"type": "offline", "state": {}},
+            "resources": resources,
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Kubernetes manifests
+# ------------------------------------------------------------------------------------------
+
+
+def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
+    """``{filename: object}`` for every Kubernetes object the program declares (not Helm's)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in plan.resources:
+        if not r.custom or not r.type.startswith("kubernetes:") or r.type == HELM_RELEASE:
+            continue
+        obj = wire.integral(wire.plain(r.inputs, secret="REDACTED"))
+        if "kind" not in obj or "apiVersion" not in obj:
+            continue
+        meta = dict(obj.get("metadata") or {})
+        meta["name"] = (r.outputs.get("metadata") or {}).get("name") or meta.get("name")
+        obj["metadata"] = meta
+        if obj["kind"] == "Secret":
+            # The SDK marks the whole data/stringData map secret: keep the keys, redact the values.
+            for prop, redacted in (("data", "UkVEQUNURUQ="), ("stringData", "REDACTED")):  # base64("REDACTED")
+                raw = r.inputs.get(prop)
+                keys = raw["value"] if raw is not None and wire.is_secret(raw) else obj.get(prop)
+                if isinstance(keys, dict):
+                    obj[prop] = {k: redacted for k in keys}
+        ordered = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+        ordered.update({k: v for k, v in obj.items() if k not in ordered})
+        ns = meta.get("namespace") or "cluster"
+        out[f"{ns}--{obj['kind'].lower()}--{meta['name']}.yaml"] = ordered
+    return out
+
+
+def write_manifests(plan: mockrun.Plan, directory: Path) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.yaml"):
+        stale.unlink()
+    objects = manifests(plan)
+    for filename, obj in objects.items():
+        (directory / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    return len(objects)
+
+
+# ------------------------------------------------------------------------------------------
+# Human output
+# ------------------------------------------------------------------------------------------
+
+
+def tree(plan: mockrun.Plan) -> str:
+    children: dict[str, list[mockrun.Recorded]] = {}
+    for r in plan.resources:
+        children.setdefault(r.parent or plan.stack_urn, []).append(r)
+    width = max([len(r.type) for r in plan.resources] + [20]) + 6
+    lines = [f"     {'Type':<{width}} Name", f" +   {'pulumi:pulumi:Stack':<{width}} {plan.project}-{plan.stack}"]
+
+    def walk(urn: str, prefix: str) -> None:
+        kids = children.get(urn, [])
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            branch = "└─ " if last else "├─ "
+            flags = " [protect]" if r.protect else ""
+            flags += " [retain]" if r.retain_on_delete else ""
+            label = f"{prefix}{branch}{r.type}"
+            lines.append(f" +   {label:<{width}} {r.name}{flags}")
+            walk(r.urn, prefix + ("   " if last else "│  "))
+
+    walk(plan.stack_urn, "")
+    return "\n".join(lines)
+
+
+def counts(plan: mockrun.Plan) -> str:
+    by_type = Counter(r.type for r in plan.resources)
+    lines = ["Resources by type:"]
+    lines += [f"  {n:>4}  {t}" for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines.append(f"  {sum(by_type.values()) + 1:>4}  total to create (including the stack)")
+    return "\n".join(lines)
+
+
+def outputs_text(plan: mockrun.Plan) -> str:
+    shown = wire.plain(plan.stack_outputs)
+    lines = ["Outputs:"]
+    lines += [f"  {k}: {v}" for k, v in sorted(shown.items())]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------
+# CLI
+# ------------------------------------------------------------------------------------------
+
+
+def _parser() -> cli.ArgumentParser:
+    p = cli.ArgumentParser(prog="python -m tools plan", description=(__doc__ or "").split("\n\n")[1])
+    p.add_argument("stacks", nargs="+", metavar="STACK", help="stack name(s): staging, production or pr-<n>")
+    p.add_argument("--json", dest="json_file", type=Path, help="write the plan in `pulumi stack export` format "
+                   "(one stack)")
+    p.add_argument("--json-dir", type=Path, help="write each stack's plan to DIR/plan-<stack>.json")
+    p.add_argument("--check-json", type=Path, help="write the policy verdict (tools check --json format; one stack)")
+    p.add_argument("--check-json-dir", type=Path, help="write each stack's policy verdict to DIR/check-<stack>.json")
+    p.add_argument("--manifests", type=Path, help="write every declared Kubernetes object as YAML here (one stack)")
+    p.add_argument("--no-policy", action="store_true", help="skip the policy check")
+    p.add_argument("--first-preview", action="store_true",
+                   help="as the first `pulumi preview` of a new stack sees it: ids, ARNs and endpoints "
+                        "of resources to create are unknown (the policy pack must still pass)")
+    p.add_argument("--quiet", action="store_true", help="print only the summary")
+    p.add_argument("-C", "--cwd", type=Path, default=ROOT,
+                   help="project directory holding Pulumi.yaml and the stack files (default: this repo)")
+    return p
+
+
+def _check_args(args: Any) -> None:
+    if len(args.stacks) != len(set(args.stacks)):
+        raise UsageError(f"a stack is named twice: {' '.join(args.stacks)}")
+    if len(args.stacks) > 1:
+        for flag, value, instead in (("--json", args.json_file, "--json-dir"),
+                                     ("--check-json", args.check_json, "--check-json-dir"),
+                                     ("--manifests", args.manifests, "one stack at a time")):
+            if value is not None:
+                raise UsageError(f"{flag} takes one stack; with {len(args.stacks)} stacks use {instead}")
+    if args.no_policy and (args.check_json or args.check_json_dir):
+        raise UsageError("--no-policy writes no policy verdict: drop --check-json/--check-json-dir")
+
+
+def _start_policy_pack() -> threading.Thread:
+    """Boots the analyzer plugin while the program runs: the two overlap on separate cores."""
+    from tools.offline import check
+
+    thread = threading.Thread(target=check.shared_analyzer, name="policy-pack", daemon=True)
+    thread.start()
+    return thread
+
+
+def _policy(plan_export: dict[str, Any], stack: str, environment: str) -> CheckResult:
+    from tools.offline import check
+
+    return check.check_deployment(plan_export, environment, stack=stack)
+
+
+@dataclass
+class _Planned:
+    """One stack, planned: what to print, and its policy verdict (running in the background)."""
+
+    stack: str
+    text: str
+    summary: str
+    verdict: Future[CheckResult] | None
+
+
+def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Planned:
+    started = time.perf_counter()
+    plan = build(stack, args.cwd, first_preview=args.first_preview)
+    environment = facts.environment_of(stack, args.cwd)
+    if plan.errors:
+        raise UsageError("the program reported errors:\n  " + "\n  ".join(plan.errors))
+    elapsed = time.perf_counter() - started
+    document = export(plan)
+    verdict = checks.submit(_policy, document, stack, environment) if checks is not None else None
+    lines: list[str] = []
+    if not args.quiet:
+        lines += [f"Previewing update ({stack}) offline, under Pulumi's mock runtime:", ""]
+        pr = facts.pr_number(stack)
+        if pr is not None and not (args.cwd / f"Pulumi.{stack}.yaml").exists():
+            lines += [f"(no Pulumi.{stack}.yaml: planning what `python -m tools ephemeral config --pr {pr}` "
+                      f"writes, expiring {facts.format_time(facts.SNAPSHOT_EXPIRES_AT)})", ""]
+        lines += [tree(plan), "", outputs_text(plan), "", counts(plan)]
+    for w in plan.warnings:
+        print(f"warning: {stack}: {w}", file=sys.stderr)
+    json_file = args.json_file or (args.json_dir / f"plan-{stack}.json" if args.json_dir else None)
+    if json_file:
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(wire.to_json(document) + "\n")
+        lines.append(f"\nWrote {json_file} ({len(document['deployment']['resources'])} resources).")
+    if args.manifests:
+        n = write_manifests(plan, args.manifests)
+        lines.append(f"Wrote {n} Kubernetes manifests to {args.manifests}/.")
+    summary = (f"Plan of {stack}: {len(plan.resources) + 1} resources to create, "
+               f"{len(plan.warnings)} warning(s), program ran in {elapsed:.2f}s.")
+    return _Planned(stack, "\n".join(lines), summary, verdict)
+
+
+def _finish(planned: _Planned, args: Any) -> int:
+    """Prints a planned stack with its verdict (waiting for it) and writes the verdict file."""
+    from tools.report import render
+
+    code, verdict = cli.EXIT_OK, "Policy: skipped (--no-policy)."
+    if planned.verdict is not None:
+        try:
+            result = planned.verdict.result()
+        except RuntimeError as exc:  # the pack failed to start or crashed: never report a pass
+            code, verdict = cli.EXIT_FAILED, f"Policy: FAIL, the policy pack could not run: {exc}"
+        else:
+            code, verdict = (cli.EXIT_FAILED if result.mandatory else cli.EXIT_OK), render(result)
+            target = args.check_json or (args.check_json_dir / f"check-{planned.stack}.json"
+                                         if args.check_json_dir else None)
+            if target:
+                result.write(target)
+    if planned.text:
+        print(planned.text)
+    print()
+    print(verdict)
+    print(f"\n{planned.summary}")
+    return code
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    _check_args(args)
+    import config  # deferred: keeps `python -m tools --help` instant
+
+    started = time.perf_counter()
+    if not args.no_policy:
+        _start_policy_pack()
+    codes: dict[str, int] = {}
+    pending: _Planned | None = None
+    checks = None if args.no_policy else ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy")
+    try:
+        for stack in args.stacks:
+            try:
+                planned = _plan_one(stack, args, checks)
+            except (UsageError, config.ConfigError) as exc:
+                prefix = f"{stack}: " if len(args.stacks) > 1 else ""
+                print(f"error: {prefix}{exc}", file=sys.stderr)
+                codes[stack] = cli.EXIT_USAGE
+                continue
+            if pending is not None:  # print the previous stack while this one's verdict runs
+                codes[pending.stack] = _finish(pending, args)
+                print()
+            pending = planned
+        if pending is not None:
+            codes[pending.stack] = _finish(pending, args)
+    finally:
+        if checks is not None:
+            checks.shutdown(wait=True)
+    if len(args.stacks) > 1:
+        names = {cli.EXIT_OK: "PASS", cli.EXIT_FAILED: "FAIL", cli.EXIT_USAGE: "ERROR"}
+        print(f"\nVerdict: {', '.join(f'{s} {names[codes[s]]}' for s in args.stacks)} "
+              f"({len(args.stacks)} stacks in {time.perf_counter() - started:.2f}s)")
+    return max(codes.values())
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main, sys.argv[1:]))
