@@ -32,6 +32,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from tools.offline import urns
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SIG = "4dabf18193072939515e22adb298388d"
@@ -63,6 +65,9 @@ class Recorded:
     delete_before_replace: bool = False
     additional_secret_outputs: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """Alias URNs, computed as the engine does (``tools/offline/urns.py``)."""
 
 
 @dataclass
@@ -301,9 +306,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             ignore_changes=list(request.ignoreChanges),
+            replace_on_changes=list(request.replaceOnChanges),
+            aliases=self._aliases(request, urn),
         )
         self.order.append(urn)
         return response
+
+    def _aliases(self, request, urn: str) -> list[str]:  # noqa: ANN001 - a RegisterResourceRequest
+        specs = [{"urn": a.urn} if a.urn else json_format.MessageToDict(a.spec) for a in request.aliases]
+        parent = self.recorded.get(request.parent)
+        stack, project, _, _ = urns.parts(urn)
+        return urns.alias_urns(name=request.name, type_=request.type, parent=request.parent, project=project,
+                               stack=stack, specs=specs, parent_aliases=parent.aliases if parent else [])
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
         self.outputs[request.urn] = json_format.MessageToDict(request.outputs)
@@ -369,7 +383,9 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
                        if issubclass(w.category, (DeprecationWarning, UserWarning, FutureWarning))
                        and "pulumi" in str(w.filename)]
 
-    resources = [monitor.recorded[u] for u in monitor.order]
+    resources = urns.by_dependency(
+        monitor.recorded.values(), urn=lambda r: r.urn,
+        edges=lambda r: urns.graph_edges(r.parent, r.dependencies, r.provider, r.property_dependencies))
     stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
     for r in resources:
         if r.urn in monitor.outputs and not r.custom:
