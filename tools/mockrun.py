@@ -281,6 +281,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.order: list[str] = []
         self.outputs: dict[str, dict[str, Any]] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # MockMonitor puts only the parent's last type, the root stack's included, before the type;
+        # the engine puts the whole parent chain: a component moved under another changes every
+        # descendant's URN, and the plan must show that.
+        return urns.create_urn(name, type_, parent, pulumi.get_project(), pulumi.get_stack())
+
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":

@@ -155,6 +155,8 @@ def shown(leaf: Any) -> Any:
         return SECRET_SHOWN
     if leaf == UNKNOWN:
         return UNKNOWN_SHOWN
+    if isinstance(leaf, float) and leaf.is_integer():  # the wire carries every number as a double
+        return int(leaf)
     return leaf
 
 

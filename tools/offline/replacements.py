@@ -12,7 +12,7 @@ the newest stored snapshot, whose diff.go last changed before v4.32.0), pulumi-r
 pulumi-docker 5.2.0. ``checked`` is True where the entry was compared with the cited file.
 
 Every AWS resource in pulumi-aws 7 also has a per-resource ``region`` input (terraform-provider-aws
-v6, ``internal/provider/...`` region schema, ``RequiresReplace``), added to each AWS entry below.
+v6, ``RequiresReplace``), added to each regional AWS entry below (IAM is global: it has none).
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ LABEL_SELECTOR = ("spec.selector",)
 K8S_API = "Kubernetes API validation (k8s.io/kubernetes pkg/apis/*/validation)"
 
 
-def _aws(fields: tuple[str, ...], path: str, **kw: object) -> Rules:
-    return Rules(force_new=(*fields, "region"), source=f"{TF_AWS} {path} (ForceNew)", **kw)  # type: ignore[arg-type]
+def _aws(fields: tuple[str, ...], path: str, *, regional: bool = True, **kw: object) -> Rules:
+    fields = (*fields, "region") if regional else fields
+    return Rules(force_new=fields, source=f"{TF_AWS} {path} (ForceNew)", **kw)  # type: ignore[arg-type]
 
 
 def _k8s(fields: tuple[str, ...] = (), kind: str = "", **kw: object) -> Rules:
@@ -99,8 +100,9 @@ TABLE: dict[str, Rules] = {
     "aws:ecr/repositoryPolicy:RepositoryPolicy": _aws(("repository",), "internal/service/ecr/repository_policy.go"),
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _aws(
         ("ecrRepositoryPrefix", "upstreamRegistryUrl"), "internal/service/ecr/pull_through_cache_rule.go"),
-    "aws:iam/role:Role": _aws(("name", "namePrefix", "path"), "internal/service/iam/role.go"),
-    "aws:iam/rolePolicy:RolePolicy": _aws(("role", "name", "namePrefix"), "internal/service/iam/role_policy.go"),
+    "aws:iam/role:Role": _aws(("name", "namePrefix", "path"), "internal/service/iam/role.go", regional=False),
+    "aws:iam/rolePolicy:RolePolicy": _aws(("role", "name", "namePrefix"), "internal/service/iam/role_policy.go",
+                                              regional=False),
     "aws:cloudwatch/logGroup:LogGroup": _aws(("name", "namePrefix", "logGroupClass"),
                                              "internal/service/logs/group.go", stateful="stored log events"),
     "aws:ec2/securityGroup:SecurityGroup": _aws(("name", "namePrefix", "description", "vpcId"),

@@ -17,9 +17,15 @@ ROOT_STACK = "pulumi:pulumi:Stack"
 
 
 def create_urn(name: str, type_: str, parent: str, project: str, stack: str) -> str:
-    parent_type = qualified_type(parent) if parent and qualified_type(parent) != ROOT_STACK else ""
-    typ = f"{parent_type}${type_}" if parent_type else type_
+    """The engine's URN (``resource.NewURN``): the parent's whole type chain, the root stack's
+    type left out, before the resource's own type."""
+    parent_type = qualified_type(parent) if parent else ""
+    typ = f"{parent_type}${type_}" if parent_type and parent_type != ROOT_STACK else type_
     return f"urn:pulumi:{stack}::{project}::{typ}::{name}"
+
+
+def root_stack(project: str, stack: str) -> str:
+    return f"urn:pulumi:{stack}::{project}::{ROOT_STACK}::{project}-{stack}"
 
 
 def parts(urn: str) -> tuple[str, str, str, str]:
@@ -54,8 +60,6 @@ def alias_urns(*, name: str, type_: str, parent: str, project: str, stack: str,
         if spec.get("urn"):
             return str(spec["urn"])
         p = "" if spec.get("noParent") else (spec.get("parentUrn") or parent)
-        if p and qualified_type(p) == ROOT_STACK:
-            p = ""
         return create_urn(spec.get("name") or name, spec.get("type") or type_, p,
                           spec.get("project") or project, spec.get("stack") or stack)
 
@@ -75,8 +79,8 @@ def _inherited(child_type: str, child_name: str, parent_name: str, parent_alias:
     alias_name = child_name
     if child_name.startswith(parent_name):
         alias_name = name_of(parent_alias) + child_name[len(parent_name):]
-    stack, project, ptype, _ = parts(parent_alias)
-    return f"urn:pulumi:{stack}::{project}::{ptype}${child_type}::{alias_name}"
+    stack, project, _, _ = parts(parent_alias)
+    return create_urn(alias_name, child_type, parent_alias, project, stack)
 
 
 T = TypeVar("T")
