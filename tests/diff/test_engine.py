@@ -112,3 +112,8 @@ def test_cli_bad_plan_is_one_error_line_exit_2(tmp_path, capsys, content):
     assert diff.main([str(bad), str(bad)]) == diff.EXIT_USAGE
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "bad.json" in err, err
+
+
+def test_a_stack_only_in_head_is_all_creates(base_plan):
+    (got,) = diff.diff({}, {"pr-7": base_plan("pr-7")})
+    assert got.count("create") == len(base_plan("pr-7")["deployment"]["resources"]) - 1 and not got.blocking

@@ -297,12 +297,15 @@ def _blocking(change: Change, was: dict[str, Any]) -> str:
 
 
 def diff(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StackDiff]:
-    """Per stack present in both: ``{stack: export}`` pairs -> diffs, stacks in name order."""
-    missing = sorted(set(base) ^ set(head))
-    if missing:
-        raise UsageError(f"stack(s) {', '.join(missing)} are in only one of BASE and HEAD: "
-                         f"plan the same stacks on both sides")
-    return [diff_stack(base[s], head[s]) for s in sorted(head)]
+    """``{stack: export}`` of each side -> one diff per stack, stacks in name order. A stack on
+    one side only is created (a new PR stack) or deleted whole."""
+    return [diff_stack(base.get(s) or _empty(head[s]), head.get(s) or _empty(base[s]))
+            for s in sorted(set(base) | set(head))]
+
+
+def _empty(like: dict[str, Any]) -> dict[str, Any]:
+    stack_res = [r for r in like["deployment"]["resources"] if r.get("type") == urns.ROOT_STACK]
+    return {"version": 3, "deployment": {"resources": stack_res}}
 
 
 def load_side(path: Path) -> dict[str, dict[str, Any]]:

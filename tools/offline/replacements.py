@@ -61,7 +61,7 @@ TABLE: dict[str, Rules] = {
         ("availabilityZone", "characterSetName", "customIamInstanceProfile", "dbName", "engine", "kmsKeyId",
          "ncharCharacterSetName", "restoreToPointInTime", "s3Import", "snapshotIdentifier", "storageEncrypted",
          "timezone", "username"),
-        "internal/service/rds/instance.go", stateful="database (all data unless restored from a snapshot)",
+        "internal/service/rds/instance.go @00e4b238", stateful="database (all data unless restored from a snapshot)",
         checked=True,
         notes="identifier/identifierPrefix are updated in place (renamed) since terraform-provider-aws "
               "v5.0.0 (#31232, CHANGELOG); engineVersion is an in-place upgrade"),
@@ -70,12 +70,16 @@ TABLE: dict[str, Rules] = {
                                                   "internal/service/rds/parameter_group.go"),
     "aws:elasticache/replicationGroup:ReplicationGroup": _aws(
         ("replicationGroupId", "atRestEncryptionEnabled", "kmsKeyId", "subnetGroupName", "port",
-         "preferredCacheClusterAzs", "snapshotArns", "snapshotName", "dataTieringEnabled", "networkType",
-         "globalReplicationGroupId", "securityGroupNames"),
-        "internal/service/elasticache/replication_group.go", stateful="cache data and its snapshots' owner"),
+         "snapshotArns", "snapshotName", "dataTieringEnabled", "networkType", "globalReplicationGroupId",
+         "securityGroupNames"),
+        "internal/service/elasticache/replication_group.go @001b6364 (v6)", stateful="cache data",
+        checked=True,
+        notes="CustomizeDiff also forces replacement on an engine or engineVersion downgrade and on a "
+              "significant nodeGroupConfiguration change; transitEncryptionEnabled is updatable in place"),
     "aws:elasticache/subnetGroup:SubnetGroup": _aws(("name",), "internal/service/elasticache/subnet_group.go"),
     "aws:s3/bucket:Bucket": _aws(("bucket", "bucketPrefix", "objectLockEnabled"),
-                                 "internal/service/s3/bucket.go", stateful="every object (backups)"),
+                                 "internal/service/s3/bucket.go", stateful="every object (backups)",
+                                 notes="objectLockEnabled ForceNew seen in the stored v6 bucket.go"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _aws(
         ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_lifecycle_configuration.go"),
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _aws(
@@ -91,11 +95,12 @@ TABLE: dict[str, Rules] = {
     "aws:s3/bucketVersioning:BucketVersioning": _aws(
         ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_versioning.go"),
     "aws:kms/key:Key": _aws(("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
-                            "internal/service/kms/key.go",
+                            "internal/service/kms/key.go @00a35305 (v6)", checked=True,
                             stateful="encryption key: everything encrypted under it becomes unreadable"),
     "aws:kms/alias:Alias": _aws(("name", "namePrefix"), "internal/service/kms/alias.go"),
     "aws:ecr/repository:Repository": _aws(("name", "encryptionConfigurations"),
-                                          "internal/service/ecr/repository.go", stateful="pushed images"),
+                                          "internal/service/ecr/repository.go @0072eea2", stateful="pushed images",
+                                          checked=True),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": _aws(("repository",), "internal/service/ecr/lifecycle_policy.go"),
     "aws:ecr/repositoryPolicy:RepositoryPolicy": _aws(("repository",), "internal/service/ecr/repository_policy.go"),
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _aws(
