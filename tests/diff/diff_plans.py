@@ -7,11 +7,14 @@ before and after), so a test diffs exactly what the edit changes.
 
 from __future__ import annotations
 
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -43,3 +46,35 @@ def plan_of(stack: str, directory: Path = ROOT) -> dict[str, Any]:
         result = mockrun.run_program(stack, config, secret_keys=secrets, program=directory / "__main__.py")
     assert not result.errors, result.errors
     return plan.export(result)
+
+
+_BASE: dict[str, dict[str, Any]] = {}
+# Test modules import these fixtures by their function names (``from diff_plans import ...``):
+# a conftest.py here would shadow the top-level one, which other tests import as ``conftest``.
+
+
+@pytest.fixture(scope="session", name="base_plan")
+def base_plan_fixture() -> Callable[[str], dict[str, Any]]:
+    """The unedited program's plan of a stack, once per session."""
+    def get(stack: str) -> dict[str, Any]:
+        if stack not in _BASE:
+            _BASE[stack] = plan_of(stack)
+        return _BASE[stack]
+    return get
+
+
+@pytest.fixture(name="edited_plan")
+def edited_plan_fixture(tmp_path: Path) -> Callable[..., dict[str, Any]]:
+    """``edited_plan("staging", ("components/app.py", old, new), ...)``: the plan after the edits."""
+    for name in SOURCES:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+
+    def get(stack: str, *edits: tuple[str, str, str]) -> dict[str, Any]:
+        for file, old, new in edits:
+            path = tmp_path / file
+            text = path.read_text()
+            assert text.count(old) == 1, f"{file}: expected exactly one {old!r} to edit"
+            path.write_text(text.replace(old, new))
+        return plan_of(stack, tmp_path)
+    return get

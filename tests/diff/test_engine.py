@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from diff_plans import ROOT, plan_of
+from diff_plans import ROOT, base_plan_fixture, plan_of  # noqa: F401 - a fixture
 
 from tools import golden, mockrun, plan
 from tools.offline import diff, urns

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from diff_plans import base_plan_fixture, edited_plan_fixture  # noqa: F401 - fixtures
+
 from tools.offline import diff
 
 APP = "components/app.py"

@@ -6,6 +6,7 @@ import importlib
 import re
 
 import pytest
+from diff_plans import base_plan_fixture  # noqa: F401 - fixture
 
 from tools.offline import replacements
 
