@@ -26,6 +26,7 @@ COMMANDS = {
     "docs": ("tools.dev.docs", "check (or --write) Pulumi.yaml's config block and the README table"),
     "bench": ("tools.dev.bench", "offline plan and PR verdict times next to the SDK import floor"),
     "coverage": ("tools.dev.coverage", "policy matrix rows the pack covers (policies/MATRIX.csv)"),
+    "diff": ("tools.offline.diff", "what a change does to each stack: offline plan diff base -> head"),
 }
 
 

@@ -21,6 +21,8 @@ EXIT_FAILED = 1
 """A mandatory policy violation or a failed operation."""
 EXIT_USAGE = 2
 """Bad input or usage: a message, never a traceback."""
+EXIT_BLOCKING = 3
+"""``tools diff``: a stateful resource would be deleted or replaced (distinct from a policy violation)."""
 
 
 class UsageError(Exception):

@@ -32,6 +32,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from tools.cli import ROOT
+from tools.offline import urns
 from tools.wire import is_secret, secret
 
 
@@ -56,6 +57,9 @@ class Recorded:
     delete_before_replace: bool = False
     additional_secret_outputs: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    """Alias URNs, computed as the engine does (``tools/offline/urns.py``)."""
 
 
 @dataclass
@@ -269,6 +273,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.order: list[str] = []
         self.outputs: dict[str, dict[str, Any]] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # MockMonitor puts only the parent's last type, the root stack's included, before the type;
+        # the engine puts the whole parent chain: a component moved under another changes every
+        # descendant's URN, and the plan must show that.
+        return urns.create_urn(name, type_, parent, pulumi.get_project(), pulumi.get_stack())
+
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
@@ -294,9 +304,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             ignore_changes=list(request.ignoreChanges),
+            replace_on_changes=list(request.replaceOnChanges),
+            aliases=self._aliases(request, urn),
         )
         self.order.append(urn)
         return response
+
+    def _aliases(self, request, urn: str) -> list[str]:  # noqa: ANN001 - a RegisterResourceRequest
+        specs = [{"urn": a.urn} if a.urn else json_format.MessageToDict(a.spec) for a in request.aliases]
+        parent = self.recorded.get(request.parent)
+        stack, project, _, _ = urns.parts(urn)
+        return urns.alias_urns(name=request.name, type_=request.type, parent=request.parent, project=project,
+                               stack=stack, specs=specs, parent_aliases=parent.aliases if parent else [])
 
     def RegisterResourceOutputs(self, request):  # noqa: N802 - gRPC method name
         self.outputs[request.urn] = json_format.MessageToDict(request.outputs)
@@ -362,7 +381,9 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
                        if issubclass(w.category, (DeprecationWarning, UserWarning, FutureWarning))
                        and "pulumi" in str(w.filename)]
 
-    resources = [monitor.recorded[u] for u in monitor.order]
+    resources = urns.by_dependency(
+        monitor.recorded.values(), urn=lambda r: r.urn,
+        edges=lambda r: urns.graph_edges(r.parent, r.dependencies, r.provider, r.property_dependencies))
     stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
     for r in resources:
         if r.urn in monitor.outputs and not r.custom:

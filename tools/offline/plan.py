@@ -80,6 +80,12 @@ def export(plan: mockrun.Plan) -> dict[str, Any]:
             entry["deleteBeforeReplace"] = True
         if r.additional_secret_outputs:
             entry["additionalSecretOutputs"] = r.additional_secret_outputs
+        if r.aliases:
+            entry["aliases"] = r.aliases
+        if r.ignore_changes:
+            entry["ignoreChanges"] = r.ignore_changes
+        if r.replace_on_changes:
+            entry["replaceOnChanges"] = r.replace_on_changes
         resources.append(entry)
     return {
         "version": 3,
