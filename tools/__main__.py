@@ -18,6 +18,7 @@ COMMANDS = {
     "ephemeral": ("tools.ephemeral", "per-PR environments: config | up | destroy | list | reap"),
     "restore": ("tools.restore", "render the one-off Job that restores a Postgres backup"),
     "comment": ("tools.comment", "render the PR comment from offline plans"),
+    "constraints": ("tools.dev.constraints", "regenerate policies/aws_shapes.json from botocore (--write)"),
 }
 
 
