@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -819,6 +820,11 @@ _STACK_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 def stack_name_budget(project: str, region: str, services: tuple[str, ...] | list[str]) -> int:
     """The longest stack name for which every physical name fits its service's length limit."""
+    return _budget(project, region, tuple(services))
+
+
+@functools.lru_cache(maxsize=64)
+def _budget(project: str, region: str, services: tuple[str, ...]) -> int:
     from components.naming import ACCOUNT_ID_LENGTH, physical_names
     from policies.constraints import NAMES
 
@@ -849,10 +855,13 @@ def _aws_constraint_problems(ctx: _Context, values: Mapping[str, Any], profile: 
         if isinstance(url, str) and f".{suffix}/" not in url:
             ctx.problem("cluster.oidcProviderUrl", url, f"an issuer under {suffix} (the DNS suffix of {region})")
         services = tuple(values.get("services", _DEFAULTS["services"]))
-        budget = stack_name_budget(ctx.project, region, services)
-        arn = values.get("cluster.oidcProviderArn", "")
-        account = arn.split(":")[4] if arn.count(":") >= 5 else "0" * 12
-        if _stack_name_ok(ctx, region, budget):
+        provider_arn = str(values.get("cluster.oidcProviderArn", ""))
+        account = provider_arn.split(":")[4] if provider_arn.count(":") >= 5 else "0" * 12
+        problem = stack_name_problem(ctx.stack, project=ctx.project, region=region, services=services)
+        if problem is not None:
+            ctx.problems.append(f"Pulumi.{ctx.stack}.yaml: {problem}. Fix: pulumi stack rename <shorter-name> "
+                                f"--stack {ctx.stack}")
+        else:
             for kind, name in physical_names(prefix=f"{ctx.project}-{ctx.stack}", account=account, region=region,
                                              services=services):
                 for what in constraints.name_problems(kind, name):
@@ -882,18 +891,17 @@ def _aws_constraint_problems(ctx: _Context, values: Mapping[str, Any], profile: 
                         fix=f"pulumi config set {ctx.project}:redis.shards {quota.default // (1 + redis.replicas_per_shard)}")
 
 
-def _stack_name_ok(ctx: _Context, region: str, budget: int) -> bool:
-    stack = ctx.stack
-    why = None
+def stack_name_problem(stack: str, *, project: str, region: str, services: tuple[str, ...] | list[str]) -> str | None:
+    """Why AWS would refuse a physical name derived from ``stack`` in ``region`` (None when every one fits)."""
+    budget = stack_name_budget(project, region, services)
     if not _STACK_NAME.fullmatch(stack):
         why = "only lower-case letters, digits and single hyphens between them make valid RDS, ElastiCache, S3 and ECR names"
     elif len(stack) > budget:
         why = f"{len(stack)} characters; the longest physical name would exceed its service's limit"
-    if why is not None:
-        ctx.problems.append(f"Pulumi.{stack}.yaml: stack name = {json.dumps(stack)} ({why}): expected lower-case "
-                            f"letters, digits and single inner hyphens, at most {budget} characters in {region}. "
-                            f"Fix: pulumi stack rename <shorter-name> --stack {stack}")
-    return why is None
+    else:
+        return None
+    return (f"stack name = {json.dumps(stack)} ({why}): expected lower-case letters, digits and single inner "
+            f"hyphens, at most {budget} characters in {region}")
 
 
 # --------------------------------------------------------------------------------------------

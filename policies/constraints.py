@@ -20,7 +20,6 @@ pack in its own process (``policies/`` is the pack's root, hence the two import 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -252,13 +251,14 @@ BACKUP_RETENTION_DAYS: tuple[int, int] = tuple(_ints_after("rds.BackupRetentionP
 REPLICAS_PER_SHARD: tuple[int, int] = tuple(_ints_after("elasticache.ReplicasPerNodeGroup", "Valid values are"))  # type: ignore[assignment]
 """ElastiCache replicas per node group (botocore elasticache CreateReplicationGroup.ReplicasPerNodeGroup)."""
 
-MAX_STORAGE_HEADROOM = 1.10
+MAX_STORAGE_HEADROOM_PERCENT = 10
 """Storage autoscaling: the maximum storage threshold must be at least 10 % above the allocated
 storage. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html"""
 
 
 def min_max_storage(allocated_gib: int) -> int:
-    return math.ceil(allocated_gib * MAX_STORAGE_HEADROOM)
+    """The smallest autoscaling ceiling RDS accepts for ``allocated_gib`` (integer maths: no float rounding)."""
+    return -(-allocated_gib * (100 + MAX_STORAGE_HEADROOM_PERCENT) // 100)
 
 
 @dataclass(frozen=True)
