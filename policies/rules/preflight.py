@@ -126,22 +126,30 @@ def final_snapshot_unique(resources, ctx):
 def protected_data_dependencies(resources, ctx):
     kept = [r for r in by_type(resources, *DATA_STORES) if r.protect]
     keys = by_type(resources, KMS_KEY)
-    needed: dict[str, str] = {}
+    settings: dict[str, list[str]] = {}  # setting urn -> kept buckets it governs
+    encrypts: dict[str, list[str]] = {}  # key urn -> kept stores whose data (or settings) it encrypts
     for store in kept:
+        users = [store]
         if store.type == BUCKET:
-            for setting in resources:
-                if setting.type.startswith("aws:s3/bucket") and setting.type != BUCKET and setting.depends_on(store):
-                    needed.setdefault(setting.urn, f"it governs the kept bucket {store.name!r}")
-        users = [store] + [r for r in resources if r.urn in needed]
+            for r in resources:
+                if r.type.startswith("aws:s3/bucket") and r.type != BUCKET and r.depends_on(store):
+                    settings.setdefault(r.urn, []).append(store.name)
+                    users.append(r)
         for key in keys:
             if any(u.depends_on(key) for u in users):
-                needed.setdefault(key.urn, f"it encrypts the kept {store.name!r}: deleting it makes that data unreadable")
-    for alias in by_type(resources, KMS_ALIAS):
-        if any(alias.depends_on(k) for k in keys if k.urn in needed):
-            needed.setdefault(alias.urn, "it names a key that kept data depends on (policies and restores refer to it)")
+                encrypts.setdefault(key.urn, []).append(store.name)
+    aliases = {a.urn: [k.name for k in keys if k.urn in encrypts and a.depends_on(k)] for a in by_type(resources, KMS_ALIAS)}
     for r in resources:
-        if r.urn in needed and not r.protect:
-            yield r.urn, f"{r.name!r} is not `protect`ed although {needed[r.urn]}"
+        if r.protect:
+            continue
+        if r.urn in settings:
+            yield r.urn, f"{r.name!r} is not `protect`ed although it governs the kept bucket {', '.join(settings[r.urn])}"
+        elif r.urn in encrypts:
+            yield r.urn, (f"{r.name!r} is not `protect`ed although it encrypts the kept {', '.join(encrypts[r.urn])}: "
+                          "a destroy schedules its deletion and makes that data unreadable")
+        elif aliases.get(r.urn):
+            yield r.urn, (f"{r.name!r} is not `protect`ed although it names the key {', '.join(aliases[r.urn])} that "
+                          "kept data depends on (policies and restores refer to the alias)")
 
 
 _ARN = re.compile(r"arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):")
