@@ -40,7 +40,7 @@ kms = KmsKey("kms", KmsKeyArgs(alias=f"alias/{settings.name}", tags=settings.tag
                                deletion_window_days=30 if profile.protect_data else 7))
 data_args = dict(prefix=settings.name, protect=profile.protect_data, kms_key_arn=kms.arn, vpc_id=settings.vpc_id,
                  subnet_ids=settings.private_subnet_ids, client_security_group_id=settings.cluster.node_security_group_id,
-                 namespace=app_namespace, log_retention_days=profile.backups.retention_days,
+                 namespace=app_namespace, log_retention_days=profile.backups.log_retention_days,
                  labels=settings.labels, tags=settings.tags)
 postgres = Postgres("postgres", PostgresArgs(profile=profile.postgres, **data_args), opts=k8s_opts)
 redis = RedisCluster("redis", RedisClusterArgs(profile=profile.redis, final_snapshot=profile.protect_data, **data_args),

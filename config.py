@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -89,6 +90,14 @@ class BackupProfile:
     retain_on_delete: bool
     schedule: str = "0 2 * * *"
     """Daily at 02:00 UTC (CronJob timeZone is set to Etc/UTC)."""
+
+    @property
+    def log_retention_days(self) -> int:
+        """The data stores' CloudWatch log retention: at least the backup retention, rounded up to
+        a value CloudWatch Logs accepts (it refuses e.g. 10 or 45; policies/constraints.py)."""
+        from policies.constraints import log_retention_at_least
+
+        return log_retention_at_least(self.retention_days)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -567,6 +576,7 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
                         f"required for {env} stacks")
     profile = _apply_overrides(PROFILES[env], values)
     _cross_checks(ctx, env, values, profile)
+    _aws_constraint_problems(ctx, values, profile)
     if ctx.problems:
         raise ConfigError(ctx.problems)
 
@@ -798,6 +808,100 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
         name = "pr" if "pr" in values else "expiresAt"
         ctx.problem(name, values[name], "unset outside ephemeral stacks", "only for ephemeral stacks",
                     fix=ctx.rm(name))
+
+
+# --------------------------------------------------------------------------------------------
+# What AWS itself would refuse: physical names, storage, quotas, partitions. The facts live in
+# policies/constraints.py (shared with the policy pack); the names in components/naming.py.
+# --------------------------------------------------------------------------------------------
+
+_STACK_NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+def stack_name_budget(project: str, region: str, services: tuple[str, ...] | list[str]) -> int:
+    """The longest stack name for which every physical name fits its service's length limit."""
+    return _budget(project, region, tuple(services))
+
+
+@functools.lru_cache(maxsize=64)
+def _budget(project: str, region: str, services: tuple[str, ...]) -> int:
+    from components.naming import ACCOUNT_ID_LENGTH, physical_names
+    from policies.constraints import NAMES
+
+    marker = "\0"  # the stack's place in each name; names without it do not depend on the stack
+    names = physical_names(prefix=f"{project}-{marker}", account="0" * ACCOUNT_ID_LENGTH, region=region,
+                           services=services)
+    return min(NAMES[kind].max - len(name) + 1 for kind, name in names if marker in name)
+
+
+def _aws_constraint_problems(ctx: _Context, values: Mapping[str, Any], profile: Profile) -> None:
+    from components.naming import physical_names
+    from policies import constraints
+
+    region = values.get("aws:region")
+    if region is not None:
+        partition = constraints.partition_of(region)
+        if not any(re.match(p["regionRegex"], region) or region in p["regions"]
+                   for p in constraints.PARTITIONS.values()):
+            ctx.problem("aws:region", region, f"a region of an AWS partition ({', '.join(constraints.PARTITIONS)})",
+                        "no partition has this region", fix="pulumi config set aws:region eu-west-1")
+        for key in ("cluster.oidcProviderArn", "cluster.nodeRoleArn"):
+            arn = values.get(key)
+            if isinstance(arn, str) and arn.split(":")[1:2] != [partition]:
+                ctx.problem(key, arn, f"an ARN of partition {partition} (arn:{partition}:...)",
+                            f"{region} is in partition {partition}")
+        url = values.get("cluster.oidcProviderUrl")
+        suffix = constraints.dns_suffix(region)
+        if isinstance(url, str) and f".{suffix}/" not in url:
+            ctx.problem("cluster.oidcProviderUrl", url, f"an issuer under {suffix} (the DNS suffix of {region})")
+        services = tuple(values.get("services", _DEFAULTS["services"]))
+        provider_arn = str(values.get("cluster.oidcProviderArn", ""))
+        account = provider_arn.split(":")[4] if provider_arn.count(":") >= 5 else "0" * 12
+        problem = stack_name_problem(ctx.stack, project=ctx.project, region=region, services=services)
+        if problem is not None:
+            ctx.problems.append(f"Pulumi.{ctx.stack}.yaml: {problem}. Fix: pulumi stack rename <shorter-name> "
+                                f"--stack {ctx.stack}")
+        else:
+            for kind, name in physical_names(prefix=f"{ctx.project}-{ctx.stack}", account=account, region=region,
+                                             services=services):
+                for what in constraints.name_problems(kind, name):
+                    key = "services" if kind == "ecr-repository" else "aws:region"
+                    ctx.problem(key, values.get(key), f"values whose {constraints.NAMES[kind].title} is valid",
+                                f"it makes {name!r}, which {what}")
+    pg, redis = profile.postgres, profile.redis
+    if pg.mode == "managed":
+        low, high = constraints.GP3_STORAGE_GIB
+        if not low <= pg.allocated_storage_gib <= high:
+            ctx.problem("postgres.allocatedStorageGib", pg.allocated_storage_gib,
+                        f"an integer from {low} to {high} (RDS for PostgreSQL on gp3)",
+                        fix=f"pulumi config set {ctx.project}:postgres.allocatedStorageGib {max(low, 50)}")
+        floor = constraints.min_max_storage(pg.allocated_storage_gib)
+        if pg.allocated_storage_gib <= pg.max_allocated_storage_gib < floor:
+            ctx.problem("postgres.maxAllocatedStorageGib", pg.max_allocated_storage_gib,
+                        f"at least {floor} (storage autoscaling needs a ceiling 10 % above the allocated "
+                        f"{pg.allocated_storage_gib} GiB)",
+                        fix=f"pulumi config set {ctx.project}:postgres.maxAllocatedStorageGib {floor}")
+    if redis.mode == "managed":
+        nodes = redis.shards * (1 + redis.replicas_per_shard)
+        quota = constraints.ELASTICACHE_NODES_PER_CLUSTER
+        if nodes > quota.default:
+            ctx.problem("redis.shards", redis.shards,
+                        f"shards x (1 + replicas) within the default quota '{quota.name}' of {quota.default} "
+                        f"(this is {nodes} nodes; raise the quota in Service Quotas first: {quota.source})",
+                        fix=f"pulumi config set {ctx.project}:redis.shards {quota.default // (1 + redis.replicas_per_shard)}")
+
+
+def stack_name_problem(stack: str, *, project: str, region: str, services: tuple[str, ...] | list[str]) -> str | None:
+    """Why AWS would refuse a physical name derived from ``stack`` in ``region`` (None when every one fits)."""
+    budget = stack_name_budget(project, region, services)
+    if not _STACK_NAME.fullmatch(stack):
+        why = "only lower-case letters, digits and single hyphens between them make valid RDS, ElastiCache, S3 and ECR names"
+    elif len(stack) > budget:
+        why = f"{len(stack)} characters; the longest physical name would exceed its service's limit"
+    else:
+        return None
+    return (f"stack name = {json.dumps(stack)} ({why}): expected lower-case letters, digits and single inner "
+            f"hyphens, at most {budget} characters in {region}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -128,7 +128,9 @@ class Postgres(pulumi.ComponentResource):
             description=f"{identifier}: TLS forced, connection and slow-query logging",
             parameters=[
                 {"name": "rds.force_ssl", "value": "1"},
-                {"name": "log_connections", "value": "1"},
+                # PostgreSQL 18 made log_connections a list of aspects (postgres18 refuses 1); these
+                # three are what the old boolean on logged.
+                {"name": "log_connections", "value": "receipt,authentication,authorization"},
                 {"name": "log_disconnections", "value": "1"},
                 {"name": "log_min_duration_statement", "value": str(SLOW_QUERY_MS)},
             ],

@@ -27,6 +27,7 @@ COMMANDS = {
     "bench": ("tools.dev.bench", "offline plan and PR verdict times next to the SDK import floor"),
     "coverage": ("tools.dev.coverage", "policy matrix rows the pack covers (policies/MATRIX.csv)"),
     "diff": ("tools.offline.diff", "what a change does to each stack: offline plan diff base -> head"),
+    "constraints": ("tools.dev.constraints", "check (or --write) policies/aws_shapes.json against botocore"),
 }
 
 

@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     k8s_workloads,
     kms,
     network,
+    preflight,
     rds,
     s3,
     suppressions,

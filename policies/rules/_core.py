@@ -46,8 +46,10 @@ _UNKNOWN_SENTINELS = frozenset({
     UNKNOWN_NUMBER_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE,
 })
 
-CATEGORIES = ("security", "availability", "protection", "disposability", "cost", "hygiene")
-"""Enforcement is decided per category and environment in policies/config/<environment>.json."""
+CATEGORIES = ("security", "availability", "protection", "disposability", "cost", "hygiene", "preflight")
+"""Enforcement is decided per category and environment in policies/config/<environment>.json.
+``preflight``: what AWS itself would refuse (a name, a parameter value) or a destroy that would fail;
+never suppressible, since no written reason makes AWS accept it."""
 
 SUPPRESS_PREFIX = "policy.platform.example.com/suppress."
 """``<prefix><rule-id>: <reason>``: a written exception to one rule on one resource, read from

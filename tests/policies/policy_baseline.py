@@ -59,13 +59,17 @@ R = list[tuple[str, str, dict[str, Any], dict[str, Any]]]
 
 def resources() -> R:
     b, pg, rg = "aws:s3/bucket:Bucket", "aws:rds/instance:Instance", "aws:elasticache/replicationGroup:ReplicationGroup"
-    bucket_dep = {"propertyDependencies": {"bucket": [urn(b, "backups")]}}
+    key = urn("aws:kms/key:Key", "key")
+    rid = "random:index/randomId:RandomId"
+    # Settings of the kept bucket are kept with it (aws-protected-data-dependencies-protected).
+    bucket_dep = {"protect": True, "propertyDependencies": {"bucket": [urn(b, "backups")]}}
     sg = "aws:ec2/securityGroup:SecurityGroup"
     return [
         ("aws:kms/key:Key", "key", {"enableKeyRotation": True, "deletionWindowInDays": 30, "tags": TAGS,
                                     "policy": doc({"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                                                   "Action": "kms:*", "Resource": "*"})}, {}),
-        ("aws:kms/alias:Alias", "alias", {"name": "alias/platform-production", "targetKeyId": KEY_ARN}, {}),
+                                                   "Action": "kms:*", "Resource": "*"})}, {"protect": True}),
+        ("aws:kms/alias:Alias", "alias", {"name": "alias/platform-production", "targetKeyId": KEY_ARN},
+         {"protect": True, "propertyDependencies": {"targetKeyId": [key]}}),
         ("aws:ecr/repository:Repository", "repo", {"name": "platform-production/app", "imageTagMutability": "IMMUTABLE",
                                                    "imageScanningConfiguration": {"scanOnPush": True},
                                                    "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KEY_ARN}],
@@ -91,8 +95,11 @@ def resources() -> R:
                     "iamDatabaseAuthenticationEnabled": True, "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
                     "parameterGroupName": "platform-production-pg", "vpcSecurityGroupIds": ["sg-pg"],
                     "dbSubnetGroupName": "platform-production-pg", "manageMasterUserPassword": True, "tags": TAGS},
-         {"protect": True, "propertyDependencies": {"vpcSecurityGroupIds": [urn(sg, "pg-sg")],
+         {"protect": True, "propertyDependencies": {"vpcSecurityGroupIds": [urn(sg, "pg-sg")], "kmsKeyId": [key],
+                                                    "finalSnapshotIdentifier": [urn(rid, "db-final-suffix")],
                                                     "parameterGroupName": [urn("aws:rds/parameterGroup:ParameterGroup", "pg-params")]}}),
+        (rid, "db-final-suffix", {"byteLength": 4, "keepers": {"identifier": "platform-production-postgres"}}, {}),
+        (rid, "redis-final-suffix", {"byteLength": 4, "keepers": {"identifier": "platform-production-redis"}}, {}),
         ("random:index/randomPassword:RandomPassword", "redis-token", {"length": 64, "special": False}, {}),
         ("aws:elasticache/subnetGroup:SubnetGroup", "redis-subnets", {"name": "platform-production-redis", "subnetIds": ["subnet-a"], "tags": TAGS}, {}),
         (sg, "redis-sg", {"description": "redis", "vpcId": "vpc-1", "tags": TAGS}, {}),
@@ -101,7 +108,8 @@ def resources() -> R:
                        "automaticFailoverEnabled": True, "multiAzEnabled": True, "replicasPerNodeGroup": 2, "numNodeGroups": 3,
                        "subnetGroupName": "platform-production-redis", "securityGroupIds": ["sg-redis"],
                        "finalSnapshotIdentifier": "platform-production-redis-final", "tags": TAGS},
-         {"protect": True, "propertyDependencies": {"securityGroupIds": [urn(sg, "redis-sg")]}}),
+         {"protect": True, "propertyDependencies": {"securityGroupIds": [urn(sg, "redis-sg")], "kmsKeyId": [key],
+                                                    "finalSnapshotIdentifier": [urn(rid, "redis-final-suffix")]}}),
         ("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 30, "kmsKeyId": KEY_ARN, "tags": TAGS}, {}),
         (b, "backups", {"bucket": "platform-production-backups", "forceDestroy": False, "objectLockEnabled": True, "tags": TAGS}, {"protect": True}),
         ("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups-lock", {
@@ -110,7 +118,8 @@ def resources() -> R:
             "bucket": "platform-production-backups", "versioningConfiguration": {"status": "Enabled"}}, bucket_dep),
         ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "backups-sse", {
             "bucket": "platform-production-backups", "rules": [{"applyServerSideEncryptionByDefault": {
-                "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}, "bucketKeyEnabled": True}]}, bucket_dep),
+                "sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}, "bucketKeyEnabled": True}]},
+         {"protect": True, "propertyDependencies": {"bucket": [urn(b, "backups")], "rules": [key]}}),
         ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "backups-pab", {
             "bucket": "platform-production-backups", "blockPublicAcls": True, "blockPublicPolicy": True,
             "ignorePublicAcls": True, "restrictPublicBuckets": True}, bucket_dep),

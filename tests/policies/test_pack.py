@@ -208,6 +208,14 @@ CORPUS = [
     ("pr-7", "postgres-statefulset", "spec.template.spec.containers.0.image", "postgres:latest", "k8s-image-pinned"),
     ("pr-7", "redis-deployment", "spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation", True, "k8s-no-privilege-escalation"),
     ("pr-7", "postgres-statefulset", "spec.persistentVolumeClaimRetentionPolicy.whenDeleted", "Retain", "ephemeral-disposable"),
+    # Preflight: what AWS itself refuses (the defects of issue 11)
+    ("staging", "postgres-params", "parameters.1.value", "1", "aws-rds-parameter-values-valid"),
+    ("production", "postgres-log-postgresql", "retentionInDays", 10, "aws-log-retention-allowed"),
+    ("staging", "redis-group", "replicationGroupId", "platform-staging_redis", "aws-physical-names-valid"),
+    ("pr-7", "backups-bucket", "bucket", "Platform-pr-7-backups", "aws-physical-names-valid"),
+    ("staging", "kms-alias", "name", "alias/aws/platform-staging", "aws-physical-names-valid"),
+    ("production", "backups-role-policy", "policy",
+     '{"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::x/*"}]}', "aws-arn-partition"),
 ]
 
 

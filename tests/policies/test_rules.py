@@ -17,8 +17,9 @@ P = "spec.template.spec"
 C = f"{P}.containers.0"
 CJ = "spec.jobTemplate.spec.template.spec"
 ALLOW_ALL = '{"Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+doc_ = baseline.doc
 PUBLIC = '{"Statement": [{"Sid": "Pub", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}'
-EPHEMERAL = [("db", "@protect", False), ("redis", "@protect", False), ("backups", "@protect", False),
+EPHEMERAL = [("key", "@protect", False), ("db", "@protect", False), ("redis", "@protect", False), ("backups", "@protect", False),
              ("backups", "forceDestroy", True), ("repo", "forceDelete", True),
              ("db", "deletionProtection", False), ("db", "skipFinalSnapshot", True)]
 
@@ -156,6 +157,52 @@ CASES = [
     Case("ephemeral-disposable", "repo", "forceDelete", False, env="ephemeral", prep=tuple(EPHEMERAL)),
     Case("ephemeral-disposable", "db", "deletionProtection", True, env="ephemeral", prep=tuple(EPHEMERAL)),
     Case("ephemeral-disposable", "key", "tags.expires-at", "next tuesday", env="ephemeral", prep=tuple(EPHEMERAL)),
+    # Preflight: what AWS itself refuses (policies/constraints.py), destroys that fail or lose data
+    Case("aws-physical-names-valid", "db", "identifier", "platform-production--postgres"),
+    Case("aws-physical-names-valid", "db", "identifier", "platform-production-postgres-"),
+    Case("aws-physical-names-valid", "db", "identifier", UNKNOWN),
+    Case("aws-physical-names-valid", "db", "identifier", DELETE, caught=False),
+    Case("aws-physical-names-valid", "redis", "replicationGroupId", "platform-production-redis-cluster-mode-on"),
+    Case("aws-physical-names-valid", "backups", "bucket", "platform_production_backups"),
+    Case("aws-physical-names-valid", "backups", "bucket", "platform-production-backups-210987654321-ap-southeast-2-" + "x" * 8),
+    Case("aws-physical-names-valid", "alias", "name", "alias/aws/platform"),
+    Case("aws-physical-names-valid", "repo", "name", "platform-production/app-"),
+    Case("aws-physical-names-valid", "backup-role", "name", "platform-production-" + "x" * 45),
+    Case("aws-physical-names-valid", "pg-subnets", "name", "default"),
+    Case("aws-physical-names-valid", "pg-sg", "name", "sg-platform"),
+    Case("aws-physical-names-valid", "pg-params", "name", "platform.production.pg"),
+    Case("aws-rds-parameter-values-valid", "pg-params", "parameters.1", {"name": "log_connections", "value": "1"},
+         prep=(("pg-params", "family", "postgres18"),)),
+    Case("aws-rds-parameter-values-valid", "pg-params", "parameters.1",
+         {"name": "log_connections", "value": "receipt,authentication,authorization"}, caught=False,
+         prep=(("pg-params", "family", "postgres18"),)),
+    Case("aws-rds-parameter-values-valid", "pg-params", "parameters.1", {"name": "log_connections", "value": "1"},
+         caught=False),
+    Case("aws-rds-parameter-values-valid", "pg-params", "parameters.1.value", "-5"),
+    Case("aws-rds-parameter-values-valid", "pg-params", "parameters.0.value", "on"),
+    Case("aws-rds-parameter-values-valid", "pg-params", "parameters.1.name", "log_statment"),
+    Case("aws-rds-parameter-values-valid", "pg-params", "family", "postgres99"),
+    Case("aws-rds-parameter-values-valid", "pg-params", "family", UNKNOWN),
+    Case("aws-log-retention-allowed", "logs", "retentionInDays", 10),
+    Case("aws-log-retention-allowed", "logs", "retentionInDays", 45),
+    Case("aws-log-retention-allowed", "logs", "retentionInDays", 14, caught=False),
+    Case("aws-log-retention-allowed", "logs", "retentionInDays", UNKNOWN),
+    Case("aws-log-retention-allowed", "logs", "retentionInDays", DELETE, caught=False),
+    Case("aws-final-snapshot-unique", "db-final-suffix", "", None),
+    Case("aws-final-snapshot-unique", "redis-final-suffix", "", None),
+    Case("aws-final-snapshot-unique", "db", "@propertyDependencies", {}),
+    Case("aws-final-snapshot-unique", "db", "finalSnapshotIdentifier", DELETE, caught=False),
+    Case("aws-protected-data-dependencies-protected", "key", "@protect", False),
+    Case("aws-protected-data-dependencies-protected", "alias", "@protect", False),
+    Case("aws-protected-data-dependencies-protected", "backups-versioning", "@protect", False),
+    Case("aws-protected-data-dependencies-protected", "backups-policy", "@protect", False),
+    Case("aws-protected-data-dependencies-protected", "key", "@protect", False, caught=False,
+         prep=(("db", "@protect", False), ("redis", "@protect", False), ("backups", "@protect", False))),
+    Case("aws-arn-partition", "backup-role-policy", "policy", doc_(
+        {"Sid": "Write", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws-cn:s3:::b/postgres/*"})),
+    Case("aws-arn-partition", "logs", "kmsKeyId", "arn:aws:kms:cn-north-1:210987654321:key/0b6c-key"),
+    Case("aws-arn-partition", "image", "imageName", "210987654321.dkr.ecr.cn-north-1.amazonaws.com/platform/app:1"),
+    Case("aws-arn-partition", "logs", "kmsKeyId", "arn:aws:kms:us-gov-west-1:210987654321:key/0b6c-key"),
     # Kubernetes workloads
     Case("k8s-no-privileged", "app", f"{C}.securityContext.privileged", True),
     Case("k8s-no-privileged", "backup", f"{CJ}.containers.0.securityContext.privileged", True),
