@@ -223,7 +223,6 @@ def diff_stack(base: dict[str, Any], head: dict[str, Any]) -> StackDiff:
                 matched[u] = alias
                 break
 
-    base_providers = {u: r for u, r in old.items() if r["type"].startswith("pulumi:providers:")}
     head_providers = {u: r for u, r in new.items() if r["type"].startswith("pulumi:providers:")}
     changes: dict[str, Change] = {}
     for u, r in new.items():
@@ -255,7 +254,6 @@ def diff_stack(base: dict[str, Any], head: dict[str, Any]) -> StackDiff:
             c.action = "replace"
             c.reasons.append(f"its provider {urns.name_of(prov)} is replaced")
     deleted = [u for u in old if u not in matched.values()]
-    del base_providers
     ordered = [changes[u] for u in new if u in changes]
     ordered += [Change(urn=u, type=old[u]["type"], action="delete", reasons=_recreated_as(old[u], new, matched))
                 for u in deleted]

@@ -24,10 +24,6 @@ def create_urn(name: str, type_: str, parent: str, project: str, stack: str) -> 
     return f"urn:pulumi:{stack}::{project}::{typ}::{name}"
 
 
-def root_stack(project: str, stack: str) -> str:
-    return f"urn:pulumi:{stack}::{project}::{ROOT_STACK}::{project}-{stack}"
-
-
 def parts(urn: str) -> tuple[str, str, str, str]:
     """``(stack, project, qualified type, name)`` of a URN."""
     _, _, rest = urn.partition("urn:pulumi:")
