@@ -214,7 +214,7 @@ def _node_side(pod: Endpoint, inv: Inventory) -> Endpoint:
     return Endpoint(ref=f"{pod.ref} (node network)", cidr=inv.vpc_cidr, ports=pod.ports, origin=pod.origin)
 
 
-def _monitor_selected(prom: Obj, monitor: Obj, inv: Inventory) -> bool:
+def monitor_selected(prom: Obj, monitor: Obj, inv: Inventory) -> bool:
     spec = prom.body.get("spec") or {}
     which = "serviceMonitor" if monitor.kind == "ServiceMonitor" else "podMonitor"
     selector, ns_selector = spec.get(f"{which}Selector"), spec.get(f"{which}NamespaceSelector")
@@ -284,7 +284,7 @@ def required_flows(objects: Sequence[Obj], inv: Inventory) -> list[Flow]:
     for prom in (o for o in objects if o.kind == "Prometheus"):
         src = by_ref[f"{prom.namespace}/prometheus-{prom.name}"]
         for monitor in monitors:
-            if _monitor_selected(prom, monitor, inv):
+            if monitor_selected(prom, monitor, inv):
                 flows += [Flow(src, dst, port, f"{monitor.ref} (job {job})")
                           for dst, port, job in monitor_targets(monitor, inv)]
         for am in ((prom.body.get("spec") or {}).get("alerting") or {}).get("alertmanagers") or []:
