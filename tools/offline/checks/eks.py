@@ -117,7 +117,7 @@ def external_services(vpc_cidr: str, kubelet_service: str | None) -> dict[tuple[
 
 
 def prometheus_pods(namespace: str, name: str, pod_labels: Mapping[str, str], port_name: str,
-                    replicas: int, origin: str) -> Endpoint:
+                    service_account: str, origin: str) -> Endpoint:
     # prometheus-operator pkg/prometheus/statefulset.go: StatefulSet prometheus-<name>, pod labels
     # below plus spec.podMetadata.labels, the web port (spec.portName, default "web") on 9090 and
     # the config reloader's "reloader-web" on 8080.
@@ -126,7 +126,7 @@ def prometheus_pods(namespace: str, name: str, pod_labels: Mapping[str, str], po
               "prometheus": name}
     return Endpoint(ref=f"{namespace}/prometheus-{name}", namespace=namespace, labels=labels, origin=origin,
                     ports=(Port(9090, name=port_name or "web"), Port(8080, name="reloader-web")),
-                    service_account=f"{name}")
+                    service_account=service_account or "default")
 
 
 def alertmanager_pods(namespace: str, name: str, pod_labels: Mapping[str, str], port_name: str,

@@ -139,7 +139,8 @@ def inventory(objects: Sequence[Obj], vpc_cidr: str) -> Inventory:
         spec = obj.body.get("spec") or {}
         if obj.kind == "Prometheus":
             pod = eks.prometheus_pods(obj.namespace, obj.name, (spec.get("podMetadata") or {}).get("labels") or {},
-                                      str(spec.get("portName") or ""), int(spec.get("replicas") or 1), obj.origin)
+                                      str(spec.get("portName") or ""), str(spec.get("serviceAccountName") or ""),
+                                      obj.origin)
             pods.append((pod, {}))
         elif obj.kind == "Alertmanager":
             pods.append((eks.alertmanager_pods(obj.namespace, obj.name,
