@@ -265,8 +265,22 @@ class Monitoring(pulumi.ComponentResource):
             # "privileged" admits it, and every namespace here enforces "restricted". Container,
             # volume and kubelet metrics (all the rules and dashboards use) come from the kubelet.
             "nodeExporter": {"enabled": False},
+            # EKS runs the control plane in an AWS account: no kube-controller-manager,
+            # kube-scheduler or etcd endpoint exists in the cluster, so their ServiceMonitors find
+            # no target and the chart's absent(up{job=...}) alerts (KubeSchedulerDown,
+            # KubeControllerManagerDown, critical) would page forever. kube-proxy is the EKS
+            # add-on, whose metrics listen on 127.0.0.1 only. Sources:
+            # tools/offline/checks/eks.MANAGED_CONTROL_PLANE_JOBS; checked by checks/alerts.py.
+            "kubeControllerManager": {"enabled": False},
+            "kubeScheduler": {"enabled": False},
+            "kubeEtcd": {"enabled": False},
+            "kubeProxy": {"enabled": False},
             "defaultRules": {"rules": {"node": False, "nodeExporterAlerting": False,
-                                       "nodeExporterRecording": False}},
+                                       "nodeExporterRecording": False,
+                                       # node-network: NodeNetworkInterfaceFlapping reads node-exporter.
+                                       "network": False,
+                                       "etcd": False, "kubeControllerManager": False, "kubeProxy": False,
+                                       "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False}},
         }
         release = k8s.helm.v3.Release(f"{name}-kube-prometheus-stack", k8s.helm.v3.ReleaseArgs(
             name=RELEASE, chart="kube-prometheus-stack", version=KUBE_PROMETHEUS_STACK_VERSION,

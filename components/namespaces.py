@@ -55,6 +55,10 @@ GATEWAY_BACKENDS_LABEL = "platform.example.com/gateway-backends"
 POSTGRES_EXPORTER_PORT = 9187
 REDIS_EXPORTER_PORT = 9121
 GRAFANA_PORT = 3000
+CONFIG_RELOADER_PORT = 8080
+"""prometheus-operator's config-reloader sidecar (``reloader-web``) in Prometheus and Alertmanager pods."""
+ALERTMANAGER_MESH_PORT = 9094
+"""Alertmanager cluster gossip: memberlist uses both TCP and UDP on the same port."""
 ENVOY_HTTP_PORT, ENVOY_HTTPS_PORT = 10080, 10443
 """Envoy Gateway maps privileged listener ports (80/443) to port + 10000 in the proxy pod."""
 
@@ -246,22 +250,26 @@ def cert_manager_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str
 
 
 def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str]) -> list[Rule]:
+    mesh = ports(ALERTMANAGER_MESH_PORT) + ports(ALERTMANAGER_MESH_PORT, protocol="UDP")
     return [
         # Prometheus scrapes pods in every namespace (on their own metrics ports), the kubelets on
         # the nodes (10250, in the VPC) and the API server.
         Rule(name="allow-prometheus", pods=PROMETHEUS_POD,
              egress=[egress([{"namespaceSelector": {}}]), egress([cidr_peer(vpc_cidr)], 10250),
                      https_egress(vpc_cidr)],
-             ingress=[ingress([pod_peer(GRAFANA_POD)], 9090), ingress([pod_peer(PROMETHEUS_POD)], 9090)]),
+             ingress=[ingress([pod_peer(GRAFANA_POD)], 9090),
+                      ingress([pod_peer(PROMETHEUS_POD)], 9090, CONFIG_RELOADER_PORT)]),
         Rule(name="allow-grafana", pods=GRAFANA_POD,
-             ingress=[ingress([ns_peer(names.gateway, ENVOY_POD)], GRAFANA_PORT)],
+             ingress=[ingress([ns_peer(names.gateway, ENVOY_POD)], GRAFANA_PORT),
+                      ingress([pod_peer(PROMETHEUS_POD)], GRAFANA_PORT)],
              egress=[egress([pod_peer(PROMETHEUS_POD)], 9090), egress([pod_peer(ALERTMANAGER_POD)], 9093),
                      https_egress(vpc_cidr)]),
-        # Alertmanager: Slack and PagerDuty over HTTPS; gossip between replicas on 9094.
+        # Alertmanager: Slack and PagerDuty over HTTPS; gossip between replicas on 9094 (TCP and UDP).
         Rule(name="allow-alertmanager", pods=ALERTMANAGER_POD,
              ingress=[ingress([pod_peer(PROMETHEUS_POD), pod_peer(GRAFANA_POD)], 9093),
-                      ingress([pod_peer(ALERTMANAGER_POD)], 9094)],
-             egress=[egress([internet_peer()], 443), egress([pod_peer(ALERTMANAGER_POD)], 9094)]),
+                      ingress([pod_peer(PROMETHEUS_POD)], CONFIG_RELOADER_PORT),
+                      {"from": [pod_peer(ALERTMANAGER_POD)], "ports": mesh}],
+             egress=[egress([internet_peer()], 443), {"to": [pod_peer(ALERTMANAGER_POD)], "ports": mesh}]),
         # Operator, kube-state-metrics and the admission webhook talk to / are called by the API server.
         Rule(name="allow-controllers", pods={"release": "kube-prometheus-stack"},
              egress=[https_egress(vpc_cidr)], ingress=[ingress(None, 10250)]),
