@@ -13,7 +13,7 @@ from cluster_objects import control_plane_monitors, kube_prometheus_stack, prome
 from components.monitoring import alert_rules
 from tools.offline.checks import alerts
 from tools.offline.checks.base import Obj
-from tools.plan import manifests
+from tools.offline.plan import manifests
 
 
 def alert(name: str, expr: str) -> dict:

@@ -22,7 +22,7 @@ from cluster_objects import (
 from components.namespaces import DNS_EGRESS
 from tools.offline.checks import netpol
 from tools.offline.checks.base import Obj
-from tools.plan import manifests
+from tools.offline.plan import manifests
 
 APP = {"app.kubernetes.io/name": "app"}
 FROM_PROMETHEUS = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools import mockrun
+from tools import wire
 from tools.offline.checks import alerts, netpol
 from tools.offline.checks.base import Obj
-from tools.plan import HELM_RELEASE, manifests
+from tools.offline.plan import HELM_RELEASE, manifests
 
 CHARTS = os.environ.get("PLATFORM_CHARTS")
 pytestmark = pytest.mark.skipif(not CHARTS, reason="PLATFORM_CHARTS is not set (the pinned chart archives)")
@@ -39,7 +39,7 @@ def rendered(plan) -> tuple[list[Obj], set[str]]:
     for r in plan.resources:
         if r.type != HELM_RELEASE:
             continue
-        release = _integral(mockrun.plain(r.inputs, secret="REDACTED"))
+        release = _integral(wire.plain(r.inputs, secret="REDACTED"))
         archive = Path(CHARTS) / f"{release['chart'].rsplit('/', 1)[-1]}-{release['version']}.tgz"
         try:
             out = helm.Chart.load(str(archive)).render(release.get("values") or {}, name=release["name"],
