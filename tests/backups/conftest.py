@@ -28,7 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / "images/backup"
-INSTALL_HINT = "`bash .ci/run` installs them (apt-get install postgresql busybox jq curl)"
+INSTALL_HINT = "`bash .ci/run` installs them (apt-get install postgresql busybox jq curl python3)"
 DATABASE, USER, PASSWORD = "shop", "shop_owner", "s3cr:et\\pw"
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 SCHEMA_SQL = """
@@ -125,6 +125,8 @@ def env() -> Iterator[Env]:
     work = Path(tempfile.mkdtemp(prefix="pgdrill-"))
     work.chmod(0o755)
     python = "/usr/bin/python3" if user is not None else sys.executable  # the venv may be unreadable to the user
+    if not os.access(python, os.X_OK):
+        pytest.fail(f"{python} (for the stand-in `aws`, run as {user.pw_name if user else 'you'}) not found: {INSTALL_HINT}")
     shim_bin = work / "bin"
     shim_bin.mkdir()
     (shim_bin / "aws").write_text(f'#!/bin/sh\nexec {python} {ROOT / "tests/backups/fake_aws.py"} "$@"\n')
@@ -160,7 +162,8 @@ class Source:
                             {**self.settings(database), "PGPASSFILE": str(own)}).stdout.strip()
 
     def counts(self, database: str = DATABASE) -> dict[str, int]:
-        return {table: int(self.sql(f"SELECT count(*) FROM {table}", database)) for table in self.expected}
+        return {table: int(self.sql(f"SELECT count(*) FROM {table}", database))  # noqa: S608 - the tests' own names
+                for table in self.expected}
 
 
 @pytest.fixture(scope="session")
