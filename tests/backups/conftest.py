@@ -129,7 +129,7 @@ def env() -> Iterator[Env]:
         pytest.fail(f"{python} (for the stand-in `aws`, run as {user.pw_name if user else 'you'}) not found: {INSTALL_HINT}")
     shim_bin = work / "bin"
     shim_bin.mkdir()
-    (shim_bin / "aws").write_text(f'#!/bin/sh\nexec {python} {ROOT / "tests/backups/fake_aws.py"} "$@"\n')
+    (shim_bin / "aws").write_text(f'#!/bin/sh\nexec {python} -I -S {ROOT / "tests/backups/fake_aws.py"} "$@"\n')
     (shim_bin / "aws").chmod(0o755)
     e = Env(work=work, pg_bin=pg_bin, shim_bin=shim_bin, user=user)
     e.own(work)
