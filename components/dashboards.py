@@ -12,6 +12,8 @@ from typing import Any
 
 APP_JOB = 'namespace="{ns}", job="app"'
 BACKUP_SIZE_METRIC = "backup_last_size_bytes"
+DRILL_RTO_METRIC, DRILL_RPO_METRIC = "restore_drill_rto_seconds", "restore_drill_rpo_seconds"
+"""Pushed by the restore drill (images/backup/drill.sh) after each passed drill."""
 
 
 def panel(title: str, queries: Mapping[str, str], *, unit: str = "short", kind: str = "timeseries",
@@ -95,6 +97,14 @@ def backups(namespace: str) -> dict[str, Any]:
         panel("Last backup size", {"bytes": f"max({BACKUP_SIZE_METRIC}{{{ns}}})"},
               unit="bytes", kind="stat", width=8),
         panel("Failed runs", {"failed": f"sum(kube_job_status_failed{{{runs}}})"}, width=24),
+        # The drill runs weekly and its gauges hold the last pass: 90 days show the trend of a dozen drills.
+        {**panel("Restore drill: RTO and RPO", {
+            "RTO (fetch + verify + restore)": f"max({DRILL_RTO_METRIC}{{{ns}}})",
+            "RPO (age of the restored backup)": f"max({DRILL_RPO_METRIC}{{{ns}}})"}, unit="s", width=16),
+         "timeFrom": "90d", "interval": "1h"},
+        panel("Since last passed drill", {
+            "age": f"time() - max(restore_drill_last_success_timestamp_seconds{{{ns}}})"}, unit="s", kind="stat",
+              width=8),
     ], tags=["backups"])
 
 

@@ -131,6 +131,56 @@ def _alert(name: str, expr: str, duration: str, severity: str, summary: str) -> 
             "annotations": {"summary": summary}}
 
 
+BACKUP_GROUP = "postgres-backup"
+DRILL_GROUP = "postgres-restore-drill"
+"""Pushgateway ``job`` of the backup job's and the restore drill's metrics (images/backup/*.sh push_metrics)."""
+REPLICA_LAG_WARNING_S, REPLICA_LAG_CRITICAL_S = 60, 300
+
+
+def backup_alerts(app_ns: str) -> list[dict[str, Any]]:
+    """Alerts on what the backup job and the restore drill push (images/backup: backup.sh, drill.sh).
+
+    The Pushgateway keeps the last push of each group; the ServiceMonitor honours the pushed
+    ``job`` and ``namespace`` labels. ``absent`` covers a group that never pushed (or a
+    Pushgateway that lost its state): it waits as long as the staleness rule it stands in for.
+    """
+    backup = f'namespace="{app_ns}", job="{BACKUP_GROUP}"'
+    drill = f'namespace="{app_ns}", job="{DRILL_GROUP}"'
+    return [
+        _alert("BackupNotVerified", f"time() - max by (namespace) (backup_last_success_timestamp_seconds{{{backup}}}) "
+               "> 26 * 3600", "0m", "critical", "no verified backup in the last 26 hours"),
+        _alert("BackupMetricsAbsent", f"absent(backup_last_success_timestamp_seconds{{{backup}}})", "26h", "critical",
+               "the backup job has not reported a verified backup for 26 hours"),
+        _alert("BackupSizeDropped", f"backup_last_size_bytes{{{backup}}} < 0.5 * backup_previous_size_bytes{{{backup}}}",
+               "0m", "warning", "the last verified dump is less than half the size of the one before"),
+        _alert("RestoreDrillFailed", f"restore_drill_last_run_success{{{drill}}} == 0", "0m", "critical",
+               "the last restore drill failed: the newest backup may not be restorable"),
+        _alert("RestoreDrillStale", f"time() - max by (namespace) (restore_drill_last_success_timestamp_seconds"
+               f"{{{drill}}}) > 8 * 24 * 3600", "0m", "warning", "no restore drill has passed in the last 8 days"),
+        _alert("RestoreDrillMetricsAbsent", f"absent(restore_drill_last_success_timestamp_seconds{{{drill}}})", "8d",
+               "warning", "no restore drill has reported a pass for 8 days"),
+    ]
+
+
+def replica_lag_alerts(app_ns: str) -> list[dict[str, Any]]:
+    """Read-replica lag from postgres_exporter's ``replication`` collector (on by default in chart
+    8.2.0, exporter v0.20.1): ``pg_replication_lag_seconds`` is now() - pg_last_xact_replay_timestamp()
+    on a replica and 0 on a primary, ``pg_replication_is_replica`` says which. It is the age of the
+    last replayed transaction, so an idle primary makes it grow: the ``for`` durations absorb a quiet
+    minute, not a quiet night (CloudWatch ``ReplicaLag`` is the cross-check)."""
+    replica = f'namespace="{app_ns}"'
+
+    def lagging(seconds: int) -> str:
+        return f"pg_replication_lag_seconds{{{replica}}} > {seconds} and pg_replication_is_replica{{{replica}}} == 1"
+
+    return [
+        _alert("PostgresReplicaLagging", lagging(REPLICA_LAG_WARNING_S), "2m", "warning",
+               f"a Postgres read replica is more than {REPLICA_LAG_WARNING_S} s behind the primary"),
+        _alert("PostgresReplicaLagCritical", lagging(REPLICA_LAG_CRITICAL_S), "5m", "critical",
+               f"a Postgres read replica is more than {REPLICA_LAG_CRITICAL_S} s behind the primary"),
+    ]
+
+
 def alert_rules(app_ns: str) -> list[dict[str, Any]]:
     ns = f'namespace="{app_ns}"'
     app = f'{ns}, job="app"'
@@ -167,7 +217,9 @@ def alert_rules(app_ns: str) -> list[dict[str, Any]]:
                    "backup job {{ $labels.job_name }} failed"),
             _alert("BackupMissing", f"time() - kube_cronjob_status_last_successful_time{{{backup_cron}}} > 26 * 3600",
                    "0m", "critical", "no successful backup in the last 26 hours"),
+            *backup_alerts(app_ns),
         ]},
+        {"name": "platform.replication", "rules": replica_lag_alerts(app_ns)},
         {"name": "platform.certificates", "rules": [
             _alert("CertificateExpiringSoon", "certmanager_certificate_expiration_timestamp_seconds - time() "
                    "< 14 * 24 * 3600", "1h", "warning", "certificate {{ $labels.name }} expires within 14 days"),

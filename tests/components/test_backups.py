@@ -179,6 +179,6 @@ def test_backup_image_is_non_root_pinned_and_matches_the_postgres_major() -> Non
 
 
 def test_backup_script_uploads_with_sse_kms_to_the_prefix() -> None:
-    script = (ROOT / "images/backup/backup.sh").read_text()
-    assert "--sse aws:kms" in script and '--sse-kms-key-id "$BACKUP_KMS_KEY_ARN"' in script, script
-    assert 'key="${BACKUP_PREFIX}$(date -u +%Y%m%dT%H%M%SZ).sql.gz"' in script, script
+    script, common = ((ROOT / "images/backup" / f).read_text() for f in ("backup.sh", "common.sh"))
+    assert '--sse aws:kms --sse-kms-key-id "$BACKUP_KMS_KEY_ARN"' in common and 'put_object "$dump" "$key"' in script
+    assert 'key="${BACKUP_PREFIX}${stamp}.dump"' in script and "stamp=$(date -u +%Y%m%dT%H%M%SZ)" in script, script

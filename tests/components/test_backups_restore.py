@@ -8,7 +8,7 @@ import yaml
 from tools import cli
 from tools.delivery import restore
 
-KEY = "postgres/20260301T020000Z.sql.gz"
+KEY = "postgres/20260301T020000Z.dump"
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
@@ -31,7 +31,8 @@ def test_restore_job_shares_the_cronjob_pod_spec(plan_of) -> None:
     assert pod["securityContext"] == cron_pod["securityContext"] and pod["volumes"] == cron_pod["volumes"]
 
 
-@pytest.mark.parametrize("key", ["postgres/latest.sql.gz", "../etc/passwd", "postgres/20260301T020000Z.sql"])
+@pytest.mark.parametrize("key", ["postgres/latest.dump", "../etc/passwd", "postgres/20260301T020000Z.sql",
+                                 "postgres/20260301T020000Z.manifest.json"])
 def test_malformed_key_exits_2(key: str, capsys) -> None:
     assert cli.run(restore.main, ["--stack", "staging", "--from", key]) == 2
     assert "is not a backup object key" in capsys.readouterr().err
@@ -44,3 +45,10 @@ def test_unknown_stack_exits_2(capsys) -> None:
 
 def test_missing_arguments_exit_2(capsys) -> None:
     assert cli.run(restore.main, []) == 2
+
+
+def test_plain_backups_from_before_verification_still_restore(tmp_path) -> None:
+    legacy = "postgres/20260301T020000Z.sql.gz"
+    assert cli.run(restore.main, ["--stack", "staging", "--from", legacy, "--out", str(tmp_path / "job.yaml")]) == 0
+    (c,) = yaml.safe_load((tmp_path / "job.yaml").read_text())["spec"]["template"]["spec"]["containers"]
+    assert c["command"] == ["/usr/local/bin/restore.sh", legacy], c["command"]

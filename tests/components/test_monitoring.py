@@ -82,7 +82,9 @@ def test_alerting_secrets_stay_secret_in_the_plan():
 
 ALERTS = {"ServiceDown", "HighLatencyP95", "HighErrorRate", "PostgresConnectionsHigh", "ContainerMemoryHigh",
           "BackupJobFailed", "BackupMissing", "CertificateExpiringSoon", "PostgresExporterDown",
-          "RedisExporterDown", "PersistentVolumeFillingUp"}
+          "RedisExporterDown", "PersistentVolumeFillingUp", "BackupNotVerified", "BackupMetricsAbsent",
+          "BackupSizeDropped", "RestoreDrillFailed", "RestoreDrillStale", "RestoreDrillMetricsAbsent",
+          "PostgresReplicaLagging", "PostgresReplicaLagCritical"}
 
 
 def test_prometheus_rules_are_selected_and_complete(plan, stack):

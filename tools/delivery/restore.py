@@ -1,4 +1,4 @@
-"""``python -m tools restore --stack <stack> --from postgres/<timestamp>.sql.gz [--out FILE] [--image REF]``
+"""``python -m tools restore --stack <stack> --from postgres/<timestamp>.dump [--out FILE] [--image REF]``
 
 Renders the one-off Kubernetes Job that restores a logical Postgres backup into the stack's
 database. Offline: it reads only the stack file; apply the output with ``kubectl apply -f``.
@@ -24,8 +24,9 @@ from tools import cli
 from tools.cli import EXIT_OK, UsageError
 from tools.offline import facts
 
-KEY = re.compile(r"postgres/(?P<stamp>\d{8}T\d{6}Z)\.sql\.gz")
-"""What backup.sh writes: ``postgres/<UTC %Y%m%dT%H%M%SZ>.sql.gz``."""
+KEY = re.compile(r"postgres/(?P<stamp>\d{8}T\d{6}Z)\.(?:dump|sql\.gz)")
+"""What backup.sh writes: ``postgres/<UTC %Y%m%dT%H%M%SZ>.dump`` (custom format, verified); ``.sql.gz``
+(plain, from before verified backups) until the last of those expires."""
 
 
 def default_image(settings: Any) -> str:
@@ -40,7 +41,7 @@ def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
     match = KEY.fullmatch(key)
     if match is None:
         raise UsageError(f"--from {key!r} is not a backup object key: expected "
-                         f"postgres/<YYYYMMDDTHHMMSSZ>.sql.gz, e.g. postgres/20260301T020000Z.sql.gz "
+                         f"postgres/<YYYYMMDDTHHMMSSZ>.dump, e.g. postgres/20260301T020000Z.dump "
                          f"(list them: aws s3 ls s3://<backup bucket>/postgres/)")
     in_cluster = settings.profile.postgres.mode == "in-cluster"
     labels = {**settings.labels, "app.kubernetes.io/instance": "restore"}
@@ -71,7 +72,7 @@ def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
 def _parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m tools restore", description=(__doc__ or "").split("\n\n")[1])
     p.add_argument("--stack", required=True, help="stack name: staging, production or pr-<n>")
-    p.add_argument("--from", dest="key", required=True, help="object key, e.g. postgres/20260301T020000Z.sql.gz")
+    p.add_argument("--from", dest="key", required=True, help="object key, e.g. postgres/20260301T020000Z.dump")
     p.add_argument("--out", type=Path, help="write the Job here instead of stdout")
     p.add_argument("--image", help="backup image (default: <account>.dkr.ecr.<region>.amazonaws.com/"
                                    "platform-<stack>/backup:<imageTag>, the image the CronJob runs; "
