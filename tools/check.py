@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / "policies"
 CONFIG_DIR = POLICY_DIR / "config"
 ENVIRONMENTS = ("ephemeral", "staging", "production")
+POLICY_CONFIGS = (*ENVIRONMENTS, "bootstrap")
+"""policies/config/<name>.json: one per environment class, and one for the bootstrap project."""
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -147,8 +149,8 @@ def environment_of(stack: str, root: Path = ROOT) -> str:
 
 
 def load_policy_config(environment: str) -> dict[str, Any]:
-    if environment not in ENVIRONMENTS:
-        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    if environment not in POLICY_CONFIGS:
+        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(POLICY_CONFIGS)}")
     path = CONFIG_DIR / f"{environment}.json"
     try:
         config = json.loads(path.read_text())
@@ -468,8 +470,8 @@ def shared_analyzer() -> Analyzer:
 
 def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:
     """Run the pack over a deployment (stack export format) under the environment's config."""
-    if environment not in ENVIRONMENTS:
-        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    if environment not in POLICY_CONFIGS:
+        raise InputError(f"unknown environment {environment!r}: expected one of {', '.join(POLICY_CONFIGS)}")
     resources_of(deployment)
     return shared_analyzer().check(deployment, environment, stack=stack)
 

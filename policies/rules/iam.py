@@ -76,8 +76,9 @@ def no_wildcard_actions(st):
         yield "allows NotAction (everything else)"
 
 
-# Actions that AWS does not let you scope to a resource ARN; '*' is the only valid Resource.
-_UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAliases",
+# Actions that AWS does not let you scope to a resource ARN; '*' is the only valid Resource
+# (Service Authorization Reference: no resource type listed; kms:CreateKey included).
+_UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAliases", "kms:CreateKey",
                "kms:ListKeys", "s3:ListAllMyBuckets", "cloudwatch:PutMetricData",
                "logs:DescribeLogGroups", "ec2:Describe*", "rds:Describe*", "elasticache:Describe*")
 
