@@ -17,6 +17,8 @@ from bootstrap.settings import BootstrapSettings
 
 SESSION_SECONDS = {"preview": 3600, "image-push": 3600, "deploy-staging": 7200, "deploy-production": 7200,
                    "ephemeral": 7200}
+WORKFLOW_VARIABLES = {purpose: "AWS_ROLE_" + purpose.upper().replace("-", "_") for purpose in SESSION_SECONDS}
+"""The GitHub Actions variable holding each role's ARN (``vars.AWS_ROLE_DEPLOY_STAGING``, ...)."""
 STAGING_CLUSTER = "platform-staging"
 """PR previews and PR stacks run on the staging cluster."""
 

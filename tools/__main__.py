@@ -18,6 +18,7 @@ COMMANDS = {
     "ephemeral": ("tools.ephemeral", "per-PR environments: config | up | destroy | list | reap"),
     "restore": ("tools.restore", "render the one-off Job that restores a Postgres backup"),
     "comment": ("tools.comment", "render the PR comment from offline plans"),
+    "release": ("tools.delivery.release", "blue/green releases: status | prepare | promote | rollback | decide"),
 }
 
 

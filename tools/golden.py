@@ -16,6 +16,9 @@ from tools import mockrun, stackfile
 
 GOLDEN_DIR = stackfile.ROOT / "tests" / "golden"
 STACKS = ("pr-7", "staging", "production")
+BOOTSTRAP_DIR = stackfile.ROOT / "bootstrap"
+BOOTSTRAP_STACKS = ("staging-eu-west-1", "production-eu-west-1")
+"""The bootstrap project's stacks: ``tests/golden/bootstrap-<stack>.urns``."""
 EXPIRES_AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
 """Fixed so the snapshot of the PR stack does not depend on today's date (URNs don't either)."""
 
@@ -37,6 +40,12 @@ def stack_config(stack: str) -> tuple[dict[str, str], frozenset[str]]:
 def plan_for(stack: str) -> mockrun.Plan:
     config, secret_keys = stack_config(stack)
     return mockrun.run_program(stack, config, secret_keys=secret_keys, project=stackfile.project_name())
+
+
+def bootstrap_plan_for(stack: str) -> mockrun.Plan:
+    loaded = stackfile.load(stack, BOOTSTRAP_DIR)
+    return mockrun.run_program(stack, loaded.config, secret_keys=loaded.secret_keys, project=loaded.project,
+                               program=BOOTSTRAP_DIR / "__main__.py")
 
 
 def urns(plan: mockrun.Plan) -> list[str]:
@@ -63,9 +72,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     changed = 0
-    for stack in STACKS:
-        text = render(plan_for(stack))
-        path = path_for(stack)
+    snapshots = [(path_for(s), lambda s=s: plan_for(s)) for s in STACKS]
+    snapshots += [(GOLDEN_DIR / f"bootstrap-{s}.urns", lambda s=s: bootstrap_plan_for(s)) for s in BOOTSTRAP_STACKS]
+    for path, plan in snapshots:
+        text = render(plan())
         if not path.exists() or path.read_text() != text:
             changed += 1
             if args.write:

@@ -436,6 +436,12 @@ def _run_and_export(program: Path) -> None:
 
 
 def _account_from(config: Mapping[str, Any]) -> str:
+    # The AWS provider's own account guard, when a stack sets it (the bootstrap stacks do).
+    allowed = config.get("aws:allowedAccountIds")
+    if isinstance(allowed, str) and allowed.startswith("["):
+        accounts = json.loads(allowed)
+        if accounts:
+            return str(accounts[0])
     for value in config.values():
         if isinstance(value, str) and value.startswith("arn:aws:iam::"):
             return value.split(":")[4]

@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.components.permissions import STATE_KEY_ALIAS
-from components.kms import KmsKey, KmsKeyArgs
+from components.kms import key_policy
 
 NONCURRENT_DAYS = 90
 
@@ -49,7 +49,7 @@ def bucket_policy(bucket_arn: str) -> dict[str, Any]:
 
 
 class StateBackend(pulumi.ComponentResource):
-    """Creates: the key (via components.kms), the bucket and its versioning, encryption,
+    """Creates: the key and its alias, the bucket and its versioning, encryption,
     public-access block, ownership controls, lifecycle and policy."""
 
     bucket: pulumi.Output[str]
@@ -58,8 +58,13 @@ class StateBackend(pulumi.ComponentResource):
     def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:bootstrap:StateBackend", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
-        key = KmsKey(f"{name}-key", KmsKeyArgs(alias=STATE_KEY_ALIAS, deletion_window_days=30, tags=args.tags),
-                     opts=keep)
+        # Not components.kms.KmsKey: this key must be retained too (a component's children do not
+        # inherit retain_on_delete), and it decrypts every stack's secrets.
+        policy = pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(key_policy(a, args.region)))
+        key = aws.kms.Key(f"{name}-key", description="Pulumi state: bucket encryption and the secrets provider",
+                          enable_key_rotation=True, deletion_window_in_days=30, policy=policy, tags=dict(args.tags),
+                          opts=keep)
+        alias = aws.kms.Alias(f"{name}-key-alias", name=STATE_KEY_ALIAS, target_key_id=key.key_id, opts=keep)
         physical = pulumi.Output.from_input(args.account_id).apply(lambda a: bucket_name(a, args.region))
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=physical, tags=dict(args.tags), opts=keep)
         arn = pulumi.Output.concat("arn:aws:s3:::", bucket.bucket)
@@ -87,5 +92,5 @@ class StateBackend(pulumi.ComponentResource):
         aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=arn.apply(lambda a: json.dumps(bucket_policy(a))),
                             opts=pulumi.ResourceOptions(parent=self, depends_on=[public]))
         self.bucket = bucket.bucket
-        self.key_alias = key.alias
+        self.key_alias = alias.name
         self.register_outputs({"bucket": self.bucket, "keyAlias": self.key_alias})

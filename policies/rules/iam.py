@@ -209,17 +209,19 @@ def _condition_values(st: dict[str, Any], suffix: str) -> list[Any]:
 
 
 def _loose_subject(subject: Any) -> bool:
+    # A pattern in 'sub' widens trust to identities nobody listed: any service account of a
+    # namespace (IRSA), or any branch, PR or environment of a repository (GitHub Actions).
     if not isinstance(subject, str) or subject in ("", "*"):
         return True
-    return subject.startswith("system:serviceaccount") and "*" in subject
+    return "*" in subject or "?" in subject
 
 
 @resource_rule(
     "aws-iam-oidc-trust-pinned", types=(ROLE,), severity="high",
     description="Web-identity trust (EKS IRSA, CI) pins the token's 'sub' and 'aud'.",
     rows=("IAM-08",), anchors=("checkov:CKV_AWS_393",),
-    fix="add Condition StringEquals '<issuer>:sub' = 'system:serviceaccount:<ns>:<sa>' and "
-        "'<issuer>:aud' = 'sts.amazonaws.com'")
+    fix="add Condition StringEquals '<issuer>:sub' = 'system:serviceaccount:<ns>:<sa>' (IRSA) or "
+        "'repo:<owner>/<repo>:environment:<name>' (GitHub Actions) and '<issuer>:aud' = 'sts.amazonaws.com'")
 def oidc_pinned(props, ctx):
     for st in statements(props.get("assumeRolePolicy")):
         if not allows(st) or not any(action_matches(a, "sts:AssumeRoleWithWebIdentity")

@@ -1,0 +1,36 @@
+"""Helpers for the bootstrap tests (imported by name; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tools import mockrun
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def inputs(resource: mockrun.Recorded) -> dict[str, Any]:
+    return mockrun.plain(resource.inputs)
+
+
+def document(resource: mockrun.Recorded, key: str) -> dict[str, Any]:
+    """A JSON policy input of ``resource`` (trust policy, inline policy, registry policy) as a dict."""
+    return json.loads(inputs(resource)[key])
+
+
+def roles(plan: mockrun.Plan) -> dict[str, mockrun.Recorded]:
+    """The CI roles by purpose (``platform-ci-<purpose>``)."""
+    return {inputs(r)["name"].removeprefix("platform-ci-"): r for r in plan.by_type(ROLE)
+            if inputs(r)["name"].startswith("platform-ci-")}
+
+
+def policy_of(plan: mockrun.Plan, purpose: str) -> dict[str, Any]:
+    return document(plan.get(ROLE_POLICY, f"github-{purpose}-policy"), "policy")
+
+
+def account_of(plan: mockrun.Plan) -> str:
+    """The mocked account of the stack (from the role ARNs it exports)."""
+    arns = mockrun.plain(plan.stack_outputs)["roleArns"]
+    return next(iter(arns.values())).split(":")[4]
