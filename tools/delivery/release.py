@@ -170,7 +170,11 @@ def steps_of(config: Mapping[str, str]) -> tuple[int, ...]:
         raise ReleaseError(f"{KEY_STEPS} = {raw!r}: expected a JSON list such as [10, 50, 100]") from None
     if not isinstance(parsed, list) or not all(isinstance(s, int) for s in parsed):
         raise ReleaseError(f"{KEY_STEPS} = {raw!r}: expected a list of whole percentages such as [10, 50, 100]")
-    return validate_steps(parsed)
+    try:
+        return validate_steps(parsed)
+    except ReleaseError as exc:
+        raise ReleaseError(f"{KEY_STEPS}: {exc}. Fix: pulumi config rm {KEY_STEPS} (default {list(DEFAULT_STEPS)}) "
+                           "or set a list ending at 100") from None
 
 
 def write_state(config: MutableMapping[str, str], state: ReleaseState) -> dict[str, str]:
