@@ -1,7 +1,7 @@
 """Print ``key=value`` facts of a stack for the workflows (append the output to $GITHUB_OUTPUT).
 
 ``python .github/scripts/stack_facts.py staging`` -> region, cluster, context, host, url,
-health_path, issuer. Read offline from ``Pulumi.<stack>.yaml`` through ``config.parse``, so the
+health_path, issuer, namespace. Read offline from ``Pulumi.<stack>.yaml`` through ``config.parse``, so the
 workflows act on exactly what the program will deploy and an invalid stack file stops them early.
 """
 
@@ -28,6 +28,7 @@ def facts(stack: str, root: Path = ROOT) -> dict[str, str]:
         "url": f"https://{settings.app_host}",
         "health_path": settings.app.health_path,
         "issuer": settings.profile.certificates.issuer,
+        "namespace": settings.app_namespace,
     }
 
 
