@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
-from tools import mockrun
+import pytest
+
+from tools import golden, mockrun
 
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -34,3 +37,14 @@ def account_of(plan: mockrun.Plan) -> str:
     """The mocked account of the stack (from the role ARNs it exports)."""
     arns = mockrun.plain(plan.stack_outputs)["roleArns"]
     return next(iter(arns.values())).split(":")[4]
+
+
+@functools.cache
+def plan_of(stack: str) -> mockrun.Plan:
+    """The offline plan of a bootstrap stack, run once per test process (no conftest: the root
+    one is imported by name elsewhere, and a second ``conftest`` module would shadow it)."""
+    return golden.bootstrap_plan_for(stack)
+
+
+STACKS = pytest.mark.parametrize("stack", golden.BOOTSTRAP_STACKS)
+"""Parametrizes a test over every bootstrap stack (one per AWS account)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bootstrap_helpers import STACKS, plan_of
 
 from bootstrap import settings
 from config import ConfigError
@@ -18,31 +19,36 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOTSTRAP = ROOT / "bootstrap"
 
 
-def test_urns_match_the_snapshot(bootstrap_plan):
+@STACKS
+def test_urns_match_the_snapshot(stack):
+    bootstrap_plan = plan_of(stack)
     path = golden.GOLDEN_DIR / f"bootstrap-{bootstrap_plan.stack}.urns"
     expected = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
     assert golden.urns(bootstrap_plan) == expected, f"URNs changed: review, then `make golden` ({path.name})"
 
 
-def test_policy_pack_passes_under_the_bootstrap_config(bootstrap_plan):
+@STACKS
+def test_policy_pack_passes_under_the_bootstrap_config(stack):
+    bootstrap_plan = plan_of(stack)
     result = check.check_deployment(plan.export(bootstrap_plan), "bootstrap", stack=bootstrap_plan.stack)
     assert not result.mandatory, check.render(result)
     assert result.rules_run > 50, "the pack's IAM/S3/KMS/ECR rules ran"
 
 
-def test_policy_pack_flags_a_wildcard_github_subject(bootstrap_plan_of):
-    document = plan.export(bootstrap_plan_of("staging-eu-west-1"))
+def test_policy_pack_flags_a_wildcard_github_subject():
+    document = plan.export(plan_of("staging-eu-west-1"))
     role = next(r for r in document["deployment"]["resources"] if r["urn"].endswith("::github-preview"))
     role["inputs"]["assumeRolePolicy"] = role["inputs"]["assumeRolePolicy"].replace(":pull_request", ":*")
     result = check.check_deployment(document, "bootstrap")
     assert [v.rule for v in result.violations if v.enforcement == "mandatory"] == ["aws-iam-oidc-trust-pinned"]
 
 
-def test_first_preview_documents_are_readable(bootstrap_stack):
-    loaded = golden.stackfile.load(bootstrap_stack, BOOTSTRAP)
-    first = mockrun.run_program(bootstrap_stack, loaded.config, project=loaded.project,
+@STACKS
+def test_first_preview_documents_are_readable(stack):
+    loaded = golden.stackfile.load(stack, BOOTSTRAP)
+    first = mockrun.run_program(stack, loaded.config, project=loaded.project,
                                 program=BOOTSTRAP / "__main__.py", first_preview=True)
-    result = check.check_deployment(plan.export(first), "bootstrap", stack=bootstrap_stack)
+    result = check.check_deployment(plan.export(first), "bootstrap", stack=stack)
     assert not result.mandatory, check.render(result)
 
 

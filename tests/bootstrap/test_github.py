@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bootstrap_helpers import inputs
+from bootstrap_helpers import inputs, plan_of
 
 ENV = "github:index/repositoryEnvironment:RepositoryEnvironment"
 POLICY = "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy"
@@ -21,14 +21,14 @@ def _policies(plan, environment: str) -> set[tuple[str, str]]:
     return found
 
 
-def test_only_the_managing_stack_touches_github(bootstrap_plan_of):
-    assert not [r for r in bootstrap_plan_of("production-eu-west-1").resources if r.type.startswith("github:")]
-    assert {inputs(r)["environment"] for r in bootstrap_plan_of(STACK).by_type(ENV)} == {
+def test_only_the_managing_stack_touches_github():
+    assert not [r for r in plan_of("production-eu-west-1").resources if r.type.startswith("github:")]
+    assert {inputs(r)["environment"] for r in plan_of(STACK).by_type(ENV)} == {
         "staging", "production", "ephemeral"}
 
 
-def test_production_needs_a_review_from_the_release_team(bootstrap_plan_of):
-    env = inputs(bootstrap_plan_of(STACK).get(ENV, "repository-production"))
+def test_production_needs_a_review_from_the_release_team():
+    env = inputs(plan_of(STACK).get(ENV, "repository-production"))
     [reviewers] = env["reviewers"]
     assert len(reviewers["teams"]) == 1 and isinstance(reviewers["teams"][0], int | float), env
     assert env["preventSelfReview"] is True and env["canAdminsBypass"] is False, env
@@ -38,21 +38,21 @@ def test_production_needs_a_review_from_the_release_team(bootstrap_plan_of):
     ("production", {("tagPattern", "v*.*.*"), ("branchPattern", "main")}),
     ("staging", {("branchPattern", "main")}),
 ])
-def test_deployment_refs_are_restricted(bootstrap_plan_of, environment, expected):
-    plan = bootstrap_plan_of(STACK)
+def test_deployment_refs_are_restricted(environment, expected):
+    plan = plan_of(STACK)
     env = inputs(plan.get(ENV, f"repository-{environment}"))
     assert env["deploymentBranchPolicy"] == {"protectedBranches": False, "customBranchPolicies": True}, environment
     assert _policies(plan, environment) == expected
 
 
-def test_ephemeral_environment_has_no_reviewers_and_no_ref_policy(bootstrap_plan_of):
-    plan = bootstrap_plan_of(STACK)
+def test_ephemeral_environment_has_no_reviewers_and_no_ref_policy():
+    plan = plan_of(STACK)
     env = inputs(plan.get(ENV, "repository-ephemeral"))
     assert "reviewers" not in env and "deploymentBranchPolicy" not in env and not _policies(plan, "ephemeral")
 
 
-def test_release_tags_are_protected_by_a_ruleset(bootstrap_plan_of):
-    ruleset = inputs(bootstrap_plan_of(STACK).get(RULESET, "repository-release-tags"))
+def test_release_tags_are_protected_by_a_ruleset():
+    ruleset = inputs(plan_of(STACK).get(RULESET, "repository-release-tags"))
     assert (ruleset["target"], ruleset["enforcement"]) == ("tag", "active")
     assert ruleset["conditions"]["refName"] == {"includes": ["refs/tags/v*"], "excludes": []}
     assert all(ruleset["rules"][k] is True for k in ("creation", "update", "deletion")), ruleset["rules"]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import yaml
-from bootstrap_helpers import inputs, roles
+from bootstrap_helpers import inputs, plan_of, roles
 
 from bootstrap.roles import SESSION_SECONDS, WORKFLOW_VARIABLES
 
@@ -37,9 +37,9 @@ def test_requested_sessions_cover_the_job_timeout_and_fit_the_role():
         assert timeout <= requested <= SESSION_SECONDS[purpose], (job, purpose, timeout, requested)
 
 
-def test_planned_roles_allow_the_session_the_workflows_request(bootstrap_plan_of):
+def test_planned_roles_allow_the_session_the_workflows_request():
     planned = {p: inputs(r)["maxSessionDuration"] for stack in ("staging-eu-west-1", "production-eu-west-1")
-               for p, r in roles(bootstrap_plan_of(stack)).items()}
+               for p, r in roles(plan_of(stack)).items()}
     for job, purpose, timeout, requested in _role_jobs():
         assert planned[purpose] >= max(timeout, requested), (job, purpose, planned[purpose])
 

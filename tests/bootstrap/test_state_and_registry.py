@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bootstrap_helpers import account_of, document, inputs
+from bootstrap_helpers import STACKS, account_of, document, inputs, plan_of
 
 from components import ingress, kubernetes
 
@@ -15,7 +15,9 @@ def _on_bucket(plan, kind: str, name: str):
     return inputs(plan.get(f"{S3}{kind}", name))
 
 
-def test_state_bucket_is_named_for_account_and_region_and_kept(bootstrap_plan):
+@STACKS
+def test_state_bucket_is_named_for_account_and_region_and_kept(stack):
+    bootstrap_plan = plan_of(stack)
     bucket = bootstrap_plan.get(f"{S3}bucket:Bucket", "state-bucket")
     assert inputs(bucket)["bucket"] == f"platform-state-{account_of(bootstrap_plan)}-eu-west-1"
     assert bucket.protect and bucket.retain_on_delete, bucket.urn
@@ -23,7 +25,9 @@ def test_state_bucket_is_named_for_account_and_region_and_kept(bootstrap_plan):
     assert key.protect and key.retain_on_delete and inputs(key)["enableKeyRotation"] is True, key.urn
 
 
-def test_state_bucket_versioned_kms_encrypted_private(bootstrap_plan):
+@STACKS
+def test_state_bucket_versioned_kms_encrypted_private(stack):
+    bootstrap_plan = plan_of(stack)
     p = bootstrap_plan
     assert _on_bucket(p, "bucketVersioning:BucketVersioning", "state-versioning")[
         "versioningConfiguration"] == {"status": "Enabled"}
@@ -39,7 +43,9 @@ def test_state_bucket_versioned_kms_encrypted_private(bootstrap_plan):
         "rule"] == {"objectOwnership": "BucketOwnerEnforced"}
 
 
-def test_state_bucket_policy_denies_plain_http_and_non_kms_writes(bootstrap_plan):
+@STACKS
+def test_state_bucket_policy_denies_plain_http_and_non_kms_writes(stack):
+    bootstrap_plan = plan_of(stack)
     statements = {s["Sid"]: s for s in document(bootstrap_plan.get(f"{S3}bucketPolicy:BucketPolicy", "state-policy"),
                                                 "policy")["Statement"]}
     tls = statements["DenyInsecureTransport"]
@@ -48,19 +54,25 @@ def test_state_bucket_policy_denies_plain_http_and_non_kms_writes(bootstrap_plan
         "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}
 
 
-def test_state_lifecycle_never_expires_current_state(bootstrap_plan):
+@STACKS
+def test_state_lifecycle_never_expires_current_state(stack):
+    bootstrap_plan = plan_of(stack)
     [rule] = _on_bucket(bootstrap_plan, "bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                         "state-lifecycle")["rules"]
     assert "expiration" not in rule and rule["noncurrentVersionExpiration"] == {"noncurrentDays": 90}
 
 
-def test_pull_through_cache_uses_the_prefix_the_platform_pulls_from(bootstrap_plan):
+@STACKS
+def test_pull_through_cache_uses_the_prefix_the_platform_pulls_from(stack):
+    bootstrap_plan = plan_of(stack)
     rule = inputs(bootstrap_plan.get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public-cache"))
     assert rule == {"ecrRepositoryPrefix": ingress.PULL_THROUGH_PREFIX, "upstreamRegistryUrl": "public.ecr.aws"}
     assert ingress.PULL_THROUGH_PREFIX == kubernetes.ECR_PUBLIC_CACHE_PREFIX
 
 
-def test_registry_policy_lets_only_the_node_roles_fill_the_cache(bootstrap_plan):
+@STACKS
+def test_registry_policy_lets_only_the_node_roles_fill_the_cache(stack):
+    bootstrap_plan = plan_of(stack)
     account = account_of(bootstrap_plan)
     env = bootstrap_plan.stack.split("-")[0]
     [st] = document(bootstrap_plan.get("aws:ecr/registryPolicy:RegistryPolicy", "registry-policy"), "policy")["Statement"]
@@ -69,7 +81,9 @@ def test_registry_policy_lets_only_the_node_roles_fill_the_cache(bootstrap_plan)
     assert st["Resource"] == f"arn:aws:ecr:eu-west-1:{account}:repository/ecr-public/*"
 
 
-def test_creation_template_encrypts_with_our_key_immutable_with_lifecycle(bootstrap_plan):
+@STACKS
+def test_creation_template_encrypts_with_our_key_immutable_with_lifecycle(stack):
+    bootstrap_plan = plan_of(stack)
     t = inputs(bootstrap_plan.get("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
                                   "registry-ecr-public-template"))
     key_arn = bootstrap_plan.get("aws:kms/key:Key", "registry-key-key").outputs["arn"]
@@ -81,15 +95,15 @@ def test_creation_template_encrypts_with_our_key_immutable_with_lifecycle(bootst
         "untagged", "tagged"}
 
 
-def test_shared_app_repository_only_in_the_build_account(bootstrap_plan_of):
-    repo = inputs(bootstrap_plan_of("staging-eu-west-1").get("aws:ecr/repository:Repository", "registry-app"))
+def test_shared_app_repository_only_in_the_build_account():
+    repo = inputs(plan_of("staging-eu-west-1").get("aws:ecr/repository:Repository", "registry-app"))
     assert repo["name"] == "platform/app" and repo["imageTagMutability"] == "IMMUTABLE"
     assert repo["imageScanningConfiguration"] == {"scanOnPush": True}
-    assert not bootstrap_plan_of("production-eu-west-1").by_type("aws:ecr/repository:Repository")
+    assert not plan_of("production-eu-west-1").by_type("aws:ecr/repository:Repository")
 
 
-def test_production_account_pulls_the_shared_images(bootstrap_plan_of):
-    policy = document(bootstrap_plan_of("staging-eu-west-1").get("aws:ecr/repositoryPolicy:RepositoryPolicy",
+def test_production_account_pulls_the_shared_images():
+    policy = document(plan_of("staging-eu-west-1").get("aws:ecr/repositoryPolicy:RepositoryPolicy",
                                                                   "registry-app-policy"), "policy")
     [st] = policy["Statement"]
     assert "arn:aws:iam::210987654321:root" in st["Principal"]["AWS"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bootstrap_helpers import account_of, document, inputs, policy_of, roles
+from bootstrap_helpers import STACKS, account_of, document, inputs, plan_of, policy_of, roles
 
 from bootstrap.components.permissions import READ_ANYWHERE
 
@@ -16,16 +16,22 @@ SUBJECTS = {
 ISSUER = "token.actions.githubusercontent.com"
 
 
-def test_each_account_gets_only_its_roles(bootstrap_plan):
+@STACKS
+def test_each_account_gets_only_its_roles(stack):
+    bootstrap_plan = plan_of(stack)
     assert set(roles(bootstrap_plan)) == set(SUBJECTS[bootstrap_plan.stack]), bootstrap_plan.stack
 
 
-def test_oidc_provider_is_githubs_with_the_sts_audience(bootstrap_plan):
+@STACKS
+def test_oidc_provider_is_githubs_with_the_sts_audience(stack):
+    bootstrap_plan = plan_of(stack)
     provider = inputs(bootstrap_plan.get("aws:iam/openIdConnectProvider:OpenIdConnectProvider", "github-provider"))
     assert provider["url"] == f"https://{ISSUER}" and provider["clientIdLists"] == ["sts.amazonaws.com"]
 
 
-def test_trust_pins_audience_and_exact_subject(bootstrap_plan):
+@STACKS
+def test_trust_pins_audience_and_exact_subject(stack):
+    bootstrap_plan = plan_of(stack)
     account = account_of(bootstrap_plan)
     for purpose, role in roles(bootstrap_plan).items():
         [st] = document(role, "assumeRolePolicy")["Statement"]
@@ -37,23 +43,25 @@ def test_trust_pins_audience_and_exact_subject(bootstrap_plan):
             f"{ISSUER}:sub": f"repo:{REPO}:{SUBJECTS[bootstrap_plan.stack][purpose]}"}}, role.urn
 
 
-def test_no_wildcard_subject_anywhere(bootstrap_plan):
+@STACKS
+def test_no_wildcard_subject_anywhere(stack):
+    bootstrap_plan = plan_of(stack)
     for role in roles(bootstrap_plan).values():
         sub = document(role, "assumeRolePolicy")["Statement"][0]["Condition"]["StringEquals"][f"{ISSUER}:sub"]
         assert "*" not in sub and "?" not in sub, role.urn
 
 
 @pytest.mark.parametrize("purpose", ["preview", "ephemeral", "image-push", "deploy-staging"])
-def test_ci_policies_grant_no_wildcard_actions_and_star_only_for_unscopable(bootstrap_plan_of, purpose):
-    for st in policy_of(bootstrap_plan_of("staging-eu-west-1"), purpose)["Statement"]:
+def test_ci_policies_grant_no_wildcard_actions_and_star_only_for_unscopable(purpose):
+    for st in policy_of(plan_of("staging-eu-west-1"), purpose)["Statement"]:
         assert all(a != "*" and not a.endswith(":*") for a in st["Action"]), (purpose, st["Sid"])
         if st["Resource"] == "*":
             assert set(st["Action"]) <= {*READ_ANYWHERE, "kms:CreateKey"}, (purpose, st["Sid"])
 
 
-def test_preview_is_read_only_except_its_lock_files(bootstrap_plan_of):
+def test_preview_is_read_only_except_its_lock_files():
     verbs = ("Create", "Delete", "Put", "Update", "Modify", "Tag", "Untag", "Set", "Authorize", "Revoke")
-    for st in policy_of(bootstrap_plan_of("staging-eu-west-1"), "preview")["Statement"]:
+    for st in policy_of(plan_of("staging-eu-west-1"), "preview")["Statement"]:
         writes = [a for a in st["Action"] if a.split(":")[1].startswith(verbs)]
         if writes:
             assert st["Sid"] == "StateLocks" and st["Resource"].endswith("/.pulumi/locks/*"), st
@@ -71,8 +79,8 @@ NAME_SCOPED = ("Buckets", "Repositories", "Databases", "Caches", "LogGroups", "K
     ("staging-eu-west-1", "deploy-staging", "platform-staging", {"StringEquals": "staging"}),
     ("production-eu-west-1", "deploy-production", "platform-production", {"StringEquals": "production"}),
 ])
-def test_deployers_touch_only_their_stacks(bootstrap_plan_of, stack, purpose, prefix, tag):
-    statements = {st["Sid"]: st for st in policy_of(bootstrap_plan_of(stack), purpose)["Statement"]}
+def test_deployers_touch_only_their_stacks(stack, purpose, prefix, tag):
+    statements = {st["Sid"]: st for st in policy_of(plan_of(stack), purpose)["Statement"]}
     for sid in NAME_SCOPED:
         for arn in _resources(statements[sid]):
             assert f"{prefix}*" in arn, (purpose, sid, arn)
