@@ -30,7 +30,7 @@ def specs(settings: BootstrapSettings) -> tuple[CiRoleSpec, ...]:
 
     def deployer(env: str) -> Callable[[str], dict[str, Any]]:
         scope = StackScope(name_prefix=f"platform-{env}", stack_condition=("StringEquals", env),
-                           cluster=f"platform-{env}")
+                           cluster=f"platform-{env}", state_stack=env)
         return lambda account_id: deploy_policy(account(account_id), scope)
 
     out: list[CiRoleSpec] = []
@@ -43,7 +43,7 @@ def specs(settings: BootstrapSettings) -> tuple[CiRoleSpec, ...]:
                               description="PR stacks pr-<n> only (names platform-pr-*)",
                               policy=lambda a: deploy_policy(account(a), StackScope(
                                   name_prefix="platform-pr-", stack_condition=("StringLike", "pr-*"),
-                                  cluster=STAGING_CLUSTER))))
+                                  cluster=STAGING_CLUSTER, state_stack="pr-*"))))
     if settings.image_repositories:
         out.append(CiRoleSpec(purpose="image-push", subject="ref:refs/heads/main",
                               session_seconds=SESSION_SECONDS["image-push"],

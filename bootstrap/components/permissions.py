@@ -24,6 +24,8 @@ from typing import Any
 SHARED_REPOSITORY_PREFIX = "platform"
 """Application images shared by every environment: ``platform/<service>``."""
 STATE_KEY_ALIAS = "alias/platform-state"
+PLATFORM_PROJECT = "platform"
+"""The project whose stacks the CI roles deploy (``Pulumi.yaml`` ``name``)."""
 REGISTRY_KEY_ALIAS = "alias/platform-registry"
 
 READ_ANYWHERE = ["sts:GetCallerIdentity", "ecr:GetAuthorizationToken", "kms:ListAliases", "logs:DescribeLogGroups",
@@ -63,6 +65,8 @@ class StackScope:
     """(operator, value) on the ``stack`` tag: ``("StringEquals", "staging")``, ``("StringLike", "pr-*")``."""
     cluster: str
     """EKS cluster the stack deploys to (``aws eks update-kubeconfig``)."""
+    state_stack: str
+    """Stack name (or ``pr-*``) whose state files the role may write."""
 
 
 def document(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -83,14 +87,26 @@ def _key_by_alias(a: Account, sid: str, actions: list[str], alias: str) -> dict[
                   {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}})
 
 
-def state_statements(a: Account, *, write: bool) -> list[dict[str, Any]]:
-    """The DIY backend: objects under ``.pulumi/``; a read-only role writes only its lock files."""
+def state_files(a: Account, stack: str, *, write: bool) -> list[str]:
+    """Objects of ``stack`` (a name or ``pr-*``) in the DIY backend's project layout
+    (``.pulumi/<kind>/<project>/<stack>...``): its lock files, and to update also its checkpoint,
+    history and backups. No role writes another environment's state."""
+    base = f"arn:aws:s3:::{a.state_bucket}/.pulumi"
+    files = [f"{base}/locks/{PLATFORM_PROJECT}/{stack}/*"]
+    if write:
+        files += [f"{base}/stacks/{PLATFORM_PROJECT}/{stack}.json*", f"{base}/history/{PLATFORM_PROJECT}/{stack}/*",
+                  f"{base}/backups/{PLATFORM_PROJECT}/{stack}/*"]
+    return files
+
+
+def state_statements(a: Account, stack: str, *, write: bool) -> list[dict[str, Any]]:
+    """Read the backend (``.pulumi/``), write only ``stack``'s files; a read-only role only its locks."""
     bucket = f"arn:aws:s3:::{a.state_bucket}"
-    writable = f"{bucket}/.pulumi/*" if write else f"{bucket}/.pulumi/locks/*"
     return [
         _allow("StateList", ["s3:ListBucket"], bucket, {"StringLike": {"s3:prefix": [".pulumi/*"]}}),
         _allow("StateRead", ["s3:GetObject"], f"{bucket}/.pulumi/*"),
-        _allow("StateWrite" if write else "StateLocks", ["s3:PutObject", "s3:DeleteObject"], writable),
+        _allow("StateWrite" if write else "StateLocks", ["s3:PutObject", "s3:DeleteObject"],
+               state_files(a, stack, write=write)),
         _key_by_alias(a, "StateKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], STATE_KEY_ALIAS),
     ]
 
@@ -100,7 +116,7 @@ def preview_policy(a: Account, cluster: str) -> dict[str, Any]:
         _allow("ReadAnywhere", READ_ANYWHERE, "*"),
         _allow("Cluster", ["eks:DescribeCluster"], a.arn("eks", f"cluster/{cluster}")),
         _allow("SharedImages", READ_IMAGE_ACTIONS, a.arn("ecr", f"repository/{SHARED_REPOSITORY_PREFIX}/*")),
-        *state_statements(a, write=False),
+        *state_statements(a, "staging", write=False),
     )
 
 
@@ -122,7 +138,7 @@ def deploy_policy(a: Account, scope: StackScope) -> dict[str, Any]:
         _allow("ReadAnywhere", READ_ANYWHERE, "*"),
         _allow("Cluster", ["eks:DescribeCluster"], a.arn("eks", f"cluster/{scope.cluster}")),
         _allow("SharedImages", READ_IMAGE_ACTIONS, a.arn("ecr", f"repository/{SHARED_REPOSITORY_PREFIX}/*")),
-        *state_statements(a, write=True),
+        *state_statements(a, scope.state_stack, write=True),
         # kms:CreateKey has no resource type; the request must carry the stack's tag.
         _allow("KmsCreate", ["kms:CreateKey"], "*", request_tag),
         _allow("KmsManage", ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:PutKeyPolicy",

@@ -64,7 +64,8 @@ def test_preview_is_read_only_except_its_lock_files():
     for st in policy_of(plan_of("staging-eu-west-1"), "preview")["Statement"]:
         writes = [a for a in st["Action"] if a.split(":")[1].startswith(verbs)]
         if writes:
-            assert st["Sid"] == "StateLocks" and st["Resource"].endswith("/.pulumi/locks/*"), st
+            assert st["Sid"] == "StateLocks" and st["Resource"] == [
+                "arn:aws:s3:::platform-state-123456789012-eu-west-1/.pulumi/locks/platform/staging/*"], st
 
 
 def _resources(st: dict) -> list[str]:
@@ -89,3 +90,16 @@ def test_deployers_touch_only_their_stacks(stack, purpose, prefix, tag):
         assert statements[sid]["Condition"] == {op: {"aws:RequestTag/stack": value}}, (purpose, sid)
     for sid in ("KmsManage", "IamManage", "SecurityGroupManage"):
         assert statements[sid]["Condition"] == {op: {"aws:ResourceTag/stack": value}}, (purpose, sid)
+
+
+@pytest.mark.parametrize(("stack", "purpose", "state"), [
+    ("staging-eu-west-1", "ephemeral", "pr-*"),
+    ("staging-eu-west-1", "deploy-staging", "staging"),
+    ("production-eu-west-1", "deploy-production", "production"),
+])
+def test_deployers_write_only_their_own_state(stack, purpose, state):
+    [st] = [s for s in policy_of(plan_of(stack), purpose)["Statement"] if "s3:PutObject" in s["Action"]]
+    assert st["Sid"] == "StateWrite"
+    for arn in st["Resource"]:
+        kind, project, rest = arn.split("/.pulumi/")[1].split("/", 2)
+        assert project == "platform" and rest.startswith(state), (purpose, arn)
