@@ -28,6 +28,7 @@ COMMANDS = {
     "coverage": ("tools.dev.coverage", "policy matrix rows the pack covers (policies/MATRIX.csv)"),
     "diff": ("tools.offline.diff", "what a change does to each stack: offline plan diff base -> head"),
     "constraints": ("tools.dev.constraints", "check (or --write) policies/aws_shapes.json against botocore"),
+    "release": ("tools.delivery.release", "blue/green releases: status | prepare | promote | rollback | decide"),
 }
 
 

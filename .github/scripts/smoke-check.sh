@@ -3,12 +3,19 @@
 # verifies for $HOST and is valid for at least 7 more days.
 # ISSUER=letsencrypt-staging verifies against Let's Encrypt's staging roots (staging certificates
 # are deliberately not publicly trusted); self-signed (PR environments) skips certificate checks.
+# TRACK=blue|green sends `x-platform-track: $TRACK`, which the HTTPRoute matches to that track
+# only: the idle track of a blue/green release is checked before any user traffic reaches it.
 set -euo pipefail
 
 host="${HOST:?HOST is required}"
 path="${HEALTH_PATH:-/}"
 issuer="${ISSUER:-letsencrypt-production}"
 attempts="${ATTEMPTS:-20}"
+headers=()
+if [ -n "${TRACK:-}" ]; then
+  case "$TRACK" in blue|green) headers=(--header "x-platform-track: ${TRACK}") ;;
+    *) echo "::error::TRACK must be blue or green, not '$TRACK'"; exit 2 ;; esac
+fi
 
 tls=()
 case "$issuer" in
@@ -27,7 +34,7 @@ esac
 
 # DNS, the load balancer and the certificate can take minutes after a first deploy.
 for attempt in $(seq 1 "$attempts"); do
-  if code="$(curl --silent --show-error --max-time 10 --proto '=https' "${tls[@]}" \
+  if code="$(curl --silent --show-error --max-time 10 --proto '=https' "${tls[@]}" "${headers[@]}" \
       --output /dev/null --write-out '%{http_code}' "https://${host}${path}")" \
       && [[ "$code" =~ ^2 ]]; then
     echo "https://${host}${path} answered ${code} (attempt ${attempt})"

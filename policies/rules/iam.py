@@ -76,8 +76,9 @@ def no_wildcard_actions(st):
         yield "allows NotAction (everything else)"
 
 
-# Actions that AWS does not let you scope to a resource ARN; '*' is the only valid Resource.
-_UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAliases",
+# Actions that AWS does not let you scope to a resource ARN; '*' is the only valid Resource
+# (Service Authorization Reference: no resource type listed; kms:CreateKey included).
+_UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAliases", "kms:CreateKey",
                "kms:ListKeys", "s3:ListAllMyBuckets", "cloudwatch:PutMetricData",
                "logs:DescribeLogGroups", "ec2:Describe*", "rds:Describe*", "elasticache:Describe*")
 
@@ -208,17 +209,19 @@ def _condition_values(st: dict[str, Any], suffix: str) -> list[Any]:
 
 
 def _loose_subject(subject: Any) -> bool:
+    # A pattern in 'sub' widens trust to identities nobody listed: any service account of a
+    # namespace (IRSA), or any branch, PR or environment of a repository (GitHub Actions).
     if not isinstance(subject, str) or subject in ("", "*"):
         return True
-    return subject.startswith("system:serviceaccount") and "*" in subject
+    return "*" in subject or "?" in subject
 
 
 @resource_rule(
     "aws-iam-oidc-trust-pinned", types=(ROLE,), severity="high",
     description="Web-identity trust (EKS IRSA, CI) pins the token's 'sub' and 'aud'.",
     rows=("IAM-08",), anchors=("checkov:CKV_AWS_393",),
-    fix="add Condition StringEquals '<issuer>:sub' = 'system:serviceaccount:<ns>:<sa>' and "
-        "'<issuer>:aud' = 'sts.amazonaws.com'")
+    fix="add Condition StringEquals '<issuer>:sub' = 'system:serviceaccount:<ns>:<sa>' (IRSA) or "
+        "'repo:<owner>/<repo>:environment:<name>' (GitHub Actions) and '<issuer>:aud' = 'sts.amazonaws.com'")
 def oidc_pinned(props, ctx):
     for st in statements(props.get("assumeRolePolicy")):
         if not allows(st) or not any(action_matches(a, "sts:AssumeRoleWithWebIdentity")

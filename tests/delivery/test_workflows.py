@@ -124,20 +124,22 @@ def test_credentialed_pr_jobs_skip_forks(name: str) -> None:
             assert guarded(jobs, job), f"{name}: job {job_name} has credentials and would run for forks"
 
 
-def test_deploy_one_concurrency_group_per_stack_refresh_policy_smoke_and_notify() -> None:
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_deploy_one_concurrency_group_per_stack_refresh_policy_smoke_and_notify(stack: str) -> None:
     data = load(WORKFLOWS / "deploy.yml")
     assert set(data["on"]) == {"push", "workflow_dispatch"}
     assert data["on"]["push"] == {"branches": ["main"], "tags": ["v*.*.*"]}
-    up = data["jobs"]["up"]
-    assert up["concurrency"] == {"group": "pulumi-${{ needs.target.outputs.stack }}", "cancel-in-progress": False}
-    assert up["environment"]["name"] == "${{ needs.target.outputs.stack }}"
-    pulumi = next(s for s in up["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
-    assert pulumi["with"]["command"] == "up" and pulumi["with"]["refresh"] is True
-    assert pulumi["with"]["policyPacks"] == "policies"
-    assert pulumi["with"]["policyPackConfigs"] == "policies/config/${{ needs.target.outputs.stack }}.json"
-    names = [s.get("name", "") for s in up["steps"]]
+    job = data["jobs"][stack]
+    assert job["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+    assert job["environment"]["name"] == stack
+    release = next(s for s in job["steps"] if s.get("run") == ".github/scripts/release.sh")
+    assert release["env"]["ENVIRONMENT"] == stack
+    up = (ROOT / ".github" / "scripts" / "release.sh").read_text()
+    assert "pulumi up --yes --refresh" in up and "--policy-pack policies" in up
+    assert '--policy-pack-config "policies/config/${ENVIRONMENT}.json"' in up
+    names = [s.get("name", "") for s in job["steps"]]
     assert any("Smoke check" in n for n in names)
-    notify = next(s for s in up["steps"] if s.get("name") == "Notify Slack")
+    notify = next(s for s in job["steps"] if s.get("name") == "Notify Slack")
     assert notify["if"] == "failure()" and "secrets.SLACK_WEBHOOK_URL" in notify["env"]["SLACK_WEBHOOK_URL"]
 
 
@@ -159,12 +161,14 @@ def test_deploy_target_selection(event: str, ref: str, stack: str | None, tmp_pa
         assert out.read_text() == f"stack={stack}\n"
 
 
-def test_preview_runs_pulumi_preview_with_the_policy_pack_per_environment() -> None:
+def test_preview_runs_pulumi_preview_of_staging_only_with_the_policy_pack() -> None:
+    # Production is previewed in deploy.yml's production job (environment-gated), never with PR code.
     job = load(WORKFLOWS / "preview.yml")["jobs"]["preview"]
-    assert [m["stack"] for m in job["strategy"]["matrix"]["include"]] == ["staging", "production"]
     pulumi = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
-    assert pulumi["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    assert pulumi["with"]["stack-name"] == "staging"
+    assert pulumi["with"]["policyPackConfigs"] == "policies/config/staging.json"
+    assert "production" not in yaml.safe_dump(job)
 
 
 def test_offline_job_has_no_credentials_and_comments_once() -> None:

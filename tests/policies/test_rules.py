@@ -130,6 +130,9 @@ CASES = [
     Case("aws-iam-oidc-trust-pinned", "backup-role", "assumeRolePolicy",
          '{"Statement": [{"Effect": "Allow", "Principal": {"Federated": "x"}, "Action": "sts:AssumeRoleWithWebIdentity",'
          ' "Condition": {"StringLike": {"i:sub": "system:serviceaccount:app:*", "i:aud": "sts.amazonaws.com"}}}]}'),
+    Case("aws-iam-oidc-trust-pinned", "backup-role", "assumeRolePolicy",
+         '{"Statement": [{"Effect": "Allow", "Principal": {"Federated": "x"}, "Action": "sts:AssumeRoleWithWebIdentity",'
+         ' "Condition": {"StringLike": {"i:sub": "repo:o/r:*", "i:aud": "sts.amazonaws.com"}}}]}'),
     # Network
     Case("aws-sg-no-world-ingress", "pg-from-nodes", "cidrIpv4", "0.0.0.0/0"),
     Case("aws-sg-no-world-ingress", "pg-sg", "ingress", [{"fromPort": 22, "toPort": 22, "protocol": "tcp", "cidrBlocks": ["0.0.0.0/0"]}]),

@@ -12,17 +12,26 @@ from pathlib import Path
 
 from tools import cli
 from tools.cli import ROOT
-from tools.offline import mockrun
+from tools.offline import mockrun, stackfile
 from tools.offline.plan import build
 
 GOLDEN_DIR = ROOT / "tests" / "golden"
 STACKS = ("pr-7", "staging", "production")
 """One stack per environment class; pr-7 is always synthesized from staging (tools/offline/facts.py),
 never read from a local Pulumi.pr-7.yaml."""
+BOOTSTRAP_DIR = ROOT / "bootstrap"
+BOOTSTRAP_STACKS = ("staging-eu-west-1", "production-eu-west-1")
+"""The bootstrap project's stacks: ``tests/golden/bootstrap-<stack>.urns``."""
 
 
 def plan_for(stack: str) -> mockrun.Plan:
     return build(stack, reproducible=True)
+
+
+def bootstrap_plan_for(stack: str) -> mockrun.Plan:
+    loaded = stackfile.load(stack, BOOTSTRAP_DIR)
+    return mockrun.run_program(stack, loaded.config, secret_keys=loaded.secret_keys, project=loaded.project,
+                               program=BOOTSTRAP_DIR / "__main__.py")
 
 
 def urns(plan: mockrun.Plan) -> list[str]:
@@ -49,9 +58,10 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
     changed = 0
-    for stack in STACKS:
-        text = render(plan_for(stack))
-        path = path_for(stack)
+    snapshots = [(path_for(s), lambda s=s: plan_for(s)) for s in STACKS]
+    snapshots += [(GOLDEN_DIR / f"bootstrap-{s}.urns", lambda s=s: bootstrap_plan_for(s)) for s in BOOTSTRAP_STACKS]
+    for path, plan in snapshots:
+        text = render(plan())
         if not path.exists() or path.read_text() != text:
             changed += 1
             if args.write:

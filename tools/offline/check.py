@@ -38,6 +38,8 @@ from tools.wire import to_analyzer_value
 
 POLICY_DIR = ROOT / "policies"
 CONFIG_DIR = POLICY_DIR / "config"
+POLICY_CONFIGS = (*ENVIRONMENTS, "bootstrap")
+"""policies/config/<name>.json: one per environment class, and one for the bootstrap project."""
 
 SUPPRESSED = "suppressed: "  # policies/rules/_core.py: how a rule reports applied suppressions
 _SKIPPED_TYPES = ("pulumi:pulumi:Stack",)
@@ -72,8 +74,8 @@ def resources_of(deployment: Any, source: str = "deployment") -> list[dict[str, 
 
 
 def load_policy_config(environment: str) -> dict[str, Any]:
-    if environment not in ENVIRONMENTS:
-        raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    if environment not in POLICY_CONFIGS:
+        raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(POLICY_CONFIGS)}")
     path = CONFIG_DIR / f"{environment}.json"
     try:
         config = json.loads(path.read_text())
@@ -372,8 +374,8 @@ def shared_analyzer() -> Analyzer:
 
 def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:
     """Run the pack over a deployment (stack export format) under the environment's config."""
-    if environment not in ENVIRONMENTS:
-        raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    if environment not in POLICY_CONFIGS:
+        raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(POLICY_CONFIGS)}")
     resources_of(deployment)
     return shared_analyzer().check(deployment, environment, stack=stack)
 

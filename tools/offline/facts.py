@@ -109,12 +109,18 @@ def settings(stack: str, root: Path = ROOT, *, reproducible: bool = False) -> An
     return config.parse(cfg.config, stack=stack, project=cfg.project, secret_keys=cfg.secret_keys)
 
 
+BOOTSTRAP_PROJECT = "platform-bootstrap"
+"""bootstrap/: the account-level project; its stacks are judged by policies/config/bootstrap.json."""
+
+
 def environment_of(stack: str, root: Path = ROOT) -> str:
-    """The stack's environment class: ``ephemeral`` for ``pr-<n>``, else ``platform:environment``
-    of its stack file. A stack file that contradicts the rule, or names no valid class, is an error."""
+    """The stack's environment class (its policy config): ``bootstrap`` for the bootstrap project's
+    stacks, ``ephemeral`` for ``pr-<n>``, else ``platform:environment`` of its stack file. A stack file that contradicts the rule, or names no valid class, is an error."""
     from config import ENVIRONMENTS
 
     path = root / f"Pulumi.{stack}.yaml"
+    if stackfile.project_name(root) == BOOTSTRAP_PROJECT:
+        return "bootstrap"
     if pr_number(stack) is not None:
         if path.exists():
             declared = stackfile.load(stack, root).config.get("platform:environment")
@@ -141,6 +147,7 @@ def workflow_facts(stack: str, root: Path = ROOT) -> dict[str, str]:
         "url": f"https://{s.app_host}",
         "health_path": s.app.health_path,
         "issuer": s.profile.certificates.issuer,
+        "namespace": s.app_namespace,
     }
 
 

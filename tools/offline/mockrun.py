@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import json
 import logging
 import runpy
 import sys
@@ -128,6 +129,10 @@ class PlatformMocks(pulumi_mocks.Mocks):
                     "availabilityZone": f"{self.region}a"}
         if token == "aws:ec2/getSubnets:getSubnets":
             return {"ids": [], "id": "mock"}
+        if token == "github:index/getTeam:getTeam":
+            slug = str(args.args.get("slug", "team"))
+            return {"id": str(int(_suffix(slug, length=7), 16)), "nodeId": f"T_{_suffix(slug, length=12)}",
+                    "slug": slug, "name": slug, "privacy": "closed", "members": [], "repositories": []}
         return {}
 
     # Resources -----------------------------------------------------------------------------
@@ -218,6 +223,31 @@ def _log_group(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str
     return group, {"arn": m._arn("logs", f"log-group:{group}")}
 
 
+def _oidc_provider(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    host = str(inputs.get("url", "https://oidc.example")).removeprefix("https://")
+    arn = f"arn:aws:iam::{m.account}:oidc-provider/{host}"
+    return arn, {"arn": arn}
+
+
+def _ecr_registry_singleton(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    return str(inputs.get("prefix") or inputs.get("ecrRepositoryPrefix") or m.account), {"registryId": m.account}
+
+
+def _github_environment(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    return f"{inputs.get('repository')}:{inputs.get('environment')}", {}
+
+
+def _github_deployment_policy(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    policy_id = str(int(_suffix(m.stack, name, length=7), 16))
+    return f"{inputs.get('repository')}:{inputs.get('environment')}:{policy_id}", {}
+
+
+def _github_ruleset(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    ruleset_id = int(_suffix(m.stack, name, length=7), 16)
+    return str(ruleset_id), {"rulesetId": ruleset_id, "nodeId": f"RRS_{_suffix(name, length=12)}",
+                             "etag": _suffix(m.stack, name, length=16)}
+
+
 def _random_password(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     # A fixed, obviously fake value: the plan redacts it anyway (it is a secret output).
     value = "mock-" + _suffix(m.stack, name, length=int(inputs.get("length", 32)) - 5)
@@ -258,6 +288,15 @@ _SHAPERS = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "docker:index/image:Image": _docker_image,
     "kubernetes:helm.sh/v3:Release": _helm_release,
+    # The bootstrap project (bootstrap/): account singletons and the GitHub provider's resources.
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _ecr_registry_singleton,
+    "aws:ecr/registryPolicy:RegistryPolicy": _ecr_registry_singleton,
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": _ecr_registry_singleton,
+    "github:index/repositoryEnvironment:RepositoryEnvironment": _github_environment,
+    "github:index/repositoryEnvironmentDeploymentPolicy:RepositoryEnvironmentDeploymentPolicy":
+        _github_deployment_policy,
+    "github:index/repositoryRuleset:RepositoryRuleset": _github_ruleset,
 }
 
 
@@ -412,6 +451,12 @@ def _run_and_export(program: Path) -> None:
 
 
 def _account_from(config: Mapping[str, Any]) -> str:
+    # The AWS provider's own account guard, when a stack sets it (the bootstrap stacks do).
+    allowed = config.get("aws:allowedAccountIds")
+    if isinstance(allowed, str) and allowed.startswith("["):
+        accounts = json.loads(allowed)
+        if accounts:
+            return str(accounts[0])
     for value in config.values():
         if isinstance(value, str) and value.startswith("arn:aws:iam::"):
             return value.split(":")[4]

@@ -1,0 +1,143 @@
+"""The account's ECR singletons and the application repositories every environment shares.
+
+Creates:
+- a KMS key ``alias/platform-registry`` for every repository below;
+- the pull-through cache rule for ECR Public under ``components.ingress.PULL_THROUGH_PREFIX``;
+- the registry policy letting the cluster node roles create that prefix's repositories on
+  first pull (``ecr:CreateRepository``, ``ecr:BatchImportUpstreamImage``), nothing else;
+- a repository creation template for that prefix (our key, immutable tags, scan on push, a
+  lifecycle) and the role ECR assumes to apply it (a KMS key in a template needs one);
+- one repository per application image, ``platform/<service>``: built once per commit, tagged
+  with the commit SHA (immutable), pulled by every environment (other accounts by account root,
+  which delegates to their IAM).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from bootstrap.components.permissions import READ_IMAGE_ACTIONS, REGISTRY_KEY_ALIAS, SHARED_REPOSITORY_PREFIX
+from components.kms import KmsKey, KmsKeyArgs
+
+PULL_THROUGH_PREFIX = "ecr-public"
+"""The prefix the platform's images use (components.ingress.PULL_THROUGH_PREFIX,
+components.kubernetes.ECR_PUBLIC_CACHE_PREFIX; a test keeps them equal). Kept here rather than
+imported: those modules load the Kubernetes SDK, which this program never needs."""
+CACHE_UPSTREAM = "public.ecr.aws"
+CACHE_FIRST_PULL_ACTIONS = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
+TEMPLATE_ROLE = "platform-ecr-creation-template"
+UNTAGGED_EXPIRY_DAYS = 3
+KEEP_TAGGED = 100
+"""Commits kept per application repository: production may run an image weeks old."""
+
+
+def lifecycle_policy(keep_tagged: int = KEEP_TAGGED) -> dict[str, Any]:
+    return {"rules": [
+        {"rulePriority": 1, "description": f"Expire untagged images after {UNTAGGED_EXPIRY_DAYS} days",
+         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                       "countNumber": UNTAGGED_EXPIRY_DAYS}, "action": {"type": "expire"}},
+        {"rulePriority": 2, "description": f"Keep the last {keep_tagged} tagged images",
+         "selection": {"tagStatus": "tagged", "tagPatternList": ["*"], "countType": "imageCountMoreThan",
+                       "countNumber": keep_tagged}, "action": {"type": "expire"}},
+    ]}
+
+
+def registry_policy(account_id: str, region: str, node_role_arns: Sequence[str]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "NodesFillThePullThroughCache", "Effect": "Allow",
+        "Principal": {"AWS": sorted(node_role_arns)},
+        "Action": CACHE_FIRST_PULL_ACTIONS,
+        "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{PULL_THROUGH_PREFIX}/*",
+    }]}
+
+
+def template_role_trust(account_id: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "EcrAppliesTheTemplate", "Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"},
+        "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}]}
+
+
+def template_role_policy(account_id: str, region: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "CreateCachedRepositories", "Effect": "Allow",
+         "Action": ["ecr:CreateRepository", "ecr:TagResource", "ecr:PutLifecyclePolicy"],
+         "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{PULL_THROUGH_PREFIX}/*"},
+        {"Sid": "EncryptWithTheRegistryKey", "Effect": "Allow",
+         "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
+         "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
+         "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": REGISTRY_KEY_ALIAS},
+                       "Bool": {"kms:GrantIsForAWSResource": "true"}}},
+    ]}
+
+
+def repository_policy(node_role_arns: Sequence[str], pull_accounts: Sequence[str]) -> dict[str, Any]:
+    principals = sorted(node_role_arns) + [f"arn:aws:iam::{a}:root" for a in sorted(pull_accounts)]
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "EnvironmentsPull", "Effect": "Allow", "Principal": {"AWS": principals},
+        "Action": READ_IMAGE_ACTIONS}]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryArgs:
+    account_id: pulumi.Input[str]
+    region: str
+    node_role_arns: Sequence[str]
+    services: Sequence[str]
+    pull_accounts: Sequence[str]
+    tags: Mapping[str, str]
+
+
+class Registry(pulumi.ComponentResource):
+    """Creates: the key, cache rule, registry policy, creation template (+ its role), shared repositories."""
+
+    repository_urls: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:bootstrap:Registry", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account = pulumi.Output.from_input(args.account_id)
+        key = KmsKey(f"{name}-key", KmsKeyArgs(alias=REGISTRY_KEY_ALIAS, deletion_window_days=30, tags=args.tags),
+                     opts=child)
+        aws.ecr.PullThroughCacheRule(f"{name}-ecr-public-cache", ecr_repository_prefix=PULL_THROUGH_PREFIX,
+                                     upstream_registry_url=CACHE_UPSTREAM, opts=child)
+        if args.node_role_arns:
+            aws.ecr.RegistryPolicy(f"{name}-policy", policy=account.apply(
+                lambda a: json.dumps(registry_policy(a, args.region, args.node_role_arns))), opts=child)
+        role = aws.iam.Role(f"{name}-template-role", name=TEMPLATE_ROLE,
+                            description="ECR applies the pull-through repository creation template",
+                            assume_role_policy=account.apply(lambda a: json.dumps(template_role_trust(a))),
+                            tags=dict(args.tags), opts=child)
+        aws.iam.RolePolicy(f"{name}-template-role-policy", role=role.id, name="creation-template",
+                           policy=account.apply(lambda a: json.dumps(template_role_policy(a, args.region))),
+                           opts=child)
+        aws.ecr.RepositoryCreationTemplate(
+            f"{name}-ecr-public-template", prefix=PULL_THROUGH_PREFIX, applied_fors=["PULL_THROUGH_CACHE"],
+            description="Repositories the ECR Public pull-through cache creates",
+            image_tag_mutability="IMMUTABLE",
+            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+            lifecycle_policy=json.dumps(lifecycle_policy(keep_tagged=30)),
+            custom_role_arn=pulumi.Output.concat("arn:aws:iam::", account, ":role/", role.name),
+            resource_tags=dict(args.tags), opts=child)
+
+        self.repository_urls = {}
+        for service in args.services:
+            repo_name = f"{SHARED_REPOSITORY_PREFIX}/{service}"
+            repo = aws.ecr.Repository(
+                f"{name}-{service}", name=repo_name, image_tag_mutability="IMMUTABLE",
+                image_scanning_configuration={"scan_on_push": True},
+                encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+                tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self, protect=True))
+            aws.ecr.LifecyclePolicy(f"{name}-{service}-lifecycle", repository=repo.name,
+                                    policy=json.dumps(lifecycle_policy()), opts=child)
+            if args.node_role_arns or args.pull_accounts:
+                aws.ecr.RepositoryPolicy(f"{name}-{service}-policy", repository=repo.name, policy=json.dumps(
+                    repository_policy(args.node_role_arns, args.pull_accounts)), opts=child)
+            self.repository_urls[service] = pulumi.Output.concat(
+                account, ".dkr.ecr.", args.region, ".amazonaws.com/", repo_name)
+        self.register_outputs({"repositoryUrls": self.repository_urls})
