@@ -63,6 +63,9 @@ class Recorded:
     delete_before_replace: bool = False
     additional_secret_outputs: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """Previous identities as the SDK sends them: ``{"spec": {"name", "type", "parentUrn" | "noParent", ...}}``
+    or ``{"urn": ...}``."""
 
 
 @dataclass
@@ -301,6 +304,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             additional_secret_outputs=list(request.additionalSecretOutputs),
             ignore_changes=list(request.ignoreChanges),
+            aliases=[json_format.MessageToDict(a) for a in request.aliases],
         )
         self.order.append(urn)
         return response
