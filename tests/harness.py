@@ -15,7 +15,9 @@ import asyncio
 import contextvars
 import dataclasses
 import logging
+import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -47,6 +49,7 @@ def build(factory: Callable[[], T], *, stack: str = "staging", first_preview: bo
 
     def execute() -> None:
         loop = asyncio.new_event_loop()
+        loop.set_default_executor(_LoopClosingExecutor(max_workers=4))
         asyncio.set_event_loop(loop)
         try:
             set_all_config(dict(config), sorted(secret_keys))
@@ -58,7 +61,10 @@ def build(factory: Callable[[], T], *, stack: str = "staging", first_preview: bo
             loop.close()
             asyncio.set_event_loop(None)
 
-    contextvars.Context().run(execute)
+    with warnings.catch_warnings():
+        # Provider SDKs load submodules lazily and warn about every deprecated class they define.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_\w+\.")
+        contextvars.Context().run(execute)
     resources = [monitor.recorded[u] for u in monitor.order]
     for r in resources:
         if r.urn in monitor.outputs and not r.custom:
@@ -66,6 +72,23 @@ def build(factory: Callable[[], T], *, stack: str = "staging", first_preview: bo
     plan = mockrun.Plan(project="platform", stack=stack, resources=resources, stack_outputs={}, warnings=[],
                         errors=[])
     return Built(plan=plan, value=result[0])
+
+
+class _LoopClosingExecutor(ThreadPoolExecutor):
+    """The mock monitor runs in executor threads and gives each thread an event loop it never
+    closes; closing it after every call keeps a leaked loop from failing in a later test's GC."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def call():  # type: ignore[no-untyped-def]
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                policy = asyncio.get_event_loop_policy()
+                loop = policy._local._loop  # type: ignore[attr-defined]
+                if loop is not None:
+                    loop.close()
+                    policy.set_event_loop(None)
+        return super().submit(call)
 
 
 async def _resolve(value: Any) -> Any:
