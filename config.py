@@ -59,6 +59,10 @@ class PostgresProfile:
     final_snapshot: bool = False
     performance_insights: bool = False
 
+    @property
+    def in_cluster(self) -> bool:
+        return self.mode == "in-cluster"
+
 
 @dataclass(frozen=True, kw_only=True)
 class RedisProfile:
@@ -67,6 +71,12 @@ class RedisProfile:
     shards: int = 1
     replicas_per_shard: int = 0
     snapshot_retention_days: int = 0
+    final_snapshot: bool = False
+    """Managed mode: snapshot the cache when the replication group is deleted."""
+
+    @property
+    def in_cluster(self) -> bool:
+        return self.mode == "in-cluster"
 
     @property
     def multi_az(self) -> bool:
@@ -90,6 +100,13 @@ class BackupProfile:
     retain_on_delete: bool
     schedule: str = "0 2 * * *"
     """Daily at 02:00 UTC (CronJob timeZone is set to Etc/UTC)."""
+    object_lock: bool = False
+    """Object Lock (GOVERNANCE) for the whole retention: nobody deletes or overwrites a backup early."""
+
+    @property
+    def object_lock_days(self) -> int:
+        """Default Object Lock retention; 0 = none."""
+        return self.retention_days if self.object_lock else 0
 
     @property
     def log_retention_days(self) -> int:
@@ -154,10 +171,19 @@ class Profile:
     protect_data: bool
     """Pulumi ``protect`` on data stores and the backup bucket: a destroy must be deliberate."""
     installs_platform: bool
-    """Installs the cluster-wide platform (Envoy Gateway, cert-manager, monitoring). PR stacks run on
-    staging's cluster and use the one staging installed: two copies of an operator cannot coexist."""
+    """Installs the cluster-wide platform (Envoy Gateway, cert-manager, monitoring) and the account's
+    ECR pull-through cache rule. PR stacks run on staging's cluster and account and use what staging
+    installed: two copies of an operator (or of the rule) cannot coexist."""
+    kms_deletion_window_days: int = 7
+    """Days a scheduled key deletion can still be cancelled (30 in production: time to notice)."""
     ttl_hours: int | None = None
     """Ephemeral stacks expire; the reaper destroys them after this many hours."""
+
+    @property
+    def log_retention_days(self) -> int:
+        """Data-store logs (RDS exports, slow log) are kept at least as long as the backups, in a
+        value CloudWatch Logs accepts (``BackupProfile.log_retention_days``)."""
+        return self.backups.log_retention_days
 
 
 PROFILES: Mapping[Environment, Profile] = {
@@ -230,9 +256,10 @@ PROFILES: Mapping[Environment, Profile] = {
             shards=3,
             replicas_per_shard=2,
             snapshot_retention_days=7,
+            final_snapshot=True,
         ),
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
-        backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True),
+        backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True, object_lock=True),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
         app=AppProfile(replicas=3),
         certificates=CertificateProfile(issuer="letsencrypt-production"),
@@ -240,6 +267,7 @@ PROFILES: Mapping[Environment, Profile] = {
         quota=QuotaProfile(cpu=32, memory_gib=64),
         protect_data=True,
         installs_platform=True,
+        kms_deletion_window_days=30,
     ),
 }
 
@@ -321,6 +349,17 @@ class Settings:
         if not self.profile.installs_platform:
             return None
         return f"grafana.{self.domain}" if self.environment == "production" else f"grafana-{self.stack}.{self.domain}"
+
+    @property
+    def extra_hosts(self) -> dict[str, str]:
+        """HTTPS listeners besides the app's, by listener name: Grafana where it is served."""
+        return {"grafana": self.grafana_host} if self.grafana_host else {}
+
+    @property
+    def gateway_namespace(self) -> str:
+        """Where this stack's Gateway lives: the shared ``gateway`` namespace of the stack that installs
+        the platform, or a PR stack's own namespace (it may create nothing in the shared ones)."""
+        return "gateway" if self.profile.installs_platform else self.app_namespace
 
     @property
     def tags(self) -> dict[str, str]:

@@ -7,23 +7,30 @@ named ``app`` (ports ``http`` and ``metrics``) and, when replicated, a PodDisrup
 
 Configuration: ``envFrom`` the non-secret connection ConfigMaps; secrets are mounted as files
 under ``/run/secrets/<name>/`` (never environment variables), and the environment names the
-files (e.g. ``REDIS_PASSWORD_FILE``). With managed Postgres the password stays in Secrets
-Manager: the pod's IRSA role may read that one secret (``POSTGRES_SECRET_ARN`` is in the
-ConfigMap the data plane writes).
+files (``REDIS_PASSWORD_FILE``, ``POSTGRES_PASSWORD_FILE``). Where the Postgres password lives
+comes from the ``PostgresConnection``: a Kubernetes Secret is mounted; a Secrets Manager secret
+stays there, and the pod's IRSA role may read that one secret (its ARN is
+``POSTGRES_CREDENTIALS_REF`` in the ConfigMap the data plane writes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.irsa import Irsa, RdsMasterSecret, secret_reader_role
+from components import postgres as postgres_store
+from components import redis as redis_store
+from components.connections import InKubernetesSecret, InSecretsManager, PostgresConnection, RedisConnection
+from components.irsa import Irsa, secret_reader_role
 from components.kubernetes import http_probe, metadata, restricted_container, restricted_pod_spec, skip_annotations
 from components.namespaces import APP_POD
+
+if TYPE_CHECKING:
+    from config import Settings
 
 SERVICE_ACCOUNT = "app"
 SCANNER_SKIPS = {
@@ -33,22 +40,12 @@ SCANNER_SKIPS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class SecretFile:
+class _SecretFile:
     """A Kubernetes Secret key mounted as ``/run/secrets/<mount>/<key>``; ``env`` names the path."""
 
-    secret: pulumi.Input[str]
-    key: str
+    secret: InKubernetesSecret
     mount: str
     env: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatabaseSecretAccess:
-    """Managed Postgres: the Secrets Manager secret the app may read through IRSA."""
-
-    secret: RdsMasterSecret
-    irsa: Irsa
-    role_name: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,11 +58,23 @@ class AppArgs:
     metrics_port: int
     health_path: str
     replicas: int
+    postgres: PostgresConnection
+    redis: RedisConnection
+    irsa: Irsa
+    """Where the pod's role comes from, when the Postgres password is in Secrets Manager."""
+    role_name: str
+    """That role's name (``platform-<stack>-app``)."""
     cpu: str = "250m"
     memory: str = "256Mi"
-    config_maps: Sequence[pulumi.Input[str]] = field(default_factory=tuple)
-    secret_files: Sequence[SecretFile] = field(default_factory=tuple)
-    database_secret: DatabaseSecretAccess | None = None
+    config_maps: Sequence[pulumi.Input[str]] = (postgres_store.CONNECTION_CONFIGMAP, redis_store.CONNECTION_CONFIGMAP)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, namespace: pulumi.Input[str], image: pulumi.Input[str],
+                      postgres: PostgresConnection, redis: RedisConnection, irsa: Irsa) -> AppArgs:
+        return cls(namespace=namespace, labels=settings.labels, image=image, port=settings.app.port,
+                   metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,
+                   replicas=settings.profile.app.replicas, postgres=postgres, redis=redis, irsa=irsa,
+                   role_name=f"{settings.name}-app")
 
 
 class App(pulumi.ComponentResource):
@@ -81,11 +90,14 @@ class App(pulumi.ComponentResource):
         labels = {**args.labels, **APP_POD}
 
         annotations: dict[str, pulumi.Input[str]] = {}
-        if args.database_secret is not None:
-            db = args.database_secret
-            annotations["eks.amazonaws.com/role-arn"] = secret_reader_role(
-                f"{name}-db-secret", role_name=db.role_name, irsa=db.irsa, namespace=args.namespace,
-                service_account=SERVICE_ACCOUNT, secret=db.secret, parent=self)
+        files = [_SecretFile(secret=args.redis.auth, mount="redis", env="REDIS_PASSWORD_FILE")]
+        match args.postgres.password:
+            case InKubernetesSecret() as secret:
+                files.append(_SecretFile(secret=secret, mount="postgres", env="POSTGRES_PASSWORD_FILE"))
+            case InSecretsManager(grant=grant):
+                annotations["eks.amazonaws.com/role-arn"] = secret_reader_role(
+                    f"{name}-db-secret", role_name=args.role_name, irsa=args.irsa, namespace=args.namespace,
+                    service_account=SERVICE_ACCOUNT, grant=grant, parent=self)
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa", metadata=metadata(SERVICE_ACCOUNT, args.namespace, labels, annotations=annotations),
             automount_service_account_token=False, opts=child)
@@ -93,11 +105,12 @@ class App(pulumi.ComponentResource):
         mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - private emptyDir
         volumes: list[dict] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
         env = [{"name": "PORT", "value": str(args.port)}, {"name": "METRICS_PORT", "value": str(args.metrics_port)}]
-        for f in args.secret_files:
+        for f in files:
+            key = f.secret.key
             volumes.append({"name": f"secret-{f.mount}", "secret": {
-                "secretName": f.secret, "defaultMode": 0o440, "items": [{"key": f.key, "path": f.key}]}})
+                "secretName": f.secret.name, "defaultMode": 0o440, "items": [{"key": key, "path": key}]}})
             mounts.append({"name": f"secret-{f.mount}", "mountPath": f"/run/secrets/{f.mount}", "readOnly": True})
-            env.append({"name": f.env, "value": f"/run/secrets/{f.mount}/{f.key}"})
+            env.append({"name": f.env, "value": f"/run/secrets/{f.mount}/{key}"})
 
         container = restricted_container(
             name="app", image=args.image, cpu=args.cpu, memory=args.memory, imagePullPolicy="Always",

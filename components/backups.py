@@ -17,26 +17,31 @@ secret ARN, an autonamed bucket) are unknown, and the policy pack refuses a docu
 (everything non-secret the job needs) and the CronJob. ``backup_pod_spec`` is a plain function so
 ``python -m tools restore`` renders its one-off restore Job from the same pod spec.
 
-Credentials: for RDS the job reads the RDS-managed master secret from Secrets Manager (the role
-may ``GetSecretValue`` that one secret) and writes a PGPASSFILE into a memory-backed emptyDir; in
-cluster it reads the password from the mounted ``postgres-credentials`` Secret file. No password
-is ever in an env var, an argument or a ConfigMap.
+Credentials follow the ``PostgresConnection``'s password: in Secrets Manager, the job reads it
+(the role may ``GetSecretValue`` that one secret) and writes a PGPASSFILE into a memory-backed
+emptyDir; in a Kubernetes Secret, it reads the mounted Secret file. No password is ever in an env
+var, an argument or a ConfigMap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.connections import InKubernetesSecret, InSecretsManager, PasswordSource, PostgresConnection
 from components.irsa import rds_secret_statement, role_arn, trust_policy
 from components.kms import key_statement
 from components.kubernetes import metadata, restricted_container, restricted_pod_spec, skip_annotations
 from config import BackupProfile
+
+if TYPE_CHECKING:
+    from components.kms import KmsKey
+    from config import Settings
 
 SERVICE_ACCOUNT = "backup"
 CONFIGMAP = "backup-config"
@@ -57,7 +62,7 @@ SCANNER_SKIPS = {
 
 
 def job_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str,
-               kms_alias: pulumi.Input[str], db_instance_identifier: str | None) -> dict[str, Any]:
+               kms_alias: pulumi.Input[str], db_password: PasswordSource) -> dict[str, Any]:
     statements: list[dict[str, Any]] = [
         {"Sid": "ObjectsUnderPrefix", "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"],
          "Resource": pulumi.Output.concat(bucket_arn, "/", OBJECT_PREFIX, "*")},
@@ -66,8 +71,12 @@ def job_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], 
         key_statement("TheDataKey", ["kms:GenerateDataKey", "kms:Decrypt"], account_id=account_id, region=region,
                       alias=kms_alias),
     ]
-    if db_instance_identifier is not None:
-        statements.append(rds_secret_statement(account_id, region, db_instance_identifier, sid="DatabaseCredentials"))
+    match db_password:
+        case InSecretsManager(grant=grant):
+            statements.append(rds_secret_statement(account_id, region, grant.db_instance_identifier,
+                                                   sid="DatabaseCredentials"))
+        case InKubernetesSecret():
+            pass  # mounted from the Secret: nothing to grant in IAM
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -121,11 +130,19 @@ class BackupStorageArgs:
     oidc_provider_url: str
     namespace: pulumi.Input[str]
     """Namespace of the ``backup`` ServiceAccount (the only subject the role trusts)."""
-    db_instance_identifier: str | None
-    """The RDS instance whose master user secret the job reads (managed Postgres); None in-cluster."""
-    object_lock_days: int = 0
-    """Object Lock (GOVERNANCE) default retention; 0 = none. At most the lifecycle expiry."""
+    db_password: PasswordSource
+    """Where the database password lives (``PostgresConnection.password``): a Secrets Manager
+    secret the role may read, or a mounted Kubernetes Secret (nothing to grant)."""
     tags: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str], kms: KmsKey,
+                      namespace: pulumi.Input[str], postgres: PostgresConnection) -> BackupStorageArgs:
+        return cls(prefix=settings.name, account_id=account_id, region=settings.region,
+                   profile=settings.profile.backups, protect=settings.profile.protect_data, kms_key_arn=kms.arn,
+                   kms_alias=kms.alias, oidc_provider_arn=settings.cluster.oidc_provider_arn,
+                   oidc_provider_url=settings.cluster.oidc_provider_url, namespace=namespace,
+                   db_password=postgres.password, tags=settings.tags)
 
 
 class BackupStorage(pulumi.ComponentResource):
@@ -145,13 +162,12 @@ class BackupStorage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         p, tags = args.profile, dict(args.tags)
 
-        if args.object_lock_days > p.retention_days:
-            raise ValueError(f"object_lock_days {args.object_lock_days} exceeds the retention ({p.retention_days} d)")
+        lock_days = p.object_lock_days
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=pulumi.Output.concat(args.prefix, "-backups-", args.account_id, "-", args.region),
             force_destroy=p.force_destroy,
-            object_lock_enabled=args.object_lock_days > 0 or None,
+            object_lock_enabled=lock_days > 0 or None,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=p.retain_on_delete),
         )
@@ -186,12 +202,12 @@ class BackupStorage(pulumi.ComponentResource):
             }],
             opts=on_bucket,
         )
-        if args.object_lock_days:
+        if lock_days:
             # GOVERNANCE, not COMPLIANCE: a break-glass role with s3:BypassGovernanceRetention can
             # still remove a poisoned backup; nobody else can delete or overwrite one early.
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock", bucket=bucket.id, object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": "GOVERNANCE", "days": args.object_lock_days}},
+                rule={"default_retention": {"mode": "GOVERNANCE", "days": lock_days}},
                 opts=on_bucket)
         role_name = f"{args.prefix}-backup"
         # After the public-access block: a policy with Principal "*" (denies only) must not race it.
@@ -219,7 +235,7 @@ class BackupStorage(pulumi.ComponentResource):
             role=role.id,
             policy=pulumi.Output.json_dumps(job_policy(
                 bucket_arn, account_id=args.account_id, region=args.region, kms_alias=args.kms_alias,
-                db_instance_identifier=args.db_instance_identifier)),
+                db_password=args.db_password)),
             opts=child,
         )
 
@@ -234,11 +250,11 @@ class BackupStorage(pulumi.ComponentResource):
 # ----------------------------------------------------------------------------------------------
 
 
-def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credentials_secret: str | None,
+def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credentials: InKubernetesSecret | None,
                     labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The backup/restore pod: restricted floor, IRSA identity, config from ``backup-config``.
 
-    ``credentials_secret`` is the Kubernetes Secret holding ``password`` (in-cluster Postgres);
+    ``credentials``: the Kubernetes Secret with the password, mounted as ``<CREDENTIALS_MOUNT>/password``;
     None when the job fetches the RDS master secret from Secrets Manager instead.
     """
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
@@ -248,10 +264,10 @@ def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credent
         # Memory-backed: the PGPASSFILE written at start never touches a disk.
         {"name": "pgpass", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
     ]
-    if credentials_secret is not None:
+    if credentials is not None:
         mounts.append({"name": "credentials", "mountPath": CREDENTIALS_MOUNT, "readOnly": True})
         volumes.append({"name": "credentials", "secret": {
-            "secretName": credentials_secret, "defaultMode": 0o440, "items": [{"key": "password", "path": "password"}]}})
+            "secretName": credentials.name, "defaultMode": 0o440, "items": [{"key": credentials.key, "path": "password"}]}})
     container = restricted_container(
         name="backup",
         image=image,
@@ -281,16 +297,15 @@ class BackupScheduleArgs:
     role_arn: pulumi.Input[str]
     bucket: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
-    pg_host: pulumi.Input[str]
-    pg_port: pulumi.Input[int]
-    pg_database: pulumi.Input[str]
-    pg_user: pulumi.Input[str]
-    pg_sslmode: pulumi.Input[str]
-    pg_secret_arn: pulumi.Input[str] | None = None
-    """Managed Postgres: the Secrets Manager secret with the password."""
-    pg_credentials_secret: str | None = None
-    """In-cluster Postgres: the Kubernetes Secret with key ``password``."""
+    postgres: PostgresConnection
     labels: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, storage: BackupStorage, image: pulumi.Input[str], kms: KmsKey,
+                      namespace: pulumi.Input[str], postgres: PostgresConnection) -> BackupScheduleArgs:
+        return cls(namespace=namespace, image=image, schedule=settings.profile.backups.schedule,
+                   role_arn=storage.role_arn, bucket=storage.bucket, kms_key_arn=kms.arn, postgres=postgres,
+                   labels=settings.labels)
 
 
 class BackupSchedule(pulumi.ComponentResource):
@@ -299,8 +314,7 @@ class BackupSchedule(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupScheduleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:BackupSchedule", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        if (args.pg_secret_arn is None) == (args.pg_credentials_secret is None):
-            raise ValueError("BackupScheduleArgs: set exactly one of pg_secret_arn or pg_credentials_secret")
+        pg = args.postgres
         labels = {**args.labels, **POD_LABELS}
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
 
@@ -311,8 +325,13 @@ class BackupSchedule(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=child,
         )
-        credentials = ({"PG_SECRET_ARN": args.pg_secret_arn} if args.pg_secret_arn is not None
-                       else {"PGPASSWORD_FILE": f"{CREDENTIALS_MOUNT}/password"})
+        mounted: InKubernetesSecret | None = None
+        credentials: dict[str, pulumi.Input[str]]
+        match pg.password:
+            case InSecretsManager(secret_arn=arn):
+                credentials = {"PG_SECRET_ARN": arn}
+            case InKubernetesSecret() as mounted:
+                credentials = {"PGPASSWORD_FILE": f"{CREDENTIALS_MOUNT}/password"}
         config = k8s.core.v1.ConfigMap(
             f"{name}-config",
             metadata=metadata(CONFIGMAP, args.namespace, labels),
@@ -321,11 +340,11 @@ class BackupSchedule(pulumi.ComponentResource):
                 "BACKUP_PREFIX": OBJECT_PREFIX,
                 "BACKUP_KMS_KEY_ARN": args.kms_key_arn,
                 "AWS_REGION": region,
-                "PGHOST": args.pg_host,
-                "PGPORT": pulumi.Output.from_input(args.pg_port).apply(lambda p: str(int(p))),
-                "PGDATABASE": args.pg_database,
-                "PGUSER": args.pg_user,
-                "PGSSLMODE": args.pg_sslmode,
+                "PGHOST": pg.host,
+                "PGPORT": pulumi.Output.from_input(pg.port).apply(lambda p: str(int(p))),
+                "PGDATABASE": pg.database,
+                "PGUSER": pg.username,
+                "PGSSLMODE": pg.sslmode,
                 "PGPASSFILE": "/run/pgpass/pgpass",
                 **credentials,
             },
@@ -348,7 +367,7 @@ class BackupSchedule(pulumi.ComponentResource):
                         "activeDeadlineSeconds": 3 * 3600,
                         "ttlSecondsAfterFinished": 3 * 24 * 3600,
                         "template": backup_pod_spec(image=args.image, command=["/usr/local/bin/backup.sh"],
-                                                    credentials_secret=args.pg_credentials_secret,
+                                                    credentials=mounted,
                                                     labels=labels),
                     },
                 },

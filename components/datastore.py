@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from config import Settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +35,15 @@ class DataStoreArgs:
     log_retention_days: int
     labels: Mapping[str, str]
     tags: Mapping[str, str]
+
+
+def data_store_args(settings: Settings, *, kms_key_arn: pulumi.Input[str],
+                    namespace: pulumi.Input[str]) -> dict[str, Any]:
+    """The fields every store takes, from the loaded settings (for ``<Store>Args.from_settings``)."""
+    return dict(prefix=settings.name, protect=settings.profile.protect_data, kms_key_arn=kms_key_arn,
+                vpc_id=settings.vpc_id, subnet_ids=settings.private_subnet_ids,
+                client_security_group_id=settings.cluster.node_security_group_id, namespace=namespace,
+                log_retention_days=settings.profile.log_retention_days, labels=settings.labels, tags=settings.tags)
 
 
 def private_network(name: str, ident: str, *, engine: str, port: int, subnet_group: Any,

@@ -29,15 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 import config
+from components.gateway import GATEWAY_API, GatewayRef, https_route
 from components.kubernetes import (
+    CERT_MANAGER,
+    ENVOY_GATEWAY,
     container_security_context,
+    helm_release,
     metadata,
     pod_security_context,
     restricted_container,
@@ -46,25 +49,18 @@ from components.kubernetes import (
 )
 from components.namespaces import RATELIMIT_REDIS_POD
 
-ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
-ENVOY_GATEWAY_VERSION = "v1.9.0"
-CERT_MANAGER_REPO = "https://charts.jetstack.io"
-CERT_MANAGER_VERSION = "v1.21.1"
+if TYPE_CHECKING:
+    from components.namespaces import Namespaces
+
 RATELIMIT_REDIS_IMAGE = "docker/library/redis:7.4.5-alpine"
 """Docker's official image from ECR Public, pulled through this account's ECR pull-through cache
-(prefix ``ecr-public``): only private ECR is an allowed registry. The nodes' role needs
+(``ContainerRegistry.public_cache``): only private ECR is an allowed registry. The nodes' role needs
 ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``ecr-public/*`` for the first pull."""
-PULL_THROUGH_PREFIX = "ecr-public"
 RATELIMIT_REDIS_SKIPS = {"CKV_K8S_43": "official image pinned by version tag; its digest is not resolvable offline "
                                        "(pin the cached image's digest when promoted)"}
 GATEWAY_CLASS = "envoy-gateway"
 """Created by the stack that owns the platform; PR environments' Gateways use it too."""
 
-HSTS = "max-age=31536000; includeSubDomains"
-"""Browsers ignore HSTS sent with a certificate they do not trust (RFC 6797 §8.1), so this is
-harmless on PR environments' self-signed certificates."""
-
-GATEWAY_API = "gateway.networking.k8s.io/v1"
 ENVOY_API = "gateway.envoyproxy.io/v1alpha1"
 CERT_MANAGER_API = "cert-manager.io/v1"
 
@@ -86,7 +82,8 @@ class IngressArgs:
     certificates: config.CertificateProfile
     acme_email: str
     install_platform: bool
-    region: str
+    image_cache: pulumi.Input[str]
+    """``<registry>/<prefix>`` of the account's ECR pull-through cache (the rate-limit counter store's image)."""
     platform_namespace: pulumi.Input[str]
     """Where Envoy Gateway runs (and the shared Gateway lives)."""
     cert_manager_namespace: pulumi.Input[str]
@@ -97,14 +94,26 @@ class IngressArgs:
     app_service: pulumi.Input[str]
     app_port: int
     extra_hosts: Sequence[Host] = field(default_factory=tuple)
-    """More HTTPS listeners on the same Gateway (e.g. Grafana); routes attach by section name."""
+    """More HTTPS listeners on the same Gateway (e.g. Grafana); their owners attach routes by section
+    name through ``Ingress.gateway``."""
+
+    @classmethod
+    def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces, app_service: pulumi.Input[str],
+                      image_cache: pulumi.Input[str]) -> IngressArgs:
+        p = settings.profile
+        return cls(stack_name=settings.name, labels=settings.labels, gateway=p.gateway, certificates=p.certificates,
+                   acme_email=settings.acme_email, install_platform=p.installs_platform, image_cache=image_cache,
+                   platform_namespace=namespaces.gateway, cert_manager_namespace=namespaces.cert_manager,
+                   app_namespace=namespaces.app, gateway_namespace=namespaces.named[settings.gateway_namespace],
+                   app_host=settings.app_host, app_service=app_service, app_port=settings.app.port,
+                   extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()])
 
 
 class Ingress(pulumi.ComponentResource):
     """Creates: Envoy Gateway + cert-manager (when owned), issuer, EnvoyProxy, Gateway, policies, routes."""
 
-    gateway_name: pulumi.Output[str]
-    gateway_namespace: pulumi.Output[str]
+    gateway: GatewayRef
+    """What a route attaches to (``https_route``): listeners ``http`` and ``https-<host name>``."""
     issuer: pulumi.Output[str]
 
     def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None):
@@ -115,15 +124,12 @@ class Ingress(pulumi.ComponentResource):
         crds: list[pulumi.Resource] = []
         if args.install_platform:
             redis = self._ratelimit_redis(labels)
-            envoy = k8s.helm.v3.Release(f"{name}-envoy-gateway", k8s.helm.v3.ReleaseArgs(
-                name="envoy-gateway", chart=ENVOY_GATEWAY_CHART, version=ENVOY_GATEWAY_VERSION,
-                namespace=args.platform_namespace, values=self._envoy_gateway_values(redis), atomic=True,
-                timeout=600), opts=pulumi.ResourceOptions(parent=self))
-            certs = k8s.helm.v3.Release(f"{name}-cert-manager", k8s.helm.v3.ReleaseArgs(
-                name="cert-manager", chart="cert-manager", version=CERT_MANAGER_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CERT_MANAGER_REPO),
-                namespace=args.cert_manager_namespace, values=self._cert_manager_values(), atomic=True,
-                timeout=600), opts=pulumi.ResourceOptions(parent=self))
+            envoy = helm_release(f"{name}-envoy-gateway", release="envoy-gateway", chart=ENVOY_GATEWAY,
+                                 namespace=args.platform_namespace, values=self._envoy_gateway_values(redis),
+                                 timeout=600, opts=pulumi.ResourceOptions(parent=self))
+            certs = helm_release(f"{name}-cert-manager", release="cert-manager", chart=CERT_MANAGER,
+                                 namespace=args.cert_manager_namespace, values=self._cert_manager_values(),
+                                 timeout=600, opts=pulumi.ResourceOptions(parent=self))
             crds = [envoy, certs]
             gateway_class = k8s.apiextensions.CustomResource(
                 f"{name}-gateway-class", api_version=GATEWAY_API, kind="GatewayClass",
@@ -136,6 +142,7 @@ class Ingress(pulumi.ComponentResource):
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=crds)
 
         gateway_name = "platform" if args.install_platform else "preview"
+        self.gateway = GatewayRef(name=gateway_name, namespace=args.gateway_namespace)
         hosts = [Host(name="app", hostname=args.app_host), *args.extra_hosts]
         self.issuer = self._issuer(gateway_name, after_crds)
 
@@ -164,23 +171,22 @@ class Ingress(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, envoy_proxy]))
         after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[gateway])
-        self.gateway_name = gateway.metadata["name"]
-        self.gateway_namespace = gateway.metadata["namespace"]
 
         k8s.apiextensions.CustomResource(
             f"{name}-client-traffic", api_version=ENVOY_API, kind="ClientTrafficPolicy",
             metadata=metadata(f"{gateway_name}-tls", args.gateway_namespace, labels),
-            spec={"targetRefs": [self._gateway_ref()], "tls": {"minVersion": "1.2"}}, opts=after_gateway)
+            spec={"targetRefs": [self.gateway.ref()], "tls": {"minVersion": "1.2"}}, opts=after_gateway)
         k8s.apiextensions.CustomResource(
             f"{name}-https-redirect", api_version=GATEWAY_API, kind="HTTPRoute",
             metadata=metadata("https-redirect", args.gateway_namespace, labels),
-            spec={"parentRefs": [self.parent_ref("http")],
+            spec={"parentRefs": [self.gateway.parent_ref("http")],
                   "rules": [{"filters": [{"type": "RequestRedirect",
                                           "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]},
             opts=after_gateway)
 
-        app_route = self.route(f"{name}-app", "app", args.app_namespace, "app", args.app_host,
-                               args.app_service, args.app_port, opts=after_gateway)
+        app_route = https_route(f"{name}-app", gateway=self.gateway, listener="app", route_name="app",
+                                namespace=args.app_namespace, hostname=args.app_host,
+                                backend=(args.app_service, args.app_port), labels=labels, opts=after_gateway)
         k8s.apiextensions.CustomResource(
             f"{name}-rate-limit", api_version=ENVOY_API, kind="BackendTrafficPolicy",
             metadata=metadata("app-rate-limit", args.app_namespace, labels),
@@ -190,34 +196,10 @@ class Ingress(pulumi.ComponentResource):
                       "limit": {"requests": args.gateway.rate_limit_per_minute, "unit": "Minute"}}]}}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[app_route]))
 
-        self.register_outputs({"gateway_name": self.gateway_name, "gateway_namespace": self.gateway_namespace,
-                               "issuer": self.issuer})
-
-    # -- public helpers --------------------------------------------------------------------------
-
-    def parent_ref(self, section: str) -> dict[str, Any]:
-        return {**self._gateway_ref(), "sectionName": section}
-
-    def route(self, resource_name: str, route_name: str, namespace: pulumi.Input[str], listener: str,
-              hostname: str, service: pulumi.Input[str], port: int,
-              opts: pulumi.ResourceOptions | None = None) -> k8s.apiextensions.CustomResource:
-        """An HTTPS route for one host to one Service, with the HSTS header."""
-        return k8s.apiextensions.CustomResource(
-            resource_name, api_version=GATEWAY_API, kind="HTTPRoute",
-            metadata=metadata(route_name, namespace, self._args.labels),
-            spec={"parentRefs": [self.parent_ref(f"https-{listener}")], "hostnames": [hostname],
-                  "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                             "filters": [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {
-                                 "set": [{"name": "Strict-Transport-Security", "value": HSTS}]}}],
-                             "backendRefs": [{"name": service, "port": port}]}]},
-            opts=pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts))
+        self.register_outputs({"gateway_name": gateway.metadata["name"],
+                               "gateway_namespace": gateway.metadata["namespace"], "issuer": self.issuer})
 
     # -- pieces ------------------------------------------------------------------------------------
-
-    def _gateway_ref(self) -> dict[str, Any]:
-        return {"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                "name": "platform" if self._args.install_platform else "preview",
-                "namespace": self._args.gateway_namespace}
 
     def _issuer(self, gateway_name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         args, name, labels = self._args, self._name, dict(self._args.labels)
@@ -323,11 +305,7 @@ class Ingress(pulumi.ComponentResource):
         name, ns = f"{self._name}-ratelimit-redis", self._args.platform_namespace
         child = pulumi.ResourceOptions(parent=self)
         pod_labels = {**labels, **RATELIMIT_REDIS_POD}
-        cache = aws.ecr.PullThroughCacheRule(f"{self._name}-ecr-public-cache", ecr_repository_prefix=PULL_THROUGH_PREFIX,
-                                             upstream_registry_url="public.ecr.aws", opts=child)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        image = pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, self._args.region,
-                                     cache.ecr_repository_prefix, RATELIMIT_REDIS_IMAGE)
+        image = pulumi.Output.concat(self._args.image_cache, "/", RATELIMIT_REDIS_IMAGE)
         account_sa = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata("ratelimit-redis", ns, labels),
                                                 automount_service_account_token=False, opts=child)
         container = restricted_container(

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.connections import RdsMasterSecretGrant
 from components.kms import key_statement
+
+if TYPE_CHECKING:
+    from config import Settings
 
 ROLE_NAME_MAX = 64
 
@@ -32,14 +36,10 @@ class Irsa:
     """Issuer without scheme, e.g. ``oidc.eks.eu-west-1.amazonaws.com/id/ABC``."""
     tags: Mapping[str, str]
 
-
-@dataclass(frozen=True, kw_only=True)
-class RdsMasterSecret:
-    """The master user secret RDS manages for one DB instance (``manage_master_user_password``)."""
-
-    db_instance_identifier: str
-    kms_alias: pulumi.Input[str]
-    """Alias of the key that encrypts the secret (``alias/platform-<stack>``)."""
+    @classmethod
+    def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str]) -> Irsa:
+        return cls(account_id=account_id, region=settings.region, oidc_provider_arn=settings.cluster.oidc_provider_arn,
+                   oidc_provider_url=settings.cluster.oidc_provider_url, tags=settings.tags)
 
 
 def role_arn(account_id: pulumi.Input[str], role: aws.iam.Role) -> pulumi.Output[str]:
@@ -84,17 +84,17 @@ def rds_secret_statement(account_id: pulumi.Input[str], region: str, db_instance
     }
 
 
-def secret_reader_policy(irsa: Irsa, secret: RdsMasterSecret) -> dict[str, Any]:
+def secret_reader_policy(irsa: Irsa, grant: RdsMasterSecretGrant) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
-        rds_secret_statement(irsa.account_id, irsa.region, secret.db_instance_identifier),
+        rds_secret_statement(irsa.account_id, irsa.region, grant.db_instance_identifier),
         key_statement("DecryptThroughSecretsManager", "kms:Decrypt", account_id=irsa.account_id,
-                      region=irsa.region, alias=secret.kms_alias,
+                      region=irsa.region, alias=grant.kms_alias,
                       condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{irsa.region}.amazonaws.com"}}),
     ]}
 
 
 def secret_reader_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulumi.Input[str], service_account: str,
-                       secret: RdsMasterSecret, parent: pulumi.Resource) -> pulumi.Output[str]:
+                       grant: RdsMasterSecretGrant, parent: pulumi.Resource) -> pulumi.Output[str]:
     """Creates the role (``{name}-role``) and its inline policy (``{name}-policy``); returns the role ARN."""
     if len(role_name) > ROLE_NAME_MAX:
         raise ValueError(f"IAM role name {role_name!r} is {len(role_name)} characters; the limit is {ROLE_NAME_MAX}")
@@ -104,6 +104,6 @@ def secret_reader_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulu
                             trust_policy(irsa.oidc_provider_arn, irsa.oidc_provider_url, namespace, service_account)),
                         tags=dict(irsa.tags), opts=child)
     aws.iam.RolePolicy(f"{name}-policy", role=role.id,
-                       policy=pulumi.Output.json_dumps(secret_reader_policy(irsa, secret)),
+                       policy=pulumi.Output.json_dumps(secret_reader_policy(irsa, grant)),
                        opts=child)
     return role_arn(irsa.account_id, role)

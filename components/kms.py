@@ -19,10 +19,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from config import Settings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,8 +33,13 @@ class KmsKeyArgs:
     alias: str
     """``alias/platform-<stack>``."""
     deletion_window_days: int
-    """30 in production (time to notice a mistaken deletion), 7 otherwise."""
+    """The profile's ``kms_deletion_window_days`` (30 in production: time to notice a mistaken deletion)."""
     tags: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KmsKeyArgs:
+        return cls(alias=f"alias/{settings.name}", deletion_window_days=settings.profile.kms_deletion_window_days,
+                   tags=settings.tags)
 
 
 def key_policy(account_id: str, region: str, partition: str = "aws") -> dict[str, Any]:

@@ -7,11 +7,15 @@ unless the caller asks for one. The floor is fixed here; callers add probes, por
 
 Third-party images are pulled through this account's ECR pull-through cache (``ecr_public_image``),
 never straight from Docker Hub: only private ECR is an allowed registry.
+
+Third-party charts are pinned here (``Chart``) and installed with ``helm_release``: a
+``helm.v3.Release`` (rendered by Helm in the cluster), atomic, with a timeout.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -39,8 +43,34 @@ trivy KSV-0020/KSV-0021) and claimed by no image's /etc/passwd. Workloads keep i
 truly cannot run as an arbitrary uid."""
 ECR_PUBLIC_CACHE_PREFIX = "ecr-public"
 """Repository prefix of the account's pull-through cache rule for ECR Public. The rule is created
-by the stack that owns the platform (components/ingress.py, ``PULL_THROUGH_PREFIX``); PR stacks
-share that account and cluster and pull through the same rule."""
+by the stack that owns the platform (components/registry.py); PR stacks share that account and
+cluster and pull through the same rule."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chart:
+    """A pinned Helm chart: a name in ``repo``, or an ``oci://`` reference (``repo`` None)."""
+
+    chart: str
+    version: str
+    repo: str | None = None
+
+
+PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+ENVOY_GATEWAY = Chart(chart="oci://docker.io/envoyproxy/gateway-helm", version="v1.9.0")
+CERT_MANAGER = Chart(chart="cert-manager", version="v1.21.1", repo="https://charts.jetstack.io")
+KUBE_PROMETHEUS_STACK = Chart(chart="kube-prometheus-stack", version="88.5.3", repo=PROMETHEUS_COMMUNITY)
+POSTGRES_EXPORTER = Chart(chart="prometheus-postgres-exporter", version="8.2.0", repo=PROMETHEUS_COMMUNITY)
+REDIS_EXPORTER = Chart(chart="prometheus-redis-exporter", version="6.29.0", repo=PROMETHEUS_COMMUNITY)
+
+
+def helm_release(resource_name: str, *, release: str, chart: Chart, namespace: pulumi.Input[str],
+                 values: Mapping[str, Any], timeout: int, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    """``chart`` installed as ``release`` in ``namespace``; atomic: a failed install is rolled back."""
+    repository = k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo) if chart.repo is not None else None
+    return k8s.helm.v3.Release(resource_name, k8s.helm.v3.ReleaseArgs(
+        name=release, chart=chart.chart, version=chart.version, repository_opts=repository,
+        namespace=namespace, values=dict(values), atomic=True, timeout=timeout), opts=opts)
 
 
 def pod_security_context(run_as_user: int = NONROOT_UID) -> dict[str, Any]:

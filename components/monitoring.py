@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -41,44 +41,33 @@ import pulumi_random as random
 
 import config
 from components import dashboards
-from components.ingress import Ingress
-from components.irsa import Irsa, RdsMasterSecret, secret_reader_role
-from components.kubernetes import container_security_context, metadata, pod_security_context
+from components.connections import (
+    InKubernetesSecret,
+    InSecretsManager,
+    PostgresConnection,
+    RdsMasterSecretGrant,
+    RedisConnection,
+)
+from components.gateway import GatewayRef, https_route
+from components.irsa import Irsa, secret_reader_role
+from components.kubernetes import (
+    KUBE_PROMETHEUS_STACK,
+    POSTGRES_EXPORTER,
+    REDIS_EXPORTER,
+    container_security_context,
+    helm_release,
+    metadata,
+    pod_security_context,
+)
 
-PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
-KUBE_PROMETHEUS_STACK_VERSION = "88.5.3"
-POSTGRES_EXPORTER_VERSION = "8.2.0"
-REDIS_EXPORTER_VERSION = "6.29.0"
+if TYPE_CHECKING:
+    from components.namespaces import Namespaces
+
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
 RELEASE = "kube-prometheus-stack"
 """Release name; the chart's rule/ServiceMonitor selectors match ``release: <this>``."""
 SELECTED = {"release": RELEASE}
 EXPORTER_SA = "postgres-exporter"
-
-
-@dataclass(frozen=True, kw_only=True)
-class PostgresTarget:
-    host: pulumi.Input[str]
-    port: pulumi.Input[int]
-    database: pulumi.Input[str]
-    username: pulumi.Input[str]
-    sslmode: pulumi.Input[str]
-    credentials_secret: str | None = None
-    """In-cluster: Kubernetes Secret with key ``password``."""
-    secret_arn: pulumi.Input[str] | None = None
-    """Managed: the RDS-managed master user secret in Secrets Manager (what the exporter fetches)."""
-    secret: RdsMasterSecret | None = None
-    """Managed: the same secret, named by what is known before it exists (what its role may read)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class RedisTarget:
-    host: pulumi.Input[str]
-    port: pulumi.Input[int]
-    tls: bool
-    cluster_mode: bool
-    auth_secret: pulumi.Input[str]
-    """Kubernetes Secret in the application namespace with key ``password``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,16 +79,26 @@ class MonitoringArgs:
     app_namespace: pulumi.Input[str]
     app_namespace_name: str
     """Plain name, used inside PromQL and dashboards."""
-    app_metrics_port_name: str
     prometheus: config.PrometheusProfile
     alerting: config.AlertingSettings
-    postgres: PostgresTarget
-    redis: RedisTarget
+    postgres: PostgresConnection
+    redis: RedisConnection
     irsa: Irsa
-    ingress: Ingress | None = None
+    """Where the Postgres exporter's role comes from, when the password is in Secrets Manager."""
+    gateway: GatewayRef
     grafana_host: str | None = None
     """Grafana's HTTPS host on the Gateway (a listener ``https-grafana``); None = not exposed."""
     cert_manager_namespace: pulumi.Input[str] | None = None
+    app_metrics_port_name: str = "metrics"
+
+    @classmethod
+    def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces, gateway: GatewayRef,
+                      postgres: PostgresConnection, redis: RedisConnection, irsa: Irsa) -> MonitoringArgs:
+        return cls(stack_name=settings.name, labels=settings.labels, install_platform=settings.profile.installs_platform,
+                   namespace=namespaces.monitoring, app_namespace=namespaces.app,
+                   app_namespace_name=settings.app_namespace, prometheus=settings.profile.prometheus,
+                   alerting=settings.alerting, postgres=postgres, redis=redis, irsa=irsa, gateway=gateway,
+                   grafana_host=settings.grafana_host, cert_manager_namespace=namespaces.cert_manager)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,15 +333,14 @@ class Monitoring(pulumi.ComponentResource):
                                        "etcd": False, "kubeControllerManager": False, "kubeProxy": False,
                                        "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False}},
         }
-        release = k8s.helm.v3.Release(f"{name}-kube-prometheus-stack", k8s.helm.v3.ReleaseArgs(
-            name=RELEASE, chart="kube-prometheus-stack", version=KUBE_PROMETHEUS_STACK_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
-            namespace=args.namespace, values=values, atomic=True, timeout=900),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, am_secret]))
+        release = helm_release(f"{name}-kube-prometheus-stack", release=RELEASE, chart=KUBE_PROMETHEUS_STACK,
+                               namespace=args.namespace, values=values, timeout=900,
+                               opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, am_secret]))
 
-        if args.ingress is not None and args.grafana_host:
-            args.ingress.route(f"{name}-grafana-route", "grafana", args.namespace, "grafana", args.grafana_host,
-                               f"{RELEASE}-grafana", 80, opts=pulumi.ResourceOptions(parent=self, depends_on=[release]))
+        if args.grafana_host:
+            https_route(f"{name}-grafana-route", gateway=args.gateway, listener="grafana", route_name="grafana",
+                        namespace=args.namespace, hostname=args.grafana_host, backend=(f"{RELEASE}-grafana", 80),
+                        labels=labels, opts=pulumi.ResourceOptions(parent=self, depends_on=[release]))
             self.grafana_url = pulumi.Output.from_input(f"https://{args.grafana_host}")
         return release
 
@@ -382,39 +380,42 @@ class Monitoring(pulumi.ComponentResource):
             "config": {"datasource": {"host": pg.host, "port": pg.port, "database": pg.database,
                                       "user": pg.username, "sslmode": pg.sslmode}},
         }
-        if pg.credentials_secret is not None:
-            values["config"]["datasource"]["passwordSecret"] = {"name": pg.credentials_secret, "key": "password"}
-        elif pg.secret_arn is not None and pg.secret is not None:
-            role = secret_reader_role(f"{name}-postgres-exporter", role_name=f"{args.stack_name}-postgres-exporter",
-                                      irsa=args.irsa, namespace=args.app_namespace, service_account=EXPORTER_SA,
-                                      secret=pg.secret, parent=self)
-            values["serviceAccount"] = {"create": True, "name": EXPORTER_SA,
-                                        "annotations": {"eks.amazonaws.com/role-arn": role}}
-            values["config"]["datasource"]["passwordFile"] = "/run/postgres/password"
-            values["extraVolumes"] = [{"name": "password", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
-                                      {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
-            values["extraVolumeMounts"] = [{"name": "password", "mountPath": "/run/postgres", "readOnly": True}]
-            values["initContainers"] = [{
-                "name": "fetch-password", "image": AWS_CLI_IMAGE, "imagePullPolicy": "IfNotPresent",
-                "command": ["/bin/sh", "-ec"],
-                # The secret is JSON {"username", "password"}; only the password is written, 0400.
-                "args": ['umask 277; aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" '
-                         '--query SecretString --output text | '
-                         '"$(command -v python3 || command -v python)" -c '
-                         '"import json,sys; sys.stdout.write(json.load(sys.stdin)[\'password\'])" '
-                         '> /run/postgres/password'],
-                "env": [{"name": "SECRET_ARN", "value": pg.secret_arn}, {"name": "HOME", "value": "/tmp"}],  # noqa: S108
-                "securityContext": container_security_context(65534),
-                "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
-                "volumeMounts": [{"name": "password", "mountPath": "/run/postgres"},
-                                 {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - private emptyDir
-            }]
-        else:
-            raise ValueError("PostgresTarget: set credentials_secret (in-cluster) or secret_arn and secret (managed)")
-        k8s.helm.v3.Release(f"{name}-postgres-exporter", k8s.helm.v3.ReleaseArgs(
-            name="postgres-exporter", chart="prometheus-postgres-exporter", version=POSTGRES_EXPORTER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
-            namespace=args.app_namespace, values=values, atomic=True, timeout=300), opts=opts)
+        match pg.password:
+            case InKubernetesSecret(name=secret, key=key):
+                values["config"]["datasource"]["passwordSecret"] = {"name": secret, "key": key}
+            case InSecretsManager(secret_arn=secret_arn, grant=grant):
+                self._password_from_secrets_manager(values, secret_arn, grant)
+        helm_release(f"{name}-postgres-exporter", release="postgres-exporter", chart=POSTGRES_EXPORTER,
+                     namespace=args.app_namespace, values=values, timeout=300, opts=opts)
+
+    def _password_from_secrets_manager(self, values: dict[str, Any], secret_arn: pulumi.Input[str],
+                                       grant: RdsMasterSecretGrant) -> None:
+        """An IRSA role for the exporter, and an init container writing the password to a memory-backed file."""
+        args, name = self._args, self._name
+        role = secret_reader_role(f"{name}-postgres-exporter", role_name=f"{args.stack_name}-postgres-exporter",
+                                  irsa=args.irsa, namespace=args.app_namespace, service_account=EXPORTER_SA,
+                                  grant=grant, parent=self)
+        values["serviceAccount"] = {"create": True, "name": EXPORTER_SA,
+                                    "annotations": {"eks.amazonaws.com/role-arn": role}}
+        values["config"]["datasource"]["passwordFile"] = "/run/postgres/password"
+        values["extraVolumes"] = [{"name": "password", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                                  {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
+        values["extraVolumeMounts"] = [{"name": "password", "mountPath": "/run/postgres", "readOnly": True}]
+        values["initContainers"] = [{
+            "name": "fetch-password", "image": AWS_CLI_IMAGE, "imagePullPolicy": "IfNotPresent",
+            "command": ["/bin/sh", "-ec"],
+            # The secret is JSON {"username", "password"}; only the password is written, 0400.
+            "args": ['umask 277; aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" '
+                     '--query SecretString --output text | '
+                     '"$(command -v python3 || command -v python)" -c '
+                     '"import json,sys; sys.stdout.write(json.load(sys.stdin)[\'password\'])" '
+                     '> /run/postgres/password'],
+            "env": [{"name": "SECRET_ARN", "value": secret_arn}, {"name": "HOME", "value": "/tmp"}],  # noqa: S108
+            "securityContext": container_security_context(65534),
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+            "volumeMounts": [{"name": "password", "mountPath": "/run/postgres"},
+                             {"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - private emptyDir
+        }]
 
     def _redis_exporter(self, opts: pulumi.ResourceOptions) -> None:
         args, name, r = self._args, self._name, self._args.redis
@@ -422,12 +423,10 @@ class Monitoring(pulumi.ComponentResource):
         values: dict[str, Any] = {
             **self._exporter_common(),
             "redisAddress": pulumi.Output.format("{0}://{1}:{2}", scheme, r.host, r.port),
-            "auth": {"enabled": True, "secret": {"name": r.auth_secret, "key": "password"}},
+            "auth": {"enabled": True, "secret": {"name": r.auth.name, "key": r.auth.key}},
         }
         if r.cluster_mode:
             values["env"] = [{"name": "REDIS_EXPORTER_IS_CLUSTER", "value": "true"}]
-        k8s.helm.v3.Release(f"{name}-redis-exporter", k8s.helm.v3.ReleaseArgs(
-            name="redis-exporter", chart="prometheus-redis-exporter", version=REDIS_EXPORTER_VERSION,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
-            namespace=args.app_namespace, values=values, atomic=True, timeout=300), opts=opts)
+        helm_release(f"{name}-redis-exporter", release="redis-exporter", chart=REDIS_EXPORTER,
+                     namespace=args.app_namespace, values=values, timeout=300, opts=opts)
 

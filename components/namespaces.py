@@ -25,13 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import metadata
+
+if TYPE_CHECKING:
+    from config import Settings
 
 # Pod labels of the workloads the allow rules talk about (set by us or by the charts).
 APP_POD = {"app.kubernetes.io/name": "app"}
@@ -120,6 +123,14 @@ class NamespacesArgs:
     manage_platform: bool
     """True for the stack that owns the shared platform (staging, production); False for PRs."""
     platform: PlatformNamespaceNames = field(default_factory=PlatformNamespaceNames)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NamespacesArgs:
+        p = settings.profile
+        return cls(app_namespace=settings.app_namespace, labels=settings.labels, app_cpu=p.quota.cpu,
+                   app_memory_gib=p.quota.memory_gib, app_port=settings.app.port,
+                   metrics_port=settings.app.metrics_port, postgres_in_cluster=p.postgres.in_cluster,
+                   redis_in_cluster=p.redis.in_cluster, vpc_id=settings.vpc_id, manage_platform=p.installs_platform)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,6 +327,10 @@ class Namespaces(pulumi.ComponentResource):
             self.cert_manager = pulumi.Output.from_input(names.cert_manager)
             self.monitoring = pulumi.Output.from_input(names.monitoring)
 
+        self.named: dict[str, pulumi.Output[str]] = {
+            args.app_namespace: self.app, names.gateway: self.gateway, names.cert_manager: self.cert_manager,
+            names.monitoring: self.monitoring}
+        """Each namespace by its plain name (e.g. ``Settings.gateway_namespace``)."""
         self.register_outputs({"app": self.app, "gateway": self.gateway, "cert_manager": self.cert_manager,
                                "monitoring": self.monitoring})
 

@@ -11,7 +11,8 @@ probes, and a ClusterIP Service. The image is the official one through the accou
 pull-through cache, re-checked on every pull.
 
 Both: a ConfigMap ``postgres-connection`` in the application namespace with the non-secret
-connection details and where the credentials live. Never a password.
+connection details and where the credentials live. Never a password. Clients get one
+``PostgresConnection`` (components/connections.py) and match on where the password lives.
 
 The floor no profile can lower: storage encrypted with the customer key, TLS forced, not publicly
 accessible, reachable from the cluster nodes only.
@@ -20,13 +21,21 @@ accessible, reachable from the cluster nodes only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.datastore import DataStoreArgs, private_network
+from components.connections import (
+    InKubernetesSecret,
+    InSecretsManager,
+    PostgresConnection,
+    RdsMasterSecretGrant,
+    password_location,
+)
+from components.datastore import DataStoreArgs, data_store_args, private_network
 from components.kubernetes import (
     ecr_public_image,
     metadata,
@@ -35,6 +44,10 @@ from components.kubernetes import (
     skip_annotations,
 )
 from config import PostgresProfile
+
+if TYPE_CHECKING:
+    from components.kms import KmsKey
+    from config import Settings
 
 MAJOR_VERSION = "18"
 """RDS supports PostgreSQL 18 (18.1+); auto minor upgrades keep the minor current."""
@@ -59,61 +72,49 @@ LOG_EXPORTS = ("postgresql", "upgrade")
 @dataclass(frozen=True, kw_only=True)
 class PostgresArgs(DataStoreArgs):
     profile: PostgresProfile
+    kms_alias: pulumi.Input[str]
+    """Names the key in the grant a reader of the RDS master secret needs."""
     database: str = "app"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, kms: KmsKey, namespace: pulumi.Input[str]) -> PostgresArgs:
+        return cls(profile=settings.profile.postgres, kms_alias=kms.alias,
+                   **data_store_args(settings, kms_key_arn=kms.arn, namespace=namespace))
 
 
 class Postgres(pulumi.ComponentResource):
     """Creates: RDS PostgreSQL (managed) or a StatefulSet (in-cluster), plus the connection ConfigMap."""
 
-    host: pulumi.Output[str]
-    port: pulumi.Output[int]
-    database: pulumi.Output[str]
-    username: pulumi.Output[str]
-    sslmode: pulumi.Output[str]
-    credentials_source: pulumi.Output[str]
-    """``aws-secretsmanager`` or ``kubernetes-secret``."""
-    credentials_ref: pulumi.Output[str]
-    """The Secrets Manager ARN of the master user secret, or the Kubernetes Secret's name."""
-    secret_arn: pulumi.Output[str] | None
-    """Managed mode only: the master user secret (JSON with ``username`` and ``password``)."""
-    credentials_secret: str | None
-    """In-cluster mode only: the Kubernetes Secret (keys ``username``, ``password``)."""
-    identifier: str | None
-    """Managed mode only: the RDS instance identifier (explicit, so its ARN is known in a first preview)."""
+    connection: PostgresConnection
+    """How clients connect, and where the password lives (the only public output)."""
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:Postgres", name, None, opts)
         self._name, self._args = name, args
-        self.database = pulumi.Output.from_input(args.database)
-        self.username = pulumi.Output.from_input(USERNAME)
-        self.secret_arn = None
-        self.credentials_secret = None
-        self.identifier = None
-        if args.profile.mode == "managed":
-            self._managed()
-        else:
-            self._in_cluster()
-
+        self.connection = self._managed() if args.profile.mode == "managed" else self._in_cluster()
+        c = self.connection
+        source, ref = password_location(c.password)
+        port = pulumi.Output.from_input(c.port)
         k8s.core.v1.ConfigMap(
             f"{name}-connection",
             metadata=metadata(CONNECTION_CONFIGMAP, args.namespace, args.labels),
             data={
-                "PGHOST": self.host,
-                "PGPORT": self.port.apply(lambda p: str(int(p))),
-                "PGDATABASE": self.database,
-                "PGUSER": self.username,
-                "PGSSLMODE": self.sslmode,
-                "POSTGRES_CREDENTIALS_SOURCE": self.credentials_source,
-                "POSTGRES_CREDENTIALS_REF": self.credentials_ref,
+                "PGHOST": c.host,
+                "PGPORT": port.apply(lambda p: str(int(p))),
+                "PGDATABASE": c.database,
+                "PGUSER": c.username,
+                "PGSSLMODE": c.sslmode,
+                "POSTGRES_CREDENTIALS_SOURCE": source,
+                "POSTGRES_CREDENTIALS_REF": ref,
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({
-            "host": self.host, "port": self.port, "database": self.database,
-            "credentialsSource": self.credentials_source, "credentialsRef": self.credentials_ref,
+            "host": c.host, "port": c.port, "database": c.database,
+            "credentialsSource": source, "credentialsRef": ref,
         })
 
-    def _managed(self) -> None:
+    def _managed(self) -> PostgresConnection:
         name, args, p = self._name, self._args, self._args.profile
         child = pulumi.ResourceOptions(parent=self)
         identifier = f"{args.prefix}-postgres"
@@ -184,15 +185,12 @@ class Postgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
         secret_arn = db.master_user_secrets.apply(lambda s: s[0].secret_arn if s else "")
-        self.host = db.address
-        self.port = db.port
-        self.sslmode = pulumi.Output.from_input("verify-full")
-        self.credentials_source = pulumi.Output.from_input("aws-secretsmanager")
-        self.credentials_ref = secret_arn
-        self.secret_arn = secret_arn
-        self.identifier = identifier
+        return PostgresConnection(
+            host=db.address, port=db.port, database=args.database, username=USERNAME, sslmode="verify-full",
+            password=InSecretsManager(secret_arn=secret_arn, grant=RdsMasterSecretGrant(
+                db_instance_identifier=identifier, kms_alias=args.kms_alias)))
 
-    def _in_cluster(self) -> None:
+    def _in_cluster(self) -> PostgresConnection:
         name, args, p = self._name, self._args, self._args.profile
         child = pulumi.ResourceOptions(parent=self)
         labels = {**args.labels, "app.kubernetes.io/name": "postgres", "app.kubernetes.io/component": "database"}
@@ -271,11 +269,9 @@ class Postgres(pulumi.ComponentResource):
                   "ports": [{"name": "postgres", "port": PORT, "targetPort": "postgres"}]},
             opts=child,
         )
-        self.host = pulumi.Output.concat("postgres.", args.namespace, ".svc.cluster.local")
-        self.port = pulumi.Output.from_input(PORT)
         # In-cluster traffic stays on the pod network, fenced by NetworkPolicy; the throw-away
         # database has no certificate to verify.
-        self.sslmode = pulumi.Output.from_input("prefer")
-        self.credentials_source = pulumi.Output.from_input("kubernetes-secret")
-        self.credentials_ref = pulumi.Output.from_input(CREDENTIALS_SECRET)
-        self.credentials_secret = CREDENTIALS_SECRET
+        return PostgresConnection(
+            host=pulumi.Output.concat("postgres.", args.namespace, ".svc.cluster.local"), port=PORT,
+            database=args.database, username=USERNAME, sslmode="prefer",
+            password=InKubernetesSecret(name=CREDENTIALS_SECRET))

@@ -20,13 +20,15 @@ application namespace.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.datastore import DataStoreArgs, private_network
+from components.connections import InKubernetesSecret, RedisConnection
+from components.datastore import DataStoreArgs, data_store_args, private_network
 from components.kubernetes import (
     ecr_public_image,
     metadata,
@@ -35,6 +37,10 @@ from components.kubernetes import (
     skip_annotations,
 )
 from config import RedisProfile
+
+if TYPE_CHECKING:
+    from components.kms import KmsKey
+    from config import Settings
 
 ENGINE, ENGINE_VERSION = "valkey", "8.1"
 PARAMETER_GROUP = "default.valkey8.cluster.on"
@@ -53,19 +59,17 @@ MAINTENANCE_WINDOW = "sun:04:00-sun:05:00"
 @dataclass(frozen=True, kw_only=True)
 class RedisClusterArgs(DataStoreArgs):
     profile: RedisProfile
-    final_snapshot: bool = False
-    """Managed mode: snapshot the cache when the replication group is deleted."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, kms: KmsKey, namespace: pulumi.Input[str]) -> RedisClusterArgs:
+        return cls(profile=settings.profile.redis, **data_store_args(settings, kms_key_arn=kms.arn, namespace=namespace))
 
 
 class RedisCluster(pulumi.ComponentResource):
     """Creates: an ElastiCache Valkey replication group (managed) or one pod (in-cluster), plus redis-auth."""
 
-    host: pulumi.Output[str]
-    port: pulumi.Output[int]
-    tls: bool
-    cluster_mode: bool
-    auth_secret_name: pulumi.Output[str]
-    """Kubernetes Secret in the application namespace; key ``password``."""
+    connection: RedisConnection
+    """How clients connect; the AUTH token is the Secret ``redis-auth`` (the only public output)."""
 
     def __init__(self, name: str, args: RedisClusterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:RedisCluster", name, None, opts)
@@ -74,10 +78,7 @@ class RedisCluster(pulumi.ComponentResource):
         # Letters and digits only: valid as an ElastiCache AUTH token and safe in a config file.
         self._password = random.RandomPassword(f"{name}-auth-token", length=64, special=False, opts=child)
         self._extra_secret_data: dict[str, pulumi.Input[str]] = {}
-        if args.profile.mode == "managed":
-            self._managed()
-        else:
-            self._in_cluster()
+        host, port, tls, cluster_mode = self._managed() if args.profile.mode == "managed" else self._in_cluster()
 
         labels = {**args.labels, "app.kubernetes.io/name": "redis"}
         auth = k8s.core.v1.Secret(
@@ -90,15 +91,16 @@ class RedisCluster(pulumi.ComponentResource):
         k8s.core.v1.ConfigMap(
             f"{name}-connection",
             metadata=metadata(CONNECTION_CONFIGMAP, args.namespace, labels),
-            data={"REDIS_HOST": self.host, "REDIS_PORT": self.port.apply(lambda p: str(int(p))),
-                  "REDIS_TLS": str(self.tls).lower(), "REDIS_CLUSTER_MODE": str(self.cluster_mode).lower(),
+            data={"REDIS_HOST": host, "REDIS_PORT": port.apply(lambda p: str(int(p))),
+                  "REDIS_TLS": str(tls).lower(), "REDIS_CLUSTER_MODE": str(cluster_mode).lower(),
                   "REDIS_AUTH_SECRET": AUTH_SECRET},
             opts=child,
         )
-        self.auth_secret_name = auth.metadata.name
-        self.register_outputs({"host": self.host, "port": self.port, "authSecretName": self.auth_secret_name})
+        self.connection = RedisConnection(host=host, port=port, tls=tls, cluster_mode=cluster_mode,
+                                          auth=InKubernetesSecret(name=auth.metadata.name))
+        self.register_outputs({"host": host, "port": port, "authSecretName": auth.metadata.name})
 
-    def _managed(self) -> None:
+    def _managed(self) -> tuple[pulumi.Output[str], pulumi.Output[int], bool, bool]:
         name, args, p = self._name, self._args, self._args.profile
         child = pulumi.ResourceOptions(parent=self)
         ident = f"{args.prefix}-redis"
@@ -135,7 +137,7 @@ class RedisCluster(pulumi.ComponentResource):
             snapshot_window=SNAPSHOT_WINDOW,
             maintenance_window=MAINTENANCE_WINDOW,
             auto_minor_version_upgrade=True,
-            final_snapshot_identifier=f"{ident}-final" if args.final_snapshot else None,
+            final_snapshot_identifier=f"{ident}-final" if p.final_snapshot else None,
             log_delivery_configurations=[{
                 "destination": slow_log.name, "destination_type": "cloudwatch-logs",
                 "log_format": "json", "log_type": "slow-log",
@@ -143,12 +145,9 @@ class RedisCluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        self.host = group.configuration_endpoint_address
-        self.port = group.port.apply(lambda v: v or PORT)
-        self.tls = True
-        self.cluster_mode = True
+        return group.configuration_endpoint_address, group.port.apply(lambda v: v or PORT), True, True
 
-    def _in_cluster(self) -> None:
+    def _in_cluster(self) -> tuple[pulumi.Output[str], pulumi.Output[int], bool, bool]:
         name, args = self._name, self._args
         child = pulumi.ResourceOptions(parent=self)
         labels = {**args.labels, "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "cache"}
@@ -198,7 +197,4 @@ class RedisCluster(pulumi.ComponentResource):
                   "ports": [{"name": "redis", "port": PORT, "targetPort": "redis"}]},
             opts=child,
         )
-        self.host = pulumi.Output.concat("redis.", args.namespace, ".svc.cluster.local")
-        self.port = pulumi.Output.from_input(PORT)
-        self.tls = False
-        self.cluster_mode = False
+        return pulumi.Output.concat("redis.", args.namespace, ".svc.cluster.local"), pulumi.Output.from_input(PORT), False, False

@@ -11,6 +11,10 @@ pack in it) can read every image reference; a digest is unknown until the push. 
 in every environment (``RegistryProfile``), so the tag pins the image. When this program builds the
 image, the reference also depends on the push: a workload using it rolls only after the image is in
 the repository.
+
+For the stack that installs the platform, also the account's ECR pull-through cache rule for ECR
+Public (prefix ``ecr-public``): third-party images are pulled through it, never from Docker Hub.
+PR stacks share the account and use the rule staging created (``public_cache`` either way).
 """
 
 from __future__ import annotations
@@ -18,13 +22,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX
 from config import RegistryProfile
+
+if TYPE_CHECKING:
+    from components.kms import KmsKey
+    from config import Settings
 
 PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 
@@ -54,7 +63,21 @@ class ContainerRegistryArgs:
     image_tag: str
     """The git SHA in CI; config validation rejects 'latest'."""
     builds: Mapping[str, ImageBuild] = field(default_factory=dict)
+    pull_through_cache: bool = False
+    """Create the account's ECR Public pull-through cache rule (one per account: the stack that
+    installs the platform owns it)."""
     tags: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str], kms: KmsKey,
+                      pull_role_arns: Sequence[pulumi.Input[str]]) -> ContainerRegistryArgs:
+        builds = {"backup": ImageBuild(context="images/backup")}
+        if settings.app.build_context:
+            builds["app"] = ImageBuild(context=settings.app.build_context)
+        return cls(prefix=settings.name, account_id=account_id, region=settings.region, services=settings.services,
+                   profile=settings.profile.registry, kms_key_arn=kms.arn, pull_role_arns=pull_role_arns,
+                   image_tag=settings.image_tag, builds=builds, pull_through_cache=settings.profile.installs_platform,
+                   tags=settings.tags)
 
 
 def lifecycle_policy(profile: RegistryProfile) -> dict[str, Any]:
@@ -95,6 +118,10 @@ class ContainerRegistry(pulumi.ComponentResource):
 
     repository_urls: dict[str, pulumi.Output[str]]
     images: dict[str, pulumi.Output[str]]
+    public_cache: pulumi.Output[str]
+    """``<account>.dkr.ecr.<region>.amazonaws.com/ecr-public``: prefix an ECR Public repository
+    (``docker/library/redis:7.4.5-alpine``) to pull it through the cache; depends on the rule when
+    this stack creates it."""
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:ContainerRegistry", name, None, opts)
@@ -106,6 +133,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_urls = {}
         self.images = {}
         registry = pulumi.Output.concat(args.account_id, ".dkr.ecr.", args.region, ".amazonaws.com")
+        self.public_cache = pulumi.Output.concat(registry, "/", self._pull_through_cache(name, args))
         for service in args.services:
             repo = aws.ecr.Repository(
                 f"{name}-{service}",
@@ -154,3 +182,15 @@ class ContainerRegistry(pulumi.ComponentResource):
             self.images[service] = pulumi.Output.all(reference, image.urn).apply(lambda v: v[0])
 
         self.register_outputs({"repositoryUrls": self.repository_urls, "images": self.images})
+
+    def _pull_through_cache(self, name: str, args: ContainerRegistryArgs) -> pulumi.Input[str]:
+        if not args.pull_through_cache:
+            return ECR_PUBLIC_CACHE_PREFIX
+        # The rule used to be a child of the Ingress component (``ingress``, for the rate-limit
+        # counter store's image); the alias keeps the same AWS rule instead of replacing it.
+        moved = pulumi.Alias(name="ingress-ecr-public-cache",
+                             parent=pulumi.resource.create_urn("ingress", "platform:kubernetes:Ingress"))
+        rule = aws.ecr.PullThroughCacheRule(f"{name}-ecr-public-cache", ecr_repository_prefix=ECR_PUBLIC_CACHE_PREFIX,
+                                            upstream_registry_url="public.ecr.aws",
+                                            opts=pulumi.ResourceOptions(parent=self, aliases=[moved]))
+        return rule.ecr_repository_prefix

@@ -2,7 +2,7 @@
 
 Creates:
 - a KMS key ``alias/platform-registry`` for every repository below;
-- the pull-through cache rule for ECR Public under ``components.ingress.PULL_THROUGH_PREFIX``;
+- the pull-through cache rule for ECR Public under ``components.kubernetes.ECR_PUBLIC_CACHE_PREFIX``;
 - the registry policy letting the cluster node roles create that prefix's repositories on
   first pull (``ecr:CreateRepository``, ``ecr:BatchImportUpstreamImage``), nothing else;
 - a repository creation template for that prefix (our key, immutable tags, scan on push, a
@@ -26,7 +26,7 @@ from bootstrap.components.permissions import READ_IMAGE_ACTIONS, REGISTRY_KEY_AL
 from components.kms import KmsKey, KmsKeyArgs
 
 PULL_THROUGH_PREFIX = "ecr-public"
-"""The prefix the platform's images use (components.ingress.PULL_THROUGH_PREFIX,
+"""The prefix the platform's images use (components.kubernetes.ECR_PUBLIC_CACHE_PREFIX,
 components.kubernetes.ECR_PUBLIC_CACHE_PREFIX; a test keeps them equal). Kept here rather than
 imported: those modules load the Kubernetes SDK, which this program never needs."""
 CACHE_UPSTREAM = "public.ecr.aws"

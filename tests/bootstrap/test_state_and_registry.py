@@ -6,7 +6,7 @@ import json
 
 from bootstrap_helpers import STACKS, account_of, document, inputs, plan_of
 
-from components import ingress, kubernetes
+from components import kubernetes
 
 S3 = "aws:s3/"
 
@@ -66,8 +66,7 @@ def test_state_lifecycle_never_expires_current_state(stack):
 def test_pull_through_cache_uses_the_prefix_the_platform_pulls_from(stack):
     bootstrap_plan = plan_of(stack)
     rule = inputs(bootstrap_plan.get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public-cache"))
-    assert rule == {"ecrRepositoryPrefix": ingress.PULL_THROUGH_PREFIX, "upstreamRegistryUrl": "public.ecr.aws"}
-    assert ingress.PULL_THROUGH_PREFIX == kubernetes.ECR_PUBLIC_CACHE_PREFIX
+    assert rule == {"ecrRepositoryPrefix": kubernetes.ECR_PUBLIC_CACHE_PREFIX, "upstreamRegistryUrl": "public.ecr.aws"}
 
 
 @STACKS

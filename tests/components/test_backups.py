@@ -31,10 +31,11 @@ def test_bucket_named_per_stack_account_and_region(plan: mockrun.Plan) -> None:
 
 def test_bucket_name_checked_for_length_before_anything_runs() -> None:
     from components.backups import BackupStorage, BackupStorageArgs
+    from components.connections import InKubernetesSecret
     args = BackupStorageArgs(prefix="platform-" + "x" * 30, account_id="123456789012", region="ap-southeast-5",
                              profile=PROFILES["staging"].backups, protect=False, kms_key_arn="k", kms_alias="a",
-                             oidc_provider_arn="o", oidc_provider_url="u", namespace="n", db_instance_identifier=None,
-                             tags={})
+                             oidc_provider_arn="o", oidc_provider_url="u", namespace="n",
+                             db_password=InKubernetesSecret(name="postgres-credentials"), tags={})
     with pytest.raises(ValueError, match="at most 63"):
         BackupStorage("backups", args)
 

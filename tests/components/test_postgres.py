@@ -112,9 +112,11 @@ def test_in_cluster_image_pinned_through_the_ecr_cache_and_pod_labelled(plan: mo
     assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "postgres", sts.urn
 
 
-def test_cache_prefix_is_the_pull_through_rule_prefix() -> None:
-    from components import ingress, kubernetes
-    assert kubernetes.ECR_PUBLIC_CACHE_PREFIX == ingress.PULL_THROUGH_PREFIX
+@managed
+def test_cache_prefix_is_the_pull_through_rule_prefix(plan: mockrun.Plan) -> None:
+    from components import kubernetes
+    rule = plan.get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public-cache")
+    assert inputs(rule)["ecrRepositoryPrefix"] == kubernetes.ECR_PUBLIC_CACHE_PREFIX, rule.urn
 
 
 @in_cluster

@@ -64,3 +64,12 @@ def test_project_name_and_runtime() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == "platform"
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+
+
+@pytest.mark.parametrize(("env", "kms_days", "lock_days", "redis_snapshot"),
+                         [("ephemeral", 7, 0, False), ("staging", 7, 0, False), ("production", 30, 30, True)])
+def test_profile_decides_what_the_root_used_to(env, kms_days: int, lock_days: int, redis_snapshot: bool) -> None:
+    p = config.PROFILES[env]
+    assert (p.kms_deletion_window_days, p.backups.object_lock_days, p.redis.final_snapshot) == (
+        kms_days, lock_days, redis_snapshot), env
+    assert p.backups.object_lock_days <= p.backups.retention_days, "Object Lock cannot outlive the lifecycle"

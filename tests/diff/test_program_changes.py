@@ -74,9 +74,8 @@ def test_deployment_selector_replaces(base_plan, edited_plan):
 
 
 def test_move_between_components_without_alias_recreates(base_plan, edited_plan):
-    head = edited_plan("staging", ("__main__.py", "object_lock_days=profile.backups.retention_days if "
-                                   "profile.protect_data else 0))",
-                                   "object_lock_days=profile.backups.retention_days if profile.protect_data else 0),"
+    head = edited_plan("staging", ("__main__.py", "postgres=postgres.connection))",
+                                   "postgres=postgres.connection),"
                                    " opts=pulumi.ResourceOptions(parent=kms))"))
     got = diff.diff_stack(base_plan("staging"), head)
     assert {c.name for c in got.blocking} == {"backups-bucket"}, got.blocking
@@ -84,9 +83,8 @@ def test_move_between_components_without_alias_recreates(base_plan, edited_plan)
 
 
 def test_move_between_components_with_alias_keeps_everything(base_plan, edited_plan):
-    head = edited_plan("staging", ("__main__.py", "object_lock_days=profile.backups.retention_days if "
-                                   "profile.protect_data else 0))",
-                                   "object_lock_days=profile.backups.retention_days if profile.protect_data else 0),"
+    head = edited_plan("staging", ("__main__.py", "postgres=postgres.connection))",
+                                   "postgres=postgres.connection),"
                                    " opts=pulumi.ResourceOptions(parent=kms, aliases=[pulumi.Alias(parent=None)]))"))
     got = diff.diff_stack(base_plan("staging"), head)
     assert not got.blocking and got.count("delete") == got.count("create") == 0, got.changes

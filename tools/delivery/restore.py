@@ -37,6 +37,7 @@ def default_image(settings: Any) -> str:
 
 def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
     from components import backups, postgres  # deferred: provider SDK imports are slow
+    from components.connections import InKubernetesSecret
 
     match = KEY.fullmatch(key)
     if match is None:
@@ -48,7 +49,7 @@ def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
     template = backups.backup_pod_spec(
         image=image,
         command=["/usr/local/bin/restore.sh", key],
-        credentials_secret=postgres.CREDENTIALS_SECRET if in_cluster else None,
+        credentials=InKubernetesSecret(name=postgres.CREDENTIALS_SECRET) if in_cluster else None,
         labels=labels,
     )
     return {
