@@ -193,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--first-preview", action="store_true",
                    help="as the first `pulumi preview` of a new stack sees it: ids, ARNs and endpoints "
                         "of resources to create are unknown (the policy pack must still pass)")
+    p.add_argument("--no-render", action="store_true",
+                   help="do not render the Helm Releases nor judge the whole cluster (tools.offline.cluster)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("-C", "--cwd", type=Path, default=stackfile.ROOT,
                    help="project directory holding Pulumi.yaml and the stack files (default: this repo)")
@@ -265,8 +267,17 @@ def main(argv: list[str]) -> int:
         document, args.stack, str(environment))
     print()
     print(verdict)
+    judged = ""
+    if not args.no_render:
+        from tools.offline import cluster
+
+        report = cluster.judge_stack(plan, args.stack, str(environment))
+        print()
+        print(report.text())
+        code = max(code, EXIT_POLICY if report.errors else EXIT_OK)
+        judged = f", charts rendered in {report.render_seconds:.2f}s and judged in {report.check_seconds:.2f}s"
     print(f"\nPlan of {args.stack}: {len(plan.resources) + 1} resources to create, "
-          f"{len(plan.warnings)} warning(s), program ran in {elapsed:.2f}s.")
+          f"{len(plan.warnings)} warning(s), program ran in {elapsed:.2f}s{judged}.")
     return code
 
 

@@ -102,8 +102,7 @@ class ClusterReport:
         lines.append("  checks: " + ", ".join(f"{c} {'FAIL ' + str(len(fs)) if fs else 'ok'}"
                                              for c, fs in self.findings.items()))
         lines += [f"  {f.line()}" for f in self.errors]
-        if self.skipped:
-            lines.append(f"  {len(self.skipped)} item(s) not judged, each with its reason (--verbose lists them)")
+        lines += [f"  {s.line()}" for s in self.skipped]
         return "\n".join(lines)
 
 
@@ -144,12 +143,17 @@ def _exported_secrets(value: Any) -> Any:
     return value
 
 
-def platform_specs(root: Path | None = None) -> list[helm.ReleaseSpec]:
+def platform_specs() -> list[helm.ReleaseSpec]:
     """The Releases of the stack that installs the shared platform (its program run offline)."""
     from tools import golden
 
-    del root
     return helm.releases(_resources(golden.plan_for(PLATFORM_STACK)))
+
+
+def judge_stack(plan: Any, stack: str, environment: str) -> ClusterReport:
+    """``judge`` for ``tools plan``: an ephemeral stack is judged with the shared platform's CRDs."""
+    platform = platform_specs() if environment == "ephemeral" and helm.charts_dir().is_dir() else None
+    return judge(plan, stack=stack, platform=platform)
 
 
 def judge(plan: Any, *, stack: str = "", charts: Path | None = None, cache: Path | None = None,
@@ -159,7 +163,11 @@ def judge(plan: Any, *, stack: str = "", charts: Path | None = None, cache: Path
     cache = cache if cache is not None else helm.cache_dir()
     started = time.perf_counter()
     specs = helm.releases(_resources(plan))
-    missing = [str(e) for e in _missing(specs, charts)]
+    if not charts.is_dir():
+        missing = [f"Releases not rendered nor judged: the chart folder {helm.CHARTS_ENV}={charts} does not exist; "
+                   "fill it with `make charts` (needs access to the chart repositories)"] if specs else []
+    else:
+        missing = [f"{e}: its objects are not judged" for e in _missing(specs, charts)]
     platform_crds: list[Obj] = []
     if platform:
         for r in helm.render_all([s for s in platform if not _missing([s], charts)], charts, cache=cache):

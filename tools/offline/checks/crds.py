@@ -20,6 +20,7 @@ API server applies them (apiextensions-apiserver, Kubernetes 1.31):
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
@@ -88,8 +89,10 @@ def _validate(obj: Obj, group: str, version: str, catalog: Catalog, skipped: Mut
                         fix=f"use apiVersion {group}/{served[-1]}" if served else "")]
     schema = (entry.get("schema") or {}).get("openAPIV3Schema") or {}
     body = {k: v for k, v in obj.body.items() if k != "metadata"}
+    removed = pruned(body, schema, root=True)
+    body = defaulted(body, schema)
     out = [Finding(CHECK, subject, f"field {path} is not in the {obj.kind} schema: the API server prunes it",
-                   fix="remove it or use the field the CRD defines") for path in pruned(body, schema, root=True)]
+                   fix="remove it or use the field the CRD defines") for path in removed]
     out += [Finding(CHECK, subject, f"{where}: {message}", fix="match the CRD's schema")
             for where, message in schema_errors(body, schema)]
     for path, rule, result in cel_results(body, schema):
@@ -130,6 +133,25 @@ def pruned(value: Any, schema: Mapping[str, Any], path: str = "", *, root: bool 
     return out
 
 
+def defaulted(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with the schema's ``default``s filled in, as the API server does before it
+    validates (so CEL rules see ``kind: Service`` on a backendRef that leaves it out)."""
+    if isinstance(value, dict):
+        props, extra = schema.get("properties") or {}, schema.get("additionalProperties")
+        out = dict(value)
+        for key, sub in props.items():
+            if key not in out and "default" in sub:
+                out[key] = copy.deepcopy(sub["default"])
+        for key, item in out.items():
+            sub = props.get(key) if key in props else (extra if isinstance(extra, dict) else None)
+            if sub is not None and item is not None:
+                out[key] = defaulted(item, sub)
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [defaulted(item, schema["items"]) for item in value]
+    return value
+
+
 # ------------------------------------------------------------------------------------------
 # OpenAPI v3 schema → JSON Schema (draft 4)
 # ------------------------------------------------------------------------------------------
@@ -142,10 +164,11 @@ def json_schema(schema: Any) -> Any:
         return [json_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: (json_schema(v) if k not in ("enum", "default", "required") else v)
-           for k, v in schema.items() if not _DROP.match(k)}
-    if "properties" in schema:
-        out["properties"] = {k: json_schema(v) for k, v in schema["properties"].items()}
+    out = {k: (v if k in ("enum", "default", "required") else json_schema(v))
+           for k, v in schema.items() if not _DROP.match(k) and k not in ("properties", "patternProperties")}
+    for key in ("properties", "patternProperties"):  # maps of field name -> schema, not schemas
+        if key in schema:
+            out[key] = {k: json_schema(v) for k, v in schema[key].items()}
     if schema.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
@@ -225,11 +248,16 @@ def _evaluate(rule: str, value: Any) -> bool | str:
     return bool(result)
 
 
-@lru_cache(maxsize=None)
-def _program(rule: str) -> Any:
+@lru_cache(maxsize=1)
+def _environment() -> Any:
     import celpy
 
-    env = celpy.Environment()
+    return celpy.Environment()  # builds the Lark parser: once per process
+
+
+@lru_cache(maxsize=None)
+def _program(rule: str) -> Any:
+    env = _environment()
     try:
         return env.program(env.compile(rule))
     except Exception as exc:  # noqa: BLE001 - celpy raises several parser error types
