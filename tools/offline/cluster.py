@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.offline import helm
-from tools.offline.checks import admission, crds, quota
+from tools.offline.checks import admission, crds, pack, quota
 from tools.offline.checks.base import PROGRAM, Finding, Obj
 from tools.offline.checks.skip import Skip
 
@@ -51,6 +51,8 @@ class Context:
     platform_crds: list[Obj] = field(default_factory=list)
     """CRDs the cluster serves that this stack does not install (the shared platform's)."""
     skipped: list[Skip] = field(default_factory=list)
+    policy_config: dict[str, Any] = field(default_factory=dict)
+    """The environment's policy pack config (``policies/config/<environment>.json``)."""
 
 
 Check = Callable[[Sequence[Obj], Context], list[Finding]]
@@ -58,7 +60,13 @@ CHECKS: list[tuple[str, Check]] = [
     (crds.CHECK, lambda objects, ctx: crds.check(objects, crds=ctx.platform_crds, skipped=ctx.skipped)),
     (admission.CHECK, lambda objects, ctx: admission.check(objects, skipped=ctx.skipped)),
     (quota.CHECK, lambda objects, ctx: quota.check(objects)),
+    (pack.CHECK, lambda objects, ctx: pack.check(objects, ctx.policy_config, skipped=ctx.skipped)),
 ]
+
+
+ADVISORY = frozenset({pack.CHECK})
+"""Reported, not failing the plan: the pack's rules on chart-created objects still find chart
+images outside private ECR, single-replica operators and mounted API tokens (see issue 15)."""
 
 
 def register(check_id: str, function: Check) -> None:
@@ -80,17 +88,25 @@ class ClusterReport:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for fs in self.findings.values() for f in fs]
+        """Findings that fail the plan (every check but the advisory ones)."""
+        return [f for c, fs in self.findings.items() if c not in ADVISORY for f in fs]
+
+    @property
+    def advisories(self) -> list[Finding]:
+        return [f for c, fs in self.findings.items() if c in ADVISORY for f in fs]
 
     def per_release(self) -> list[str]:
         """``Release ingress-cert-manager (cert-manager v1.21.1): 52 objects (4 hooks, 6 CRDs); 1 finding``."""
         lines = []
         for r in self.releases:
-            mine = [f for f in self.errors if f.subject.startswith(r.spec.origin)]
+            ours = (r.spec.origin, f"{r.spec.origin} ")
+            mine = [f for f in self.errors if f.subject == ours[0] or f.subject.startswith(ours[1])]
+            advice = [f for f in self.advisories if f.subject.startswith(ours[1])]
             hooks = sum(1 for o in r.objects if o.hook)
             lines.append(f"{r.spec.origin} ({r.spec.chart_name} {r.spec.version}): {len(r.objects)} objects "
                          f"({hooks} hooks, {len(r.crds)} CRDs); "
-                         + (f"{len(mine)} finding(s)" if mine else "all checks pass"))
+                         + (f"{len(mine)} finding(s)" if mine else "all checks pass")
+                         + (f", {len(advice)} advisory" if advice else ""))
         return lines
 
     def text(self) -> str:
@@ -99,9 +115,11 @@ class ClusterReport:
                  f"in {self.render_seconds:.2f}s, checks in {self.check_seconds:.2f}s"]
         lines += [f"  {line}" for line in self.per_release()]
         lines += [f"  warning: {m}" for m in self.missing_charts]
-        lines.append("  checks: " + ", ".join(f"{c} {'FAIL ' + str(len(fs)) if fs else 'ok'}"
-                                             for c, fs in self.findings.items()))
+        lines.append("  checks: " + ", ".join(
+            f"{c} {('advisory ' if c in ADVISORY else 'FAIL ') + str(len(fs)) if fs else 'ok'}"
+            for c, fs in self.findings.items()))
         lines += [f"  {f.line()}" for f in self.errors]
+        lines += [f"  advisory: {f.line()}" for f in self.advisories]
         lines += [f"  {s.line()}" for s in self.skipped]
         return "\n".join(lines)
 
@@ -153,12 +171,21 @@ def platform_specs() -> list[helm.ReleaseSpec]:
 def judge_stack(plan: Any, stack: str, environment: str) -> ClusterReport:
     """``judge`` for ``tools plan``: an ephemeral stack is judged with the shared platform's CRDs."""
     platform = platform_specs() if environment == "ephemeral" and helm.charts_dir().is_dir() else None
-    return judge(plan, stack=stack, platform=platform)
+    return judge(plan, stack=stack, environment=environment, platform=platform)
 
 
-def judge(plan: Any, *, stack: str = "", charts: Path | None = None, cache: Path | None = None,
-          platform: Sequence[helm.ReleaseSpec] | None = None) -> ClusterReport:
-    """``plan``: a ``mockrun.Plan`` or a ``pulumi stack export`` document of one."""
+def _policy_config(environment: str) -> dict[str, Any]:
+    if not environment:
+        return {}
+    from tools import check
+
+    return check.load_policy_config(environment)
+
+
+def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | None = None,
+          cache: Path | None = None, platform: Sequence[helm.ReleaseSpec] | None = None) -> ClusterReport:
+    """``plan``: a ``mockrun.Plan`` or a ``pulumi stack export`` document of one. ``environment``
+    selects the policy pack config the pack's rules use on rendered objects."""
     charts = charts if charts is not None else helm.charts_dir()
     cache = cache if cache is not None else helm.cache_dir()
     started = time.perf_counter()
@@ -178,7 +205,7 @@ def judge(plan: Any, *, stack: str = "", charts: Path | None = None, cache: Path
 
     started = time.perf_counter()
     objects = program_objects(plan) + [o for r in rendered for o in r.objects]
-    context = Context(stack=stack, platform_crds=platform_crds)
+    context = Context(stack=stack, platform_crds=platform_crds, policy_config=_policy_config(environment))
     findings: dict[str, list[Finding]] = {"helm-render": [f for r in rendered for f in r.findings]}
     for check_id, function in CHECKS:
         findings[check_id] = function(objects, context)

@@ -92,7 +92,9 @@ def limit_ranges(objects: Sequence[Obj]) -> dict[str, Limits]:
 def container_resources(c: Mapping[str, Any], limits: Limits | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(requests, limits) after LimitRanger's defaulting."""
     res = c.get("resources") or {}
-    req, lim = dict(res.get("requests") or {}), dict(res.get("limits") or {})
+    # A null quantity is no quantity (the API server drops it), so LimitRanger defaults it.
+    req = {r: v for r, v in (res.get("requests") or {}).items() if v is not None}
+    lim = {r: v for r, v in (res.get("limits") or {}).items() if v is not None}
     if limits is not None:
         for r, v in limits.default.items():
             lim.setdefault(r, v)
