@@ -4,8 +4,9 @@ pinned charts from the one explicit input PLATFORM_CHARTS (a missing folder fail
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 from pathlib import Path
+from typing import Any
+
 import pytest
 
 from tools.offline import cluster, helm

@@ -41,7 +41,7 @@ def test_a_second_render_comes_from_the_cache(judge, tmp_path):
 def test_a_missing_chart_names_the_archive_and_how_to_get_it(small_charts):
     spec = helm.ReleaseSpec(resource="x", name="x", chart="oci://example.com/charts/absent", version="1.0.0",
                             namespace="x")
-    with pytest.raises(helm.ChartMissing, match=r"absent-1\.0\.0\.tgz .*make charts"):
+    with pytest.raises(helm.ChartMissingError, match=r"absent-1\.0\.0\.tgz .*make charts"):
         helm.render(spec, small_charts)
 
 

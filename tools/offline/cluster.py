@@ -214,11 +214,11 @@ def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | N
                          check_seconds=time.perf_counter() - started)
 
 
-def _missing(specs: Sequence[helm.ReleaseSpec], charts: Path) -> list[helm.ChartMissing]:
+def _missing(specs: Sequence[helm.ReleaseSpec], charts: Path) -> list[helm.ChartMissingError]:
     out = []
     for s in specs:
         try:
             helm.archive(s, charts)
-        except helm.ChartMissing as exc:
+        except helm.ChartMissingError as exc:
             out.append(exc)
     return out

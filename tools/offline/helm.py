@@ -66,7 +66,7 @@ CLUSTER_SCOPED = frozenset({
 a custom kind's scope comes from its CRD."""
 
 
-class ChartMissing(Exception):
+class ChartMissingError(Exception):
     """A pinned chart archive is not in the chart folder."""
 
 
@@ -171,7 +171,7 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
 def archive(spec: ReleaseSpec, charts: Path) -> Path:
     path = charts / spec.archive_name
     if not path.is_file():
-        raise ChartMissing(f"chart {spec.archive_name} for {spec.origin} is not in {CHARTS_ENV}={charts}; "
+        raise ChartMissingError(f"chart {spec.archive_name} for {spec.origin} is not in {CHARTS_ENV}={charts}; "
                            f"get it with {spec.how_to_get()}")
     return path
 
@@ -184,7 +184,7 @@ def archive(spec: ReleaseSpec, charts: Path) -> Path:
 def render(spec: ReleaseSpec, charts: Path, *, api_versions: Sequence[str] = (),
            cache: Path | None = None) -> Rendered:
     """Renders one Release (from the cache when the same chart and inputs were rendered before).
-    Raises ChartMissing when the archive is not in ``charts``."""
+    Raises ChartMissingError when the archive is not in ``charts``."""
     path = archive(spec, charts)
     options = {"name": spec.name, "namespace": spec.namespace, "kube_version": KUBE_VERSION,
                "api_versions": sorted(set(api_versions)), "is_install": True}
@@ -308,7 +308,7 @@ def render_all(specs: Sequence[ReleaseSpec], charts: Path, *, cache: Path | None
     """Renders every Release. CRD-shipping charts first, so the others see those APIs in
     ``.Capabilities`` (the program orders such Releases after the CRDs' with ``depends_on``)."""
     if not charts.is_dir():
-        raise ChartMissing(f"the chart folder {CHARTS_ENV}={charts} does not exist; fill it with `make charts` "
+        raise ChartMissingError(f"the chart folder {CHARTS_ENV}={charts} does not exist; fill it with `make charts` "
                            f"(or point {CHARTS_ENV} at a folder holding the pinned <chart>-<version>.tgz archives)")
     first = [render(s, charts, cache=cache) for s in specs]
     crds = [*extra_crds, *(c for r in first for c in r.crds)]

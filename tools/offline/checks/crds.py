@@ -24,7 +24,7 @@ import copy
 import re
 from collections.abc import Iterator, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from tools.offline.checks.base import Finding, Obj
@@ -196,7 +196,7 @@ def _freeze(schema: Mapping[str, Any]) -> int:
     return id(schema)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(key: int) -> Any:
     import jsonschema
 
@@ -255,7 +255,7 @@ def _environment() -> Any:
     return celpy.Environment()  # builds the Lark parser: once per process
 
 
-@lru_cache(maxsize=None)
+@cache
 def _program(rule: str) -> Any:
     env = _environment()
     try:
