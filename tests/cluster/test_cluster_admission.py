@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cluster_objects import messages, namespace, release
+
+from cluster.cluster_objects import messages, namespace, release
 
 # Helm merges these into the chart's compliant defaults (None deletes a default key).
 MUTATIONS = {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cluster_objects import messages, release, resource
+
+from cluster.cluster_objects import messages, release, resource
 
 BASELINE = {"spec": {"size": "small", "labels": {"team": "a"}, "extra": {"anything": 1}}}
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from cluster_objects import messages, namespace, release
-
+from cluster.cluster_objects import messages, namespace, release
 from tools.offline.checks import pack
 
 SUBJECT = "Release demo → Deployment team/demo"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cluster_objects import messages, release, resource
+from cluster.cluster_objects import messages, release, resource
 
 
 def quota(cpu: str) -> dict:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from cluster_objects import messages, release
 
+from cluster.cluster_objects import messages, release
 from tools.offline import helm
 
 
