@@ -48,3 +48,9 @@ def test_a_missing_chart_names_the_archive_and_how_to_get_it(small_charts):
 def test_secrets_and_unknowns_reach_helm_as_placeholders():
     wire = {"a": {helm._SIG: helm._SECRET_SIG, "value": "hunter2"}, "b": helm._UNKNOWN, "n": 2.0}
     assert helm.helm_values(wire) == {"a": helm.SECRET_PLACEHOLDER, "b": helm.UNKNOWN_PLACEHOLDER, "n": 2}
+
+
+def test_a_missing_chart_is_reported_and_nothing_is_judged(judge):
+    report = judge(release("absent", {}), release("widget", {}, name="w"))
+    assert [m for m in report.missing_charts if "absent-0.1.0.tgz" in m and "make charts" in m], report.missing_charts
+    assert list(report.findings) == ["helm-render"] and "checks: not run" in report.text()

@@ -115,6 +115,9 @@ class ClusterReport:
                  f"in {self.render_seconds:.2f}s, checks in {self.check_seconds:.2f}s"]
         lines += [f"  {line}" for line in self.per_release()]
         lines += [f"  warning: {m}" for m in self.missing_charts]
+        if self.missing_charts:
+            lines.append("  checks: not run (the cluster is incomplete without every chart)")
+            return "\n".join(lines)
         lines.append("  checks: " + ", ".join(
             f"{c} {('advisory ' if c in ADVISORY else 'FAIL ') + str(len(fs)) if fs else 'ok'}"
             for c, fs in self.findings.items()))
@@ -194,7 +197,7 @@ def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | N
         missing = [f"Releases not rendered nor judged: the chart folder {helm.CHARTS_ENV}={charts} does not exist; "
                    "fill it with `make charts` (needs access to the chart repositories)"] if specs else []
     else:
-        missing = [f"{e}: its objects are not judged" for e in _missing(specs, charts)]
+        missing = [str(e) for e in _missing(specs, charts)]
     platform_crds: list[Obj] = []
     if platform:
         for r in helm.render_all([s for s in platform if not _missing([s], charts)], charts, cache=cache):
@@ -207,8 +210,9 @@ def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | N
     objects = program_objects(plan) + [o for r in rendered for o in r.objects]
     context = Context(stack=stack, platform_crds=platform_crds, policy_config=_policy_config(environment))
     findings: dict[str, list[Finding]] = {"helm-render": [f for r in rendered for f in r.findings]}
-    for check_id, function in CHECKS:
-        findings[check_id] = function(objects, context)
+    if not missing:  # without every chart the cluster is incomplete: say so (above), judge nothing
+        for check_id, function in CHECKS:
+            findings[check_id] = function(objects, context)
     return ClusterReport(stack=stack, releases=rendered, objects=objects, findings=findings,
                          skipped=context.skipped, missing_charts=missing, render_seconds=render_seconds,
                          check_seconds=time.perf_counter() - started)
