@@ -8,7 +8,7 @@ TOOLS_VENV := .venv-tools
 PIP_FLAGS := -q --disable-pip-version-check
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup tools-setup plan test lint golden docs bench preview up clean help
+.PHONY: setup tools-setup plan test lint golden docs bench charts preview up clean help
 
 help:
 	@echo "make plan [STACK=staging]   offline plan (mock runtime) + policy verdict"
@@ -17,6 +17,7 @@ help:
 	@echo "make golden                 regenerate tests/golden/*.urns after a deliberate URN change"
 	@echo "make docs                   regenerate Pulumi.yaml's config block and the README table from config.py"
 	@echo "make bench                  offline plan time of production vs. bare SDK import time"
+	@echo "make charts                 pull the pinned Helm charts into PLATFORM_CHARTS (needs the chart repositories)"
 	@echo "make preview|up STACK=...   the real Pulumi CLI with the policy pack and its config"
 
 setup: $(VENV)/.installed
@@ -53,6 +54,10 @@ docs: setup
 
 bench: setup
 	$(PY) -m tools bench
+
+# Charts are test inputs, never committed: the plan and the tests render them from this folder.
+charts: setup
+	$(PY) -m tools charts
 
 define require_pulumi
 	@command -v pulumi >/dev/null 2>&1 || { \

@@ -127,9 +127,10 @@ class Ingress(pulumi.ComponentResource):
             envoy = helm_release(f"{name}-envoy-gateway", release="envoy-gateway", chart=ENVOY_GATEWAY,
                                  namespace=args.platform_namespace, values=self._envoy_gateway_values(redis),
                                  timeout=600, opts=pulumi.ResourceOptions(parent=self))
+            # cert-manager's Gateway API support needs the Gateway API CRDs Envoy Gateway installs at start.
             certs = helm_release(f"{name}-cert-manager", release="cert-manager", chart=CERT_MANAGER,
                                  namespace=args.cert_manager_namespace, values=self._cert_manager_values(),
-                                 timeout=600, opts=pulumi.ResourceOptions(parent=self))
+                                 timeout=600, opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy]))
             crds = [envoy, certs]
             gateway_class = k8s.apiextensions.CustomResource(
                 f"{name}-gateway-class", api_version=GATEWAY_API, kind="GatewayClass",
@@ -175,7 +176,9 @@ class Ingress(pulumi.ComponentResource):
         k8s.apiextensions.CustomResource(
             f"{name}-client-traffic", api_version=ENVOY_API, kind="ClientTrafficPolicy",
             metadata=metadata(f"{gateway_name}-tls", args.gateway_namespace, labels),
-            spec={"targetRefs": [self.gateway.ref()], "tls": {"minVersion": "1.2"}}, opts=after_gateway)
+            # A local reference: the CRD has no targetRefs[].namespace (the API server would prune it).
+            spec={"targetRefs": [{k: v for k, v in self.gateway.ref().items() if k != "namespace"}],
+                  "tls": {"minVersion": "1.2"}}, opts=after_gateway)
         k8s.apiextensions.CustomResource(
             f"{name}-https-redirect", api_version=GATEWAY_API, kind="HTTPRoute",
             metadata=metadata("https-redirect", args.gateway_namespace, labels),
@@ -286,17 +289,22 @@ class Ingress(pulumi.ComponentResource):
         }
 
     def _cert_manager_values(self) -> dict[str, Any]:
-        resources = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
-        secure = {"securityContext": pod_security_context(1000), "containerSecurityContext":
-                  container_security_context(1000), "resources": resources}
+        # Sized to fit the cert-manager namespace quota (2 CPU / 2 GiB of limits) with every
+        # Deployment surging at once during an upgrade and the post-install startupapicheck hook.
+        def secure(cpu: str, memory: str) -> dict[str, Any]:
+            return {"securityContext": pod_security_context(1000),
+                    "containerSecurityContext": container_security_context(1000),
+                    "resources": {"requests": {"cpu": "25m", "memory": "64Mi"},
+                                  "limits": {"cpu": cpu, "memory": memory}}}
         return {
             "crds": {"enabled": True, "keep": True},
             "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1",
                        "kind": "ControllerConfiguration", "gatewayAPI": {"enabled": True}},
             "replicaCount": 2 if self._args.gateway.disruption_budget else 1,
             "podDisruptionBudget": {"enabled": self._args.gateway.disruption_budget},
-            **secure,
-            "webhook": dict(secure), "cainjector": dict(secure), "startupapicheck": dict(secure),
+            **secure("300m", "256Mi"),
+            "webhook": secure("200m", "128Mi"), "cainjector": secure("200m", "256Mi"),
+            "startupapicheck": secure("100m", "128Mi"),
             "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
         }
 

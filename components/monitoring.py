@@ -307,6 +307,9 @@ class Monitoring(pulumi.ComponentResource):
                                            "searchNamespace": "ALL"},
                             "resources": small, "securityContext": container_security_context(472)},
                 "grafana.ini": {"server": {"root_url": f"https://{args.grafana_host}"}} if args.grafana_host else {},
+                # The `helm test` pod runs as root without a securityContext: "restricted" rejects it,
+                # and Pulumi's Release never runs tests.
+                "testFramework": {"enabled": False},
             },
             "prometheusOperator": {"resources": small, "securityContext": pod_security_context(65534),
                                    "containerSecurityContext": container_security_context(65534)},
@@ -377,7 +380,9 @@ class Monitoring(pulumi.ComponentResource):
         args, name, pg = self._args, self._name, self._args.postgres
         values: dict[str, Any] = {
             **self._exporter_common(),
-            "config": {"datasource": {"host": pg.host, "port": pg.port, "database": pg.database,
+            # The chart passes the port through `tpl`, which takes only a string (a number fails the render).
+            "config": {"datasource": {"host": pg.host, "port": pulumi.Output.from_input(pg.port).apply(str),
+                                      "database": pg.database,
                                       "user": pg.username, "sslmode": pg.sslmode}},
         }
         match pg.password:

@@ -26,6 +26,7 @@ COMMANDS = {
     "docs": ("tools.dev.docs", "check (or --write) Pulumi.yaml's config block and the README table"),
     "bench": ("tools.dev.bench", "offline plan and PR verdict times next to the SDK import floor"),
     "coverage": ("tools.dev.coverage", "policy matrix rows the pack covers (policies/MATRIX.csv)"),
+    "charts": ("tools.offline.charts", "fill the chart cache ($PLATFORM_CHARTS) from the chart repositories at the pinned versions"),
     "diff": ("tools.offline.diff", "what a change does to each stack: offline plan diff base -> head"),
     "constraints": ("tools.dev.constraints", "check (or --write) policies/aws_shapes.json against botocore"),
     "release": ("tools.delivery.release", "blue/green releases: status | prepare | promote | rollback | decide"),

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 import yaml
-from cluster_objects import control_plane_monitors, kube_prometheus_stack, prometheus_rule
 
+from cluster.cluster_objects import control_plane_monitors, kube_prometheus_stack, prometheus_rule
 from components.monitoring import alert_rules
 from tools.offline.checks import alerts
 from tools.offline.checks.base import Obj

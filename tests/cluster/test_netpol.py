@@ -6,7 +6,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from cluster_objects import (
+
+from cluster.cluster_objects import (
     KPS,
     alertmanager,
     deployment,
@@ -18,7 +19,6 @@ from cluster_objects import (
     service,
     service_monitor,
 )
-
 from components.namespaces import DNS_EGRESS
 from tools.offline.checks import netpol
 from tools.offline.checks.base import Obj

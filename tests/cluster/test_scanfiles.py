@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cluster_objects import deployment
 
+from cluster.cluster_objects import deployment
 from tools.offline import scanfiles
 from tools.offline.checks.base import Obj
 from tools.offline.scanfiles import Skip, SkipFileError

@@ -199,6 +199,8 @@ def _parser() -> cli.ArgumentParser:
     p.add_argument("--first-preview", action="store_true",
                    help="as the first `pulumi preview` of a new stack sees it: ids, ARNs and endpoints "
                         "of resources to create are unknown (the policy pack must still pass)")
+    p.add_argument("--no-render", action="store_true",
+                   help="do not render the Helm Releases nor judge the whole cluster (tools/offline/cluster.py)")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("-C", "--cwd", type=Path, default=ROOT,
                    help="project directory holding Pulumi.yaml and the stack files (default: this repo)")
@@ -241,6 +243,8 @@ class _Planned:
     text: str
     summary: str
     verdict: Future[CheckResult] | None
+    cluster: Future[Any] | None = None
+    """The whole-cluster judgement (charts rendered with Helm's engine), running in the background."""
 
 
 def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Planned:
@@ -252,6 +256,11 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
     elapsed = time.perf_counter() - started
     document = export(plan)
     verdict = checks.submit(_policy, document, stack, environment) if checks is not None else None
+    judged = None
+    if not args.no_render and checks is not None:
+        judged = checks.submit(_judge, plan, stack, environment)
+    elif not args.no_render:
+        judged = _done(_judge(plan, stack, environment))
     lines: list[str] = []
     if not args.quiet:
         lines += [f"Previewing update ({stack}) offline, under Pulumi's mock runtime:", ""]
@@ -272,7 +281,19 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
         lines.append(f"Wrote {n} Kubernetes manifests to {args.manifests}/.")
     summary = (f"Plan of {stack}: {len(plan.resources) + 1} resources to create, "
                f"{len(plan.warnings)} warning(s), program ran in {elapsed:.2f}s.")
-    return _Planned(stack, "\n".join(lines), summary, verdict)
+    return _Planned(stack, "\n".join(lines), summary, verdict, judged)
+
+
+def _judge(plan: mockrun.Plan, stack: str, environment: str) -> Any:
+    from tools.offline import cluster
+
+    return cluster.judge_stack(plan, stack, environment)
+
+
+def _done(value: Any) -> Future[Any]:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return future
 
 
 def _finish(planned: _Planned, args: Any) -> int:
@@ -295,7 +316,15 @@ def _finish(planned: _Planned, args: Any) -> int:
         print(planned.text)
     print()
     print(verdict)
-    print(f"\n{planned.summary}")
+    summary = planned.summary
+    if planned.cluster is not None:
+        report = planned.cluster.result()
+        print()
+        print(report.text())
+        code = max(code, cli.EXIT_FAILED if report.errors else cli.EXIT_OK)
+        summary = summary.rstrip(".") + (f", charts rendered in {report.render_seconds:.2f}s and judged in "
+                                         f"{report.check_seconds:.2f}s.")
+    print(f"\n{summary}")
     return code
 
 

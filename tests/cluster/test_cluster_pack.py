@@ -1,0 +1,28 @@
+"""The policy pack's Kubernetes rules judge chart-created objects, with written suppressions only."""
+
+from __future__ import annotations
+
+from cluster.export_objects import messages, namespace, release
+from tools.offline.checks import pack
+
+SUBJECT = "Release demo → Deployment team/demo"
+
+
+def test_a_chart_image_outside_private_ecr_is_found(judge):
+    found = messages(judge(namespace("team"), release("privileged", {})), "pack-rules")
+    assert any(SUBJECT in m and "k8s-image-registry-allowed" in m and "registry.example/app" in m for m in found), found
+
+
+def test_program_objects_are_left_to_the_pack(judge):
+    report = judge(namespace("team"), release("privileged", {}))
+    assert all(f.subject.startswith("Release demo → ") for f in report.findings["pack-rules"])
+
+
+def test_a_suppression_in_the_pack_config_needs_a_reason(judge):
+    objects = judge(namespace("team"), release("privileged", {})).objects
+    reasoned = {pack.SUPPRESSIONS_KEY: {"k8s-min-replicas": {SUBJECT: "a test workload, never deployed"}}}
+    blank = {pack.SUPPRESSIONS_KEY: {"k8s-min-replicas": {SUBJECT: " "}}}
+    skipped: list = []
+    assert not [f for f in pack.check(objects, reasoned, skipped) if "k8s-min-replicas" in f.what]
+    assert [s.reason for s in skipped] == ["k8s-min-replicas suppressed: a test workload, never deployed"]
+    assert any("has no reason" in f.what for f in pack.check(objects, blank))

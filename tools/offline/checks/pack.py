@@ -1,0 +1,72 @@
+"""The policy pack's Kubernetes resource rules, applied to what the charts create.
+
+The pack judges the program's own objects already (as Pulumi resources); a Release reaches it as
+an opaque box of values. This check runs the same validators (``policies.rules.VALIDATORS``),
+with the environment's pack config, over every rendered object, keyed by the Pulumi type the
+object would have (``apps/v1`` Deployment → ``kubernetes:apps/v1:Deployment``), so a chart's
+Deployment meets the rules a program Deployment meets. The pack's own suppression annotation
+(``policy.platform.example.com/suppress.<rule>: <reason>``) works on a rendered object too, and
+the pack config can carry one for objects whose chart offers no annotation:
+``"renderedSuppressions": {"<rule id>": {"<Release> → <Kind ns/name>": "<reason>"}}``.
+A suppression without a reason is itself a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableSequence, Sequence
+from typing import Any
+
+from tools.offline.checks.base import PROGRAM, Finding, Obj
+from tools.offline.checks.skip import Skip
+
+CHECK = "pack-rules"
+SUPPRESSIONS_KEY = "renderedSuppressions"
+
+
+def pulumi_type(obj: Obj) -> str:
+    group, _, version = str(obj.body.get("apiVersion", "")).rpartition("/")
+    return f"kubernetes:{group or 'core'}/{version}:{obj.kind}"
+
+
+def check(objects: Sequence[Obj], config: Mapping[str, Any], skipped: MutableSequence[Skip] | None = None) -> list[Finding]:
+    """``config``: the environment's pack config (``policies/config/<environment>.json``)."""
+    from policies.rules import REGISTRY, VALIDATORS, Context
+    from policies.rules._core import suppression_problem, suppressions
+
+    rules = [m for m in REGISTRY if m.kind == "resource" and any(t.startswith("kubernetes:") for t in m.types)]
+    extra: Mapping[str, Mapping[str, str]] = config.get(SUPPRESSIONS_KEY) or {}
+    findings: list[Finding] = []
+    for obj in objects:
+        if obj.origin == PROGRAM:
+            continue  # the pack judges these as Pulumi resources
+        type_ = pulumi_type(obj)
+        subject = obj.describe()
+        declared = {**suppressions(type_, obj.body), **{r: s[subject] for r, s in extra.items() if subject in s}}
+        for meta in rules:
+            if type_ not in meta.types or _level(config, meta.id) == "disabled":
+                continue
+            ctx = Context(type=type_, name=obj.name, urn=subject, config=_rule_config(config, meta.id))
+            found = list(VALIDATORS[meta.id](obj.body, ctx))
+            if meta.id in declared:
+                problem = suppression_problem(meta, declared[meta.id])
+                if problem is None:
+                    if found and skipped is not None:
+                        skipped.append(Skip(CHECK, subject, f"{meta.id} suppressed: {str(declared[meta.id]).strip()}"))
+                    continue
+                found.append(problem)
+            findings += [Finding(CHECK, subject, f"{meta.id}: {what}", fix=meta.fix) for what in found]
+    return findings
+
+
+def _level(config: Mapping[str, Any], rule: str) -> str:
+    value = config.get(rule)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and "enforcementLevel" in value:
+        return str(value["enforcementLevel"])
+    return str(config.get("all", "advisory"))
+
+
+def _rule_config(config: Mapping[str, Any], rule: str) -> dict[str, Any]:
+    value = config.get(rule)
+    return {k: v for k, v in value.items() if k != "enforcementLevel"} if isinstance(value, Mapping) else {}
