@@ -292,17 +292,19 @@ def _blocking(change: Change, was: dict[str, Any]) -> str:
 def diff(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StackDiff]:
     """``{stack: export}`` of each side -> one diff per stack, stacks in name order. A stack on
     one side only is created (a new PR stack) or deleted whole."""
-    return [diff_stack(base.get(s) or _empty(head[s]), head.get(s) or _empty(base[s]))
+    return [diff_stack(base.get(s) or empty_like(head[s]), head.get(s) or empty_like(base[s]))
             for s in sorted(set(base) | set(head))]
 
 
-def _empty(like: dict[str, Any]) -> dict[str, Any]:
+def empty_like(like: dict[str, Any]) -> dict[str, Any]:
+    """A plan of ``like``'s stack with nothing in it: the other side of a new or deleted stack."""
     stack_res = [r for r in like["deployment"]["resources"] if r.get("type") == urns.ROOT_STACK]
     return {"version": 3, "deployment": {"resources": stack_res}}
 
 
 def load_side(path: Path) -> dict[str, dict[str, Any]]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    # A directory `plan --json-dir` wrote may also hold the verdicts (--check-json-dir DIR).
+    files = (sorted(path.glob("plan-*.json")) or sorted(path.glob("*.json"))) if path.is_dir() else [path]
     if not files:
         raise UsageError(f"{path}: a directory with no <stack>.json plans in it")
     docs = {}
