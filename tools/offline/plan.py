@@ -326,27 +326,11 @@ def _finish(planned: _Planned, args: Any) -> int:
     return code
 
 
-def base_plan(base: Path, stack: str, like: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The base side of ``stack``'s diff, and a note when the base has no plan of it (a new stack)."""
-    from tools.offline import diff
-
-    if base.is_file():
-        doc = diff.load(base)
-        if diff.stack_of(doc, str(base)) != stack:
-            raise UsageError(f"--diff-against {base} is a plan of stack {diff.stack_of(doc, str(base))!r}, "
-                             f"not {stack!r}")
-        return doc, ""
-    plans = diff.load_side(base) if any(base.glob("*.json")) else {}
-    if stack in plans:
-        return plans[stack], ""
-    return diff.empty_like(like), f"(no plan of {stack} in {base}/: a new stack, every resource is created)"
-
-
 def _print_diff(planned: _Planned, base: Path) -> bool:
     """Prints the stack's diff against its base plan; True when a change is blocking."""
     from tools.offline import diff
 
-    before, note = base_plan(base, planned.stack, planned.document)
+    before, note = diff.base_for(base, planned.stack, planned.document)
     stack_diff = diff.diff_stack(before, planned.document)
     print(f"\nDiff against {base} (offline plan, base → head):")
     if note:
