@@ -300,6 +300,9 @@ class Changes:
 def load_changes(base: Path, envs: Sequence[Env]) -> Changes:
     """Diffs every readable head plan against its base; a failure is reported, never a traceback."""
     changes = Changes(base)
+    if not base.exists():  # the workflow removes it when the merge base could not be planned
+        changes.errors += [f"{e.stack}: base plans not produced (see the job log)" for e in envs]
+        return changes
     for e in envs:
         if e.errors or not e.resources:
             continue
