@@ -147,3 +147,39 @@ def test_truncation_drops_whole_diagrams_never_half(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", ["staging", "=x.json", "staging="])
 def test_bad_plan_argument_is_a_usage_error(bad: str, tmp_path: Path) -> None:
     assert cli.run(comment.main, ["--plan", bad, "--out", str(tmp_path / "c.md")]) == 2
+
+
+def _base_dir(tmp_path: Path, plans: dict[str, dict]) -> Path:
+    """Base plans as `tools plan --json-dir` writes them on the merge base."""
+    base = tmp_path / "base"
+    base.mkdir()
+    for stack, data in plans.items():
+        (base / f"plan-{stack}.json").write_text(json.dumps(data))
+    return base
+
+
+def test_diff_summary_and_blocking_list_say_they_come_from_the_offline_plan(tmp_path: Path) -> None:
+    base = _base_dir(tmp_path, {"production": plan("production", 3)})
+    text = render(tmp_path, {"production": plan("production", 2)}, {"production": CLEAN},
+                  "--diff-against", str(base))
+    assert "| `production` | `+0 ~0 -1 ±0 replace` | 1 |" in text, text
+    assert "- `production` - `aws:rds/instance:Instance` **db-2**: delete" in text, text
+    assert "offline plan" in text and "`pulumi preview --diff`" in text and "source of truth" in text
+    assert text.index("Blocking: 1") < text.index("### Resources per environment")
+
+
+def test_diff_details_are_collapsed_and_the_blocking_list_is_whole_in_a_small_budget(tmp_path: Path) -> None:
+    base = _base_dir(tmp_path, {"production": plan("production", 100)})
+    text = render(tmp_path, {"production": plan("production", 0)}, {"production": CLEAN},
+                  "--diff-against", str(base), "--budget", "12000")
+    assert comment.length(text) <= 12000
+    assert text.count("**db-") == 100, "every blocking deletion is listed, whatever the budget"
+    assert "<details><summary>Changes to <code>production</code>: +0 ~0 -100 ±0 replace" in text
+    assert text.count("```") % 2 == 0, "no unterminated code fence"
+
+
+def test_a_missing_base_plan_directory_is_reported_in_the_comment(tmp_path: Path) -> None:
+    text = render(tmp_path, {"staging": plan("staging")}, {"staging": result(environment="staging")},
+                  "--diff-against", str(tmp_path / "nowhere"))
+    assert "❌ no diff for staging: base plans not produced (see the job log)" in text, text[:2000]
+    assert "Platform plan: **PASS**" in text

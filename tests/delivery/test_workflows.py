@@ -190,3 +190,25 @@ def test_ephemeral_events_concurrency_and_teardown_check() -> None:
     assert "ephemeral up" in runs["up"] and "ephemeral config" in runs["up"]
     assert "destroy --pr \"$PR\" --preview-only" in runs["teardown-check"]
     assert "ephemeral destroy --pr" in runs["destroy"] and "ephemeral reap" in runs["reap"]
+
+
+def _offline_step(name_part: str) -> dict[str, Any]:
+    steps = load(WORKFLOWS / "preview.yml")["jobs"]["offline"]["steps"]
+    return next(s for s in steps if name_part in s.get("name", ""))
+
+
+def test_offline_job_plans_the_merge_base_with_the_heads_tools_and_full_history() -> None:
+    assert _offline_step("Check out")["with"]["fetch-depth"] == 0, "git merge-base needs the history"
+    base = _offline_step("Base plans")
+    assert 'git merge-base "origin/$BASE_REF" HEAD' in base["run"] and "git worktree add" in base["run"]
+    assert ".venv/bin/python -m tools plan -C \"$RUNNER_TEMP/base\"" in base["run"], "the head's tools, -C base"
+    assert "--json-dir base-plans" in base["run"] and "--no-policy" in base["run"]
+    assert base["env"]["BASE_REF"] == "${{ github.base_ref }}", "refs reach the script as env, never inline"
+
+
+def test_offline_plan_diffs_against_the_base_and_the_comment_shows_it() -> None:
+    plan_step, render_step = _offline_step("Offline plans"), _offline_step("Render the PR comment")
+    assert "--diff-against base-plans" in plan_step["run"] and "status=$?" in plan_step["run"]
+    assert "--diff-against base-plans" in render_step["run"]
+    verdict = _offline_step("Verdict")["run"]
+    assert '"$STATUS" = 3' in verdict and "::warning::" in verdict, "a blocking diff warns, policy fails"

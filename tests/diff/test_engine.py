@@ -118,3 +118,15 @@ def test_cli_bad_plan_is_one_error_line_exit_2(tmp_path, capsys, content):
 def test_a_stack_only_in_head_is_all_creates(base_plan):
     (got,) = diff.diff({}, {"pr-7": base_plan("pr-7")})
     assert got.count("create") == len(base_plan("pr-7")["deployment"]["resources"]) - 1 and not got.blocking
+
+
+def test_a_protected_resource_without_data_still_blocks_when_deleted(base_plan):
+    # The pack only sees the new state: the diff is where "protected, yet replaced/deleted" is caught.
+    base = copy.deepcopy(base_plan("production"))
+    kept = next(r for r in base["deployment"]["resources"] if r["type"].endswith(":BucketVersioning"))
+    kept["protect"] = True
+    head = copy.deepcopy(base)
+    head["deployment"]["resources"] = [r for r in head["deployment"]["resources"] if r["urn"] != kept["urn"]]
+    (got,) = diff.diff({"production": base}, {"production": head})
+    assert [c.urn for c in got.blocking] == [kept["urn"]], got.summary()
+    assert got.blocking[0].blocking.startswith("protected"), got.blocking[0]

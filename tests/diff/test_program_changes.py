@@ -89,3 +89,12 @@ def test_move_between_components_with_alias_keeps_everything(base_plan, edited_p
     got = diff.diff_stack(base_plan("staging"), head)
     assert not got.blocking and got.count("delete") == got.count("create") == 0, got.changes
     assert all(c.renamed_from for c in got.changes) and len(got.changes) > 5, got.changes
+
+
+def test_ecr_lifecycle_rule_change_replaces_the_policy_not_the_repository(base_plan, edited_plan):
+    # terraform-provider-aws ecr/lifecycle_policy.go has no Update: `policy` is ForceNew.
+    head = edited_plan("staging", ("components/registry.py", '"rulePriority": 2,', '"rulePriority": 3,'))
+    got = diff.diff_stack(base_plan("staging"), head)
+    replaced = {c.name for c in got.changes if c.action == "replace"}
+    assert replaced and all(n.endswith("-lifecycle") for n in replaced), [(c.action, c.name) for c in got.changes]
+    assert not got.blocking, "a lifecycle policy holds no data"

@@ -59,12 +59,15 @@ def test_only_facts_reads_a_stack_files_environment() -> None:
 
 
 OUTSIDE = re.compile(r"\.\./shared|ROOT\.parent\b|parents\[[3-9]\]|\.parent\.parent\.parent|/work/|POLICY_MATRIX")
+EXPLICIT_INPUTS = {(".ci/run", 'export PLATFORM_CHARTS="$(pwd)/../shared/charts"')}
+"""The one allowed exception: CI hands the chart folder beside its clone to the tools, explicitly."""
 
 
 def test_nothing_reads_a_path_outside_the_repository() -> None:
     hits = [f"{f.relative_to(ROOT)}:{n}: {line.strip()}"
             for f, text in tracked(".py", ".md", ".yml", ".yaml", ".toml", ".sh", ".txt", ".json", "Makefile", "run").items()
-            for n, line in enumerate(text.splitlines(), 1) if OUTSIDE.search(line)]
+            for n, line in enumerate(text.splitlines(), 1)
+            if OUTSIDE.search(line) and (str(f.relative_to(ROOT)), line.strip()) not in EXPLICIT_INPUTS]
     assert hits == [], "paths outside the repository (a fresh clone has nothing beside it):\n" + "\n".join(hits)
 
 

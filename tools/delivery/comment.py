@@ -1,17 +1,21 @@
-"""``python -m tools comment --plan ENV=FILE ... [--check ENV=FILE ...] --out comment.md``
+"""``python -m tools comment --plan ENV=FILE ... [--check ENV=FILE ...] [--diff-against DIR] --out comment.md``
 
 Renders the pull-request comment from offline plans and their policy verdicts, as
 ``python -m tools plan STACK ... --json-dir DIR --check-json-dir DIR`` writes them (``pulumi stack
 export`` format; ``CheckResult.to_json``, read back strictly with ``CheckResult.from_json``).
 
 Order: the summary (per environment: resources, verdict PASS/FAIL with mandatory/advisory counts),
-resources per environment (counts by type), policy violations, the profile settings that differ
+with ``--diff-against DIR`` (the base plans, as ``tools plan --json-dir`` wrote them on the PR's merge
+base) what the PR changes per stack (``+3 ~2 -0 ±1 replace``, ``tools/offline/diff.py``) and the
+blocking list (stateful or protected resources deleted or replaced), then the property diffs per
+stack in collapsed sections, resources per environment (counts by type), policy violations, the profile settings that differ
 between the environments, and a Mermaid flowchart of each environment's components.
 
 The comment starts with the hidden marker ``<!-- platform-plan -->`` so the workflow edits one
 comment in place. It stays under GitHub's 65,536-character limit: when it would not, detail
-sections are cut (violations last, Mermaid first) and the summary says what was cut; the summary
-and verdict are never cut. An unreadable plan or check file is reported in the comment as an
+sections are cut (violations last, Mermaid first) and the summary says what was cut; the summary,
+verdict, change summary and blocking list are never cut. Every section comes from the offline plan;
+the comment says so, and that the online job's ``pulumi preview --diff`` is the source of truth. An unreadable plan or check file is reported in the comment as an
 ERROR verdict rather than failing the render: the comment must say why the plan is red.
 
 Exit codes: 0 comment written, 2 usage error.
@@ -31,6 +35,7 @@ from typing import Any
 
 from tools import cli
 from tools.cli import EXIT_OK, UsageError
+from tools.offline import diff
 from tools.report import CheckResult
 
 MARKER = "<!-- platform-plan -->"
@@ -282,20 +287,114 @@ def mermaid_blocks(envs: Sequence[Env]) -> list[Block]:
     return blocks
 
 
+@dataclass
+class Changes:
+    """What the PR changes: each stack's offline plan diff against the merge base, or why not."""
+
+    base: Path
+    diffs: list[diff.StackDiff] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def load_changes(base: Path, envs: Sequence[Env]) -> Changes:
+    """Diffs every readable head plan against its base; a failure is reported, never a traceback."""
+    changes = Changes(base)
+    if not base.exists():  # the workflow removes it when the merge base could not be planned
+        changes.errors += [f"{e.stack}: base plans not produced (see the job log)" for e in envs]
+        return changes
+    for e in envs:
+        if e.errors or not e.resources:
+            continue
+        head = {"version": 3, "deployment": {"resources": e.resources}}
+        try:
+            before, note = diff.base_for(base, e.stack, head)
+            changes.diffs.append(diff.diff_stack(before, head))
+        except UsageError as exc:
+            changes.errors.append(f"{e.stack}: {_reason(exc)}")
+            continue
+        if note:
+            changes.notes.append(f"`{e.stack}` has no base plan: a new stack, every resource is created")
+    return changes
+
+
+SOURCE_NOTE = ("_Source: the offline plan (the program under Pulumi's mock runtime, no credentials) of "
+               "the merge base and of this PR. The online job's `pulumi preview --diff` (staging, PRs from "
+               "this repository) is the source of truth for what an update does._")
+
+
+def changes_head(changes: Changes, budget: int = DEFAULT_BUDGET // 2) -> str:
+    """The change summary and the blocking list: part of the comment's head, never cut. Past
+    ``budget`` characters the list drops the reasons (one short line per resource); only a list
+    that would not fit GitHub's limit even so is cut, saying how many are left out."""
+    lines = ["### What this PR changes (offline plan diff, merge base → head)", "", SOURCE_NOTE, ""]
+    if changes.diffs:
+        lines += ["| Stack | Changes | Blocking |", "|---|---|---:|"]
+        lines += [f"| `{d.stack}` | `{d.summary()}` | {len(d.blocking)} |" for d in changes.diffs]
+        lines.append("")
+    lines += [f"- {cell(n)}" for n in changes.notes]
+    lines += [f"- ❌ no diff for {cell(err)}" for err in changes.errors]
+    if changes.notes or changes.errors:
+        lines.append("")
+    blocking = [(d.stack, c) for d in changes.diffs for c in d.blocking]
+    if blocking:
+        lines += [f"**⚠️ Blocking: {len(blocking)} stateful or protected resource(s) would be deleted or "
+                  f"replaced** (review before merging; the data is lost):", ""]
+        full = [f"- `{stack}` {diff.SYMBOL[c.action]} `{c.type}` **{cell(c.name)}**: {c.action}"
+                f"{' (' + cell('; '.join(c.reasons)) + ')' if c.reasons else ''} — loses {cell(c.blocking)}"
+                for stack, c in blocking]
+        if length("\n".join(full)) > budget:
+            full = [f"- `{stack}` {diff.SYMBOL[c.action]} `{c.type}` **{cell(c.name)}**" for stack, c in blocking]
+        while full and length("\n".join(full)) > budget * 1.8:  # cannot fit GitHub's limit at all
+            full = full[: len(full) * 3 // 4]
+        lines += full
+        if len(full) < len(blocking):
+            lines.append(f"- … and {len(blocking) - len(full)} more: the list is too long for a comment; "
+                         f"the job summary has all of them")
+    elif changes.diffs:
+        lines.append("No stateful or protected resource is deleted or replaced.")
+    return "\n".join(lines).rstrip()
+
+
+def _fenced(line: str) -> str:
+    return line.replace("```", "`\u200b``")  # a value cannot close the code fence
+
+
+def change_blocks(changes: Changes) -> list[Block]:
+    """Per stack with changes, its property diffs in a collapsed ``diff`` block (cut by lines)."""
+    blocks = []
+    for d in changes.diffs:
+        if not d.changes:
+            continue
+        rows = []
+        for c in d.changes:
+            rows.append(_fenced(diff.headline(c)))
+            rows += [_fenced(f"    {diff.prop_line(p)}") for p in c.properties]
+        blocks.append(Block(f"property diffs ({d.stack})",
+                            f"<details><summary>Changes to <code>{d.stack}</code>: {d.summary()} (offline plan)"
+                            f"</summary>\n\n```diff", rows, "\n```\n\n</details>"))
+    return blocks
+
+
 # ------------------------------------------------------------------------------------------
 # Assembly under the budget
 # ------------------------------------------------------------------------------------------
 
 
-def render(envs: Sequence[Env], *, budget: int = DEFAULT_BUDGET) -> str:
-    """The comment: marker + summary always; detail blocks fitted into what remains."""
+def render(envs: Sequence[Env], *, budget: int = DEFAULT_BUDGET, changes: Changes | None = None) -> str:
+    """The comment: marker + summary (+ change summary and blocking list) always; detail blocks
+    fitted into what remains."""
     if budget >= GITHUB_LIMIT:
         raise UsageError(f"budget {budget} must be below GitHub's limit of {GITHUB_LIMIT}")
-    sections = [resource_blocks(envs), violation_blocks(envs), settings_blocks(envs), mermaid_blocks(envs)]
+    sections = [resource_blocks(envs), violation_blocks(envs), settings_blocks(envs), mermaid_blocks(envs),
+                change_blocks(changes) if changes else []]
     # Fill order: the small, bounded tables first (each capped at half of what is left, so a huge
-    # type list cannot crowd out the violations), then the violations, then whole diagrams.
-    fill = [(0, 0.5), (2, 0.5), (1, 1.0), (3, 1.0)]
+    # type list cannot crowd out the violations), then the violations, the property diffs, and
+    # whole diagrams last.
+    fill = [(0, 0.5), (2, 0.5), (1, 1.0), (4, 1.0), (3, 1.0)]
     head = f"{MARKER}\n{summary(envs)}"
+    if changes is not None:
+        head += f"\n\n{changes_head(changes, budget // 2)}"
     rendered: dict[int, list[str]] = {i: [] for i in range(len(sections))}
     cuts: list[str] = []
     notice_reserve = 600
@@ -315,7 +414,7 @@ def render(envs: Sequence[Env], *, budget: int = DEFAULT_BUDGET) -> str:
             listed = listed[: notice_reserve - 220] + "; …"
         body.append(f"> [!NOTE]\n> Detail truncated to stay under GitHub's {GITHUB_LIMIT:,}-character comment "
                     f"limit: {listed}. The job summary and log have the full plan.")
-    for index in range(len(sections)):
+    for index in (4, 0, 1, 2, 3):  # the property diffs right under the change summary
         body.extend(rendered[index])
     text = "\n\n".join(body) + "\n"
     assert length(text) < GITHUB_LIMIT, "comment over GitHub's limit"
@@ -360,6 +459,8 @@ def main(argv: list[str]) -> int:
     p = cli.ArgumentParser(prog="python -m tools comment", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--plan", action="append", required=True, metavar="STACK=FILE", help="offline plan (repeat)")
     p.add_argument("--check", action="append", metavar="STACK=FILE", help="policy check result (repeat)")
+    p.add_argument("--diff-against", type=Path, metavar="DIR",
+                   help="base plans (tools plan --json-dir on the merge base): add what the PR changes")
     p.add_argument("--out", required=True, metavar="FILE", help="markdown output ('-' for stdout)")
     p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -369,7 +470,8 @@ def main(argv: list[str]) -> int:
     if unknown:
         raise UsageError(f"--check for {', '.join(unknown)} without a --plan for it")
     envs = [load_env(stack, path, checks.get(stack)) for stack, path in plans.items()]
-    text = render(envs, budget=args.budget)
+    changes = load_changes(args.diff_against, envs) if args.diff_against is not None else None
+    text = render(envs, budget=args.budget, changes=changes)
     if args.out == "-":
         sys.stdout.write(text)
     else:
@@ -379,6 +481,8 @@ def main(argv: list[str]) -> int:
     for e in envs:
         for err in e.errors:
             print(f"warning: {e.stack}: {err}", file=sys.stderr)
+    for err in changes.errors if changes else []:
+        print(f"warning: diff: {err}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -292,17 +292,19 @@ def _blocking(change: Change, was: dict[str, Any]) -> str:
 def diff(base: dict[str, dict[str, Any]], head: dict[str, dict[str, Any]]) -> list[StackDiff]:
     """``{stack: export}`` of each side -> one diff per stack, stacks in name order. A stack on
     one side only is created (a new PR stack) or deleted whole."""
-    return [diff_stack(base.get(s) or _empty(head[s]), head.get(s) or _empty(base[s]))
+    return [diff_stack(base.get(s) or empty_like(head[s]), head.get(s) or empty_like(base[s]))
             for s in sorted(set(base) | set(head))]
 
 
-def _empty(like: dict[str, Any]) -> dict[str, Any]:
+def empty_like(like: dict[str, Any]) -> dict[str, Any]:
+    """A plan of ``like``'s stack with nothing in it: the other side of a new or deleted stack."""
     stack_res = [r for r in like["deployment"]["resources"] if r.get("type") == urns.ROOT_STACK]
     return {"version": 3, "deployment": {"resources": stack_res}}
 
 
 def load_side(path: Path) -> dict[str, dict[str, Any]]:
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    # A directory `plan --json-dir` wrote may also hold the verdicts (--check-json-dir DIR).
+    files = (sorted(path.glob("plan-*.json")) or sorted(path.glob("*.json"))) if path.is_dir() else [path]
     if not files:
         raise UsageError(f"{path}: a directory with no <stack>.json plans in it")
     docs = {}
@@ -310,6 +312,23 @@ def load_side(path: Path) -> dict[str, dict[str, Any]]:
         doc = load(f)
         docs[stack_of(doc, str(f))] = doc
     return docs
+
+
+def base_for(base: Path, stack: str, like: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The base side of ``stack``'s diff: BASE is that stack's plan JSON, or a directory of plans
+    (``tools plan --json-dir``); plus a note when the directory has no plan of it (a new stack)."""
+    if base.is_file():
+        doc = load(base)
+        if stack_of(doc, str(base)) != stack:
+            raise UsageError(f"{base} is a plan of stack {stack_of(doc, str(base))!r}, not {stack!r}")
+        return doc, ""
+    if not base.is_dir():
+        raise UsageError(f"{base}: no such file or directory; write the base plans with "
+                         f"`python -m tools plan STACK ... --json-dir {base}` on the base commit")
+    plans = load_side(base) if any(base.glob("*.json")) else {}
+    if stack in plans:
+        return plans[stack], ""
+    return empty_like(like), f"(no plan of {stack} in {base}/: a new stack, every resource is created)"
 
 
 # ------------------------------------------------------------------------------------------
@@ -323,7 +342,7 @@ def _value(v: Any) -> str:
     return v if v in (SECRET_SHOWN, UNKNOWN_SHOWN) else json.dumps(v)
 
 
-def _prop_line(p: PropertyChange) -> str:
+def prop_line(p: PropertyChange) -> str:
     if SECRET_SHOWN in (p.old, p.new):
         text = f"{p.path}: [secret] changed"
     else:
@@ -335,7 +354,7 @@ def _prop_line(p: PropertyChange) -> str:
     return text
 
 
-def _headline(c: Change) -> str:
+def headline(c: Change) -> str:
     line = f"{SYMBOL[c.action]} {c.type} {c.name}"
     if c.renamed_from:
         line += f" (renamed via alias from {urns.name_of(c.renamed_from)})"
@@ -351,13 +370,13 @@ def render_text(diffs: list[StackDiff]) -> str:
     blocking = [(d.stack, c) for d in diffs for c in d.blocking]
     if blocking:
         lines.append(f"BLOCKING: {len(blocking)} stateful resource(s) would be deleted or replaced:")
-        lines += [f"  {stack}: {_headline(c)} — loses {c.blocking}" for stack, c in blocking]
+        lines += [f"  {stack}: {headline(c)} — loses {c.blocking}" for stack, c in blocking]
         lines.append("")
     for d in diffs:
         lines.append(f"{d.stack}: {d.summary()}")
         for c in d.changes:
-            lines.append(f"  {_headline(c)}")
-            lines += [f"      {_prop_line(p)}" for p in c.properties]
+            lines.append(f"  {headline(c)}")
+            lines += [f"      {prop_line(p)}" for p in c.properties]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -387,7 +406,7 @@ def render_markdown(diffs: list[StackDiff], budget: int = 60_000) -> str:
         body = [f"<details><summary><code>{d.stack}</code>: {d.summary()}</summary>", "", "```diff"]
         close = ["```", "", "</details>", ""]
         for i, c in enumerate(d.changes):
-            block = [_headline(c)] + [f"    {_prop_line(p)}" for p in c.properties]
+            block = [headline(c)] + [f"    {prop_line(p)}" for p in c.properties]
             note = f"… {len(d.changes) - i} more change(s) not shown (comment size limit)"
             if len(out) + len("\n".join(body + block + close)) + len(note) + 2 > budget:
                 body.append(note)

@@ -19,10 +19,11 @@ import logging
 import runpy
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any
 
 import pulumi
@@ -32,7 +33,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from tools.cli import ROOT
+from tools.cli import ROOT, UsageError
 from tools.offline import urns
 from tools.wire import is_secret, secret
 
@@ -399,7 +400,8 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
                                      logger=logger, monitor=monitor)
             if str(ROOT) not in sys.path:
                 sys.path.insert(0, str(ROOT))
-            _sync_await(run_pulumi_func(lambda: _run_and_export(program)))
+            with program_modules(program.parent):
+                _sync_await(run_pulumi_func(lambda: _run_and_export(program)))
         finally:
             loop.close()
             asyncio.set_event_loop(None)
@@ -430,6 +432,53 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
     return Plan(project=project, stack=stack, resources=resources,
                 stack_outputs=monitor.outputs.get(stack_urn, {}),
                 warnings=collector.warnings + python_warnings, errors=collector.errors)
+
+
+_OTHER_CHECKOUTS: dict[Path, dict[str, ModuleType]] = {}
+"""The modules of each other checkout planned in this process, kept for its next stack."""
+
+
+def _own_module(name: str, names: frozenset[str]) -> bool:
+    return name.split(".", 1)[0] in names
+
+
+@contextmanager
+def program_modules(directory: Path) -> Iterator[None]:
+    """The program in ``directory`` imports its own ``config``, ``components``, ... .
+
+    A program in this repository needs nothing. A program in another checkout of it (``tools plan
+    -C ../base``: the PR's merge base, planned by the head's tools) must not see the head's
+    modules of the same names, or the "base" plan would be the base's ``__main__.py`` composing
+    the head's components. Its modules are swapped in for the run and out again afterwards (kept
+    for the next stack of the same checkout); ``tools`` itself is always the running one. The
+    checkout's ``config.ConfigError`` is not the head's class: it is re-raised as ``UsageError``.
+    """
+    directory = directory.resolve()
+    if directory == ROOT.resolve():
+        yield
+        return
+    modules = {p.stem for p in directory.glob("*.py")} | {d.name for d in directory.iterdir()
+                                                          if (d / "__init__.py").is_file()}
+    names = frozenset(modules - {"__main__", "tools", "tests"})
+    ours = {m: mod for m, mod in sys.modules.items() if _own_module(m, names)}
+    for m in ours:
+        del sys.modules[m]
+    sys.modules.update(_OTHER_CHECKOUTS.get(directory, {}))
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    except Exception as exc:
+        if "config" in names and type(exc).__name__ == "ConfigError" and type(exc).__module__ == "config":
+            raise UsageError(f"{directory}: {exc}") from None
+        raise
+    finally:
+        sys.path.remove(str(directory))
+        theirs = {m: mod for m, mod in sys.modules.items() if _own_module(m, names)}
+        for m in theirs:
+            del sys.modules[m]
+        _OTHER_CHECKOUTS.clear()  # one other checkout at a time (the merge base): no pile-up in tests
+        _OTHER_CHECKOUTS[directory] = theirs
+        sys.modules.update(ours)
 
 
 def _importing() -> bool:

@@ -1,5 +1,6 @@
 """``python -m tools plan STACK [STACK ...] [--json FILE | --json-dir DIR] [--check-json FILE |
---check-json-dir DIR] [--manifests DIR] [--no-policy] [--first-preview]``
+--check-json-dir DIR] [--manifests DIR] [--no-policy] [--first-preview] [--diff-against BASE]
+[-C DIR]``
 
 The offline plan: runs the real program for each stack under Pulumi's mock runtime and prints what
 ``pulumi preview`` would create, as a tree, with counts per type, the stack outputs (secrets as
@@ -12,8 +13,17 @@ verdict CI asks for (``--json-dir`` / ``--check-json-dir`` write ``plan-<stack>.
 ``check-<stack>.json`` for ``python -m tools comment``). A ``pr-<n>`` stack without its stack file
 is planned with the config ``python -m tools ephemeral config --pr <n>`` would write (tools/offline/facts.py).
 
-Exit codes: 0 plan ok, 1 mandatory policy violation, 2 configuration or usage error (the worst
-over all stacks; one stack's error does not stop the others).
+``--diff-against BASE`` prints, after each stack's verdict, what the plan changes against a base
+plan (``tools/offline/diff.py``): BASE is one stack's plan JSON, or a directory of them as
+``--json-dir`` writes (a stack with no plan there is new: all of it is created). ``-C DIR`` plans
+the program of another checkout (e.g. the PR's merge base in a git worktree) with these tools and
+that checkout's own ``config`` and ``components``, so base and head plans compare like with like.
+
+Exit codes, per stack, and the worst over all stacks in this order (one stack's error does not
+stop the others): 2 configuration or usage error, 1 mandatory policy violation, 3 the diff has a
+blocking change (a stateful or protected resource deleted or replaced), 0 ok. A policy violation
+outranks a blocking diff: it must be fixed whatever the diff says, while a blocking change may be
+intended and is then approved by a reviewer who has read the diff.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ from typing import Any
 import yaml
 
 from tools import cli, wire
-from tools.cli import ROOT, UsageError
+from tools.cli import EXIT_BLOCKING, ROOT, UsageError
 from tools.offline import facts, mockrun
 from tools.report import CheckResult
 
@@ -201,6 +211,9 @@ def _parser() -> cli.ArgumentParser:
                         "of resources to create are unknown (the policy pack must still pass)")
     p.add_argument("--no-render", action="store_true",
                    help="do not render the Helm Releases nor judge the whole cluster (tools/offline/cluster.py)")
+    p.add_argument("--diff-against", type=Path, metavar="BASE",
+                   help="print what each plan changes against BASE: a plan JSON (one stack) or a directory "
+                        "of them as --json-dir writes; exit 3 when a stateful resource is deleted or replaced")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("-C", "--cwd", type=Path, default=ROOT,
                    help="project directory holding Pulumi.yaml and the stack files (default: this repo)")
@@ -216,6 +229,12 @@ def _check_args(args: Any) -> None:
                                      ("--manifests", args.manifests, "one stack at a time")):
             if value is not None:
                 raise UsageError(f"{flag} takes one stack; with {len(args.stacks)} stacks use {instead}")
+    if args.diff_against is not None and not args.diff_against.exists():
+        raise UsageError(f"--diff-against {args.diff_against}: no such file or directory; write the base plans "
+                         f"with `python -m tools plan STACK ... --json-dir DIR` on the base commit")
+    if args.diff_against is not None and args.diff_against.is_file() and len(args.stacks) > 1:
+        raise UsageError(f"--diff-against {args.diff_against} is one stack's plan; with {len(args.stacks)} stacks "
+                         f"give the directory --json-dir wrote")
     if args.no_policy and (args.check_json or args.check_json_dir):
         raise UsageError("--no-policy writes no policy verdict: drop --check-json/--check-json-dir")
 
@@ -243,6 +262,7 @@ class _Planned:
     text: str
     summary: str
     verdict: Future[CheckResult] | None
+    document: dict[str, Any]
     cluster: Future[Any] | None = None
     """The whole-cluster judgement (charts rendered with Helm's engine), running in the background."""
 
@@ -281,7 +301,7 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
         lines.append(f"Wrote {n} Kubernetes manifests to {args.manifests}/.")
     summary = (f"Plan of {stack}: {len(plan.resources) + 1} resources to create, "
                f"{len(plan.warnings)} warning(s), program ran in {elapsed:.2f}s.")
-    return _Planned(stack, "\n".join(lines), summary, verdict, judged)
+    return _Planned(stack, "\n".join(lines), summary, verdict, document, judged)
 
 
 def _judge(plan: mockrun.Plan, stack: str, environment: str) -> Any:
@@ -324,8 +344,28 @@ def _finish(planned: _Planned, args: Any) -> int:
         code = max(code, cli.EXIT_FAILED if report.errors else cli.EXIT_OK)
         summary = summary.rstrip(".") + (f", charts rendered in {report.render_seconds:.2f}s and judged in "
                                          f"{report.check_seconds:.2f}s.")
+    if args.diff_against is not None:
+        try:
+            blocking = _print_diff(planned, args.diff_against)
+        except UsageError as exc:  # e.g. an unreadable base plan: this stack errs, the others go on
+            print(f"error: {planned.stack}: diff: {exc}", file=sys.stderr)
+            return cli.EXIT_USAGE
+        code = worst([code, EXIT_BLOCKING if blocking else cli.EXIT_OK])
     print(f"\n{summary}")
     return code
+
+
+def _print_diff(planned: _Planned, base: Path) -> bool:
+    """Prints the stack's diff against its base plan; True when a change is blocking."""
+    from tools.offline import diff
+
+    before, note = diff.base_for(base, planned.stack, planned.document)
+    stack_diff = diff.diff_stack(before, planned.document)
+    print(f"\nDiff against {base} (offline plan, base → head):")
+    if note:
+        print(note)
+    print(diff.render_text([stack_diff]), end="")
+    return bool(stack_diff.blocking)
 
 
 def main(argv: list[str]) -> int:
@@ -358,10 +398,19 @@ def main(argv: list[str]) -> int:
         if checks is not None:
             checks.shutdown(wait=True)
     if len(args.stacks) > 1:
-        names = {cli.EXIT_OK: "PASS", cli.EXIT_FAILED: "FAIL", cli.EXIT_USAGE: "ERROR"}
+        names = {cli.EXIT_OK: "PASS", cli.EXIT_FAILED: "FAIL", cli.EXIT_USAGE: "ERROR", EXIT_BLOCKING: "BLOCKING"}
         print(f"\nVerdict: {', '.join(f'{s} {names[codes[s]]}' for s in args.stacks)} "
               f"({len(args.stacks)} stacks in {time.perf_counter() - started:.2f}s)")
-    return max(codes.values())
+    return worst(codes.values())
+
+
+PRECEDENCE = (cli.EXIT_USAGE, cli.EXIT_FAILED, EXIT_BLOCKING, cli.EXIT_OK)
+"""Exit codes, worst first (see the module doc)."""
+
+
+def worst(codes: Any) -> int:
+    found = set(codes)
+    return next((c for c in PRECEDENCE if c in found), cli.EXIT_OK)
 
 
 if __name__ == "__main__":

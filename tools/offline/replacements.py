@@ -9,7 +9,11 @@ Versions the entries are read against: pulumi-aws 7.51.1 (bridging terraform-pro
 ``ForceNew`` / ``RequiresReplace`` in the resource's schema), pulumi-kubernetes 4.34.2
 (``provider/pkg/provider/diff.go`` ``forceNew`` table, read at pulumi/pulumi-kubernetes@94977969d,
 the newest stored snapshot, whose diff.go last changed before v4.32.0), pulumi-random 4.21.4,
-pulumi-docker 5.2.0. ``checked`` is True where the entry was compared with the cited file.
+pulumi-docker 5.2.0. ``checked`` is True where the entry was compared with the cited file at the
+cited commit (``@<sha>``). The commit is the stored version of that file that could be read
+here: pulumi-aws v7.51.1's exact upstream commit could not be pinned (the terraform-provider-aws
+snapshot is over the fetch limit), so "pre-v6" marks a file read at an aws-sdk-go v1 era commit
+whose ForceNew set was compared as it stands there; the v6 ``region`` input is added on top.
 
 Every AWS resource in pulumi-aws 7 also has a per-resource ``region`` input (terraform-provider-aws
 v6, ``RequiresReplace``), added to each regional AWS entry below (IAM is global: it has none).
@@ -65,9 +69,10 @@ TABLE: dict[str, Rules] = {
         checked=True,
         notes="identifier/identifierPrefix are updated in place (renamed) since terraform-provider-aws "
               "v5.0.0 (#31232, CHANGELOG); engineVersion is an in-place upgrade"),
-    "aws:rds/subnetGroup:SubnetGroup": _aws(("name", "namePrefix"), "internal/service/rds/subnet_group.go"),
+    "aws:rds/subnetGroup:SubnetGroup": _aws(("name", "namePrefix"), "internal/service/rds/subnet_group.go @01c08000 (pre-v6)", checked=True),
     "aws:rds/parameterGroup:ParameterGroup": _aws(("name", "namePrefix", "family", "description"),
-                                                  "internal/service/rds/parameter_group.go"),
+                                                  "internal/service/rds/parameter_group.go @01606926 (v6)",
+                                                  checked=True),
     "aws:elasticache/replicationGroup:ReplicationGroup": _aws(
         ("replicationGroupId", "atRestEncryptionEnabled", "kmsKeyId", "subnetGroupName", "port",
          "snapshotArns", "snapshotName", "dataTieringEnabled", "networkType", "globalReplicationGroupId",
@@ -76,7 +81,8 @@ TABLE: dict[str, Rules] = {
         checked=True,
         notes="CustomizeDiff also forces replacement on an engine or engineVersion downgrade and on a "
               "significant nodeGroupConfiguration change; transitEncryptionEnabled is updatable in place"),
-    "aws:elasticache/subnetGroup:SubnetGroup": _aws(("name",), "internal/service/elasticache/subnet_group.go"),
+    "aws:elasticache/subnetGroup:SubnetGroup": _aws(("name",), "internal/service/elasticache/subnet_group.go @01c08000 (pre-v6)",
+        checked=True),
     "aws:s3/bucket:Bucket": _aws(("bucket", "bucketPrefix", "objectLockEnabled"),
                                  "internal/service/s3/bucket.go", stateful="every object (backups)",
                                  notes="objectLockEnabled ForceNew seen in the stored v6 bucket.go"),
@@ -86,30 +92,38 @@ TABLE: dict[str, Rules] = {
         ("bucket", "expectedBucketOwner", "objectLockEnabled"),
         "internal/service/s3/bucket_object_lock_configuration.go"),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _aws(
-        ("bucket",), "internal/service/s3/bucket_ownership_controls.go"),
-    "aws:s3/bucketPolicy:BucketPolicy": _aws(("bucket",), "internal/service/s3/bucket_policy.go"),
+        ("bucket",), "internal/service/s3/bucket_ownership_controls.go @01c08000 (pre-v6)", checked=True),
+    "aws:s3/bucketPolicy:BucketPolicy": _aws(("bucket",), "internal/service/s3/bucket_policy.go @0073593e (v6)", checked=True),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": _aws(
-        ("bucket",), "internal/service/s3/bucket_public_access_block.go"),
+        ("bucket",), "internal/service/s3/bucket_public_access_block.go @01606926 (v6)", checked=True),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _aws(
-        ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_server_side_encryption_configuration.go"),
+        ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_server_side_encryption_configuration.go @01606926 (v6)",
+        checked=True),
     "aws:s3/bucketVersioning:BucketVersioning": _aws(
-        ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_versioning.go"),
+        ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_versioning.go @01c08000 (pre-v6)", checked=True),
     "aws:kms/key:Key": _aws(("customerMasterKeySpec", "keyUsage", "multiRegion", "customKeyStoreId", "xksKeyId"),
                             "internal/service/kms/key.go @00a35305 (v6)", checked=True,
                             stateful="encryption key: everything encrypted under it becomes unreadable"),
-    "aws:kms/alias:Alias": _aws(("name", "namePrefix"), "internal/service/kms/alias.go"),
+    "aws:kms/alias:Alias": _aws(("name", "namePrefix"), "internal/service/kms/alias.go @01c08000 (pre-v6)",
+                                 checked=True),
     "aws:ecr/repository:Repository": _aws(("name", "encryptionConfigurations"),
                                           "internal/service/ecr/repository.go @0072eea2", stateful="pushed images",
                                           checked=True),
-    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _aws(("repository",), "internal/service/ecr/lifecycle_policy.go"),
-    "aws:ecr/repositoryPolicy:RepositoryPolicy": _aws(("repository",), "internal/service/ecr/repository_policy.go"),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": _aws(
+        ("policy", "repository"), "internal/service/ecr/lifecycle_policy.go @00a35305 (v6)", checked=True,
+        notes="the resource has no Update: `policy` is ForceNew too, so every rule change is a replacement "
+              "(delete + put of the policy; no images are lost)"),
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": _aws(("repository",), "internal/service/ecr/repository_policy.go @004b82ba (v6)",
+        checked=True),
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _aws(
         ("ecrRepositoryPrefix", "upstreamRegistryUrl"), "internal/service/ecr/pull_through_cache_rule.go"),
-    "aws:iam/role:Role": _aws(("name", "namePrefix", "path"), "internal/service/iam/role.go", regional=False),
-    "aws:iam/rolePolicy:RolePolicy": _aws(("role", "name", "namePrefix"), "internal/service/iam/role_policy.go",
-                                              regional=False),
+    "aws:iam/role:Role": _aws(("name", "namePrefix", "path"), "internal/service/iam/role.go @0040ea69 (pre-v6)",
+                              regional=False, checked=True),
+    "aws:iam/rolePolicy:RolePolicy": _aws(("role", "name", "namePrefix"),
+                                          "internal/service/iam/role_policy.go @02f97af8 (pre-v6)",
+                                          regional=False, checked=True),
     "aws:cloudwatch/logGroup:LogGroup": _aws(("name", "namePrefix", "logGroupClass"),
-                                             "internal/service/logs/group.go", stateful="stored log events"),
+                                             "internal/service/logs/group.go @0073593e (v6)", checked=True, stateful="stored log events"),
     "aws:ec2/securityGroup:SecurityGroup": _aws(("name", "namePrefix", "description", "vpcId"),
                                                 "internal/service/ec2/vpc_security_group.go"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _aws(
