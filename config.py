@@ -102,6 +102,9 @@ class BackupProfile:
     """Daily at 02:00 UTC (CronJob timeZone is set to Etc/UTC)."""
     object_lock: bool = False
     """Object Lock (GOVERNANCE) for the whole retention: nobody deletes or overwrites a backup early."""
+    spool_gib: int = 1
+    """The backup pod's spool volume (BACKUP_SPOOL_DIR): the dump is written, verified and hashed
+    there before the upload, so it must hold one compressed dump of the database."""
 
     @property
     def object_lock_days(self) -> int:
@@ -228,7 +231,7 @@ PROFILES: Mapping[Environment, Profile] = {
             snapshot_retention_days=1,
         ),
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
-        backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False),
+        backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False, spool_gib=8),
         gateway=GatewayProfile(replicas=2, disruption_budget=False),
         app=AppProfile(replicas=2),
         certificates=CertificateProfile(issuer="letsencrypt-staging"),
@@ -259,7 +262,8 @@ PROFILES: Mapping[Environment, Profile] = {
             final_snapshot=True,
         ),
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
-        backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True, object_lock=True),
+        backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True, object_lock=True,
+                              spool_gib=32),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
         app=AppProfile(replicas=3),
         certificates=CertificateProfile(issuer="letsencrypt-production"),

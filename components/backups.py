@@ -49,6 +49,7 @@ OBJECT_PREFIX = "postgres/"
 BUCKET_NAME_MAX = 63
 ACCOUNT_ID_LENGTH = 12
 CREDENTIALS_MOUNT = "/run/secrets/postgres"
+SPOOL_DIR = "/var/spool/backup"
 POD_LABELS = {"app.kubernetes.io/name": "backup", "app.kubernetes.io/component": "backup"}
 SCANNER_SKIPS = {
     "CKV_K8S_43": "image is this stack's ECR backup repository at the configured tag (the git SHA in CI); tags are "
@@ -251,16 +252,20 @@ class BackupStorage(pulumi.ComponentResource):
 
 
 def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credentials: InKubernetesSecret | None,
-                    labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    spool_gib: int, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The backup/restore pod: restricted floor, IRSA identity, config from ``backup-config``.
 
     ``credentials``: the Kubernetes Secret with the password, mounted as ``<CREDENTIALS_MOUNT>/password``;
     None when the job fetches the RDS master secret from Secrets Manager instead.
+    ``spool_gib``: the spool emptyDir (``SPOOL_DIR``, BACKUP_SPOOL_DIR) that holds one dump while it
+    is verified and uploaded (or downloaded and restored); /tmp stays small (HOME, the AWS CLI's cache).
     """
     mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a private emptyDir
+              {"name": "spool", "mountPath": SPOOL_DIR},
               {"name": "pgpass", "mountPath": "/run/pgpass"}]
     volumes: list[dict[str, Any]] = [
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+        {"name": "spool", "emptyDir": {"sizeLimit": f"{spool_gib}Gi"}},
         # Memory-backed: the PGPASSFILE written at start never touches a disk.
         {"name": "pgpass", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
     ]
@@ -277,6 +282,8 @@ def backup_pod_spec(*, image: pulumi.Input[str], command: Sequence[str], credent
         memory="512Mi",
         command=list(command),
         envFrom=[{"configMapRef": {"name": CONFIGMAP}}],
+        # The Pushgateway grouping key's namespace label (images/backup/common.sh push_metrics).
+        env=[{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
         volumeMounts=mounts,
     )
     # No Kubernetes API token: the job never calls the API server. IRSA's webhook injects its own
@@ -299,13 +306,21 @@ class BackupScheduleArgs:
     kms_key_arn: pulumi.Input[str]
     postgres: PostgresConnection
     labels: Mapping[str, str]
+    spool_gib: int = 1
+    metrics_url: str | None = None
+    """The Pushgateway (components/pushgateway.py) in a stack that installs the platform; None in a
+    PR stack: it has no alerts to feed, and the manifest in the bucket is the record either way."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, storage: BackupStorage, image: pulumi.Input[str], kms: KmsKey,
                       namespace: pulumi.Input[str], postgres: PostgresConnection) -> BackupScheduleArgs:
+        from components import pushgateway
+        from components.namespaces import PlatformNamespaceNames
+
+        metrics = pushgateway.url(PlatformNamespaceNames().monitoring) if settings.profile.installs_platform else None
         return cls(namespace=namespace, image=image, schedule=settings.profile.backups.schedule,
                    role_arn=storage.role_arn, bucket=storage.bucket, kms_key_arn=kms.arn, postgres=postgres,
-                   labels=settings.labels)
+                   labels=settings.labels, spool_gib=settings.profile.backups.spool_gib, metrics_url=metrics)
 
 
 class BackupSchedule(pulumi.ComponentResource):
@@ -346,6 +361,8 @@ class BackupSchedule(pulumi.ComponentResource):
                 "PGUSER": pg.username,
                 "PGSSLMODE": pg.sslmode,
                 "PGPASSFILE": "/run/pgpass/pgpass",
+                "BACKUP_SPOOL_DIR": SPOOL_DIR,
+                **({"METRICS_URL": args.metrics_url} if args.metrics_url else {}),
                 **credentials,
             },
             opts=child,
@@ -367,7 +384,7 @@ class BackupSchedule(pulumi.ComponentResource):
                         "activeDeadlineSeconds": 3 * 3600,
                         "ttlSecondsAfterFinished": 3 * 24 * 3600,
                         "template": backup_pod_spec(image=args.image, command=["/usr/local/bin/backup.sh"],
-                                                    credentials=mounted,
+                                                    credentials=mounted, spool_gib=args.spool_gib,
                                                     labels=labels),
                     },
                 },

@@ -45,6 +45,11 @@ ECR_PUBLIC_CACHE_PREFIX = "ecr-public"
 """Repository prefix of the account's pull-through cache rule for ECR Public. The rule is created
 by the stack that owns the platform (components/registry.py); PR stacks share that account and
 cluster and pull through the same rule."""
+QUAY_CACHE_PREFIX = "quay"
+"""Repository prefix of the pull-through cache rule for quay.io (no upstream credentials needed):
+images some projects publish only on Docker Hub and Quay (the Prometheus project's ``prom/*``
+is on Docker Hub, which needs credentials in a cache rule, and ``quay.io/prometheus/*``; neither is on
+ECR Public). Created beside the ECR Public rule (components/registry.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,6 +165,15 @@ def ecr_public_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Outp
     region = aws.get_region_output(opts=invoke).region
     return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, ECR_PUBLIC_CACHE_PREFIX,
                                 repository)
+
+
+def quay_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """``repository`` (``prometheus/pushgateway:v1.11.1``, as on quay.io) through this account's
+    quay.io pull-through cache: ``<account>.dkr.ecr.<region>.amazonaws.com/quay/...``."""
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    account = aws.get_caller_identity_output(opts=invoke).account_id
+    region = aws.get_region_output(opts=invoke).region
+    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, QUAY_CACHE_PREFIX, repository)
 
 
 def metadata(name: str, namespace: pulumi.Input[str] | None, labels: Mapping[str, str],

@@ -59,6 +59,7 @@ from components.kubernetes import (
     metadata,
     pod_security_context,
 )
+from components.pushgateway import Pushgateway, PushgatewayArgs
 
 if TYPE_CHECKING:
     from components.namespaces import Namespaces
@@ -259,6 +260,9 @@ class Monitoring(pulumi.ComponentResource):
 
         if args.install_platform:
             self._rules_and_dashboards(labels, after)
+            # The backup job and the restore drill push here (components/pushgateway.py).
+            Pushgateway(f"{name}-pushgateway", PushgatewayArgs(namespace=args.namespace, labels=labels,
+                                                               monitor_labels=SELECTED), opts=after)
         self.register_outputs({"grafana_url": self.grafana_url})
 
     # -- the stack ---------------------------------------------------------------------------------

@@ -51,6 +51,8 @@ ACME_SOLVER_POD = {"acme.cert-manager.io/http01-solver": "true"}
 PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 GRAFANA_POD = {"app.kubernetes.io/name": "grafana"}
 ALERTMANAGER_POD = {"app.kubernetes.io/name": "alertmanager"}
+PUSHGATEWAY_POD = {"app.kubernetes.io/name": "pushgateway"}
+PUSHGATEWAY_PORT = 9091
 
 GATEWAY_BACKENDS_LABEL = "platform.example.com/gateway-backends"
 """Namespaces whose Services the shared Envoy proxies may reach (app, pr-<n>, monitoring)."""
@@ -206,8 +208,10 @@ def app_rules(args: NamespacesArgs, names: PlatformNamespaceNames, vpc_cidr: pul
              ingress=[ingress([ns_peer(names.monitoring, PROMETHEUS_POD)],
                               args.metrics_port, POSTGRES_EXPORTER_PORT, REDIS_EXPORTER_PORT)]),
         Rule(name="allow-app-to-datastores", pods=APP_POD, egress=[pg, redis]),
-        # Backups stream to S3 over HTTPS (S3 has no fixed addresses) and read Postgres.
-        Rule(name="allow-backup", pods=BACKUP_POD, egress=[pg, https_egress(vpc_cidr)]),
+        # Backups stream to S3 over HTTPS (S3 has no fixed addresses) and read Postgres; where the
+        # stack has a Pushgateway (installs the platform) they push their metrics to it.
+        Rule(name="allow-backup", pods=BACKUP_POD, egress=[pg, https_egress(vpc_cidr)] + (
+            [egress([ns_peer(names.monitoring, PUSHGATEWAY_POD)], PUSHGATEWAY_PORT)] if args.manage_platform else [])),
         # The managed-mode exporter's init container fetches the RDS secret from Secrets Manager.
         Rule(name="allow-postgres-exporter", pods=POSTGRES_EXPORTER_POD,
              egress=[pg] + ([] if args.postgres_in_cluster else [https_egress(vpc_cidr)])),
@@ -260,9 +264,15 @@ def cert_manager_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str
     ]
 
 
-def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str]) -> list[Rule]:
+def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str],
+                     app_namespace: str = "app") -> list[Rule]:
     mesh = ports(ALERTMANAGER_MESH_PORT) + ports(ALERTMANAGER_MESH_PORT, protocol="UDP")
     return [
+        # The backup job and the restore drill (label name=backup) of this stack's app namespace
+        # push; Prometheus scrapes. The gateway itself talks to nobody (DNS only).
+        Rule(name="allow-pushgateway", pods=PUSHGATEWAY_POD,
+             ingress=[ingress([ns_peer(app_namespace, BACKUP_POD)], PUSHGATEWAY_PORT),
+                      ingress([pod_peer(PROMETHEUS_POD)], PUSHGATEWAY_PORT)]),
         # Prometheus scrapes pods in every namespace (on their own metrics ports), the kubelets on
         # the nodes (10250, in the VPC) and the API server.
         Rule(name="allow-prometheus", pods=PROMETHEUS_POD,
@@ -320,7 +330,7 @@ class Namespaces(pulumi.ComponentResource):
                                                 size=PLATFORM_SIZES["cert-manager"],
                                                 rules=cert_manager_rules(names, vpc_cidr))
             self.monitoring = self._namespace(names.monitoring, pod_security="restricted",
-                                              size=PLATFORM_SIZES["monitoring"], rules=monitoring_rules(names, vpc_cidr),
+                                              size=PLATFORM_SIZES["monitoring"], rules=monitoring_rules(names, vpc_cidr, args.app_namespace),
                                               gateway_backend=True)
         else:
             self.gateway = pulumi.Output.from_input(names.gateway)

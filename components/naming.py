@@ -21,6 +21,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("kms-alias", "alias/{prefix}"),
     ("ecr-repository", "{prefix}/{service}"),
     ("ecr-pull-through-prefix", "ecr-public"),
+    ("ecr-pull-through-prefix", "quay"),
     ("s3-bucket", "{prefix}-backups-{account}-{region}"),
     ("iam-role", "{prefix}-backup"),
     ("iam-role", "{prefix}-app"),

@@ -28,7 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX
+from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX, QUAY_CACHE_PREFIX
 from config import RegistryProfile
 
 if TYPE_CHECKING:
@@ -193,4 +193,8 @@ class ContainerRegistry(pulumi.ComponentResource):
         rule = aws.ecr.PullThroughCacheRule(f"{name}-ecr-public-cache", ecr_repository_prefix=ECR_PUBLIC_CACHE_PREFIX,
                                             upstream_registry_url="public.ecr.aws",
                                             opts=pulumi.ResourceOptions(parent=self, aliases=[moved]))
+        # quay.io: the Pushgateway (components/pushgateway.py); Prometheus publishes it on Docker
+        # Hub and Quay only, and a Docker Hub rule would need credentials in Secrets Manager.
+        aws.ecr.PullThroughCacheRule(f"{name}-quay-cache", ecr_repository_prefix=QUAY_CACHE_PREFIX,
+                                     upstream_registry_url="quay.io", opts=pulumi.ResourceOptions(parent=self))
         return rule.ecr_repository_prefix

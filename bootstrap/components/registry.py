@@ -30,6 +30,9 @@ PULL_THROUGH_PREFIX = "ecr-public"
 components.kubernetes.ECR_PUBLIC_CACHE_PREFIX; a test keeps them equal). Kept here rather than
 imported: those modules load the Kubernetes SDK, which this program never needs."""
 CACHE_UPSTREAM = "public.ecr.aws"
+QUAY_PREFIX = "quay"
+"""components.kubernetes.QUAY_CACHE_PREFIX: the platform's quay.io cache rule (the Pushgateway image);
+the node roles fill it on first pull like the ECR Public one."""
 CACHE_FIRST_PULL_ACTIONS = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
 TEMPLATE_ROLE = "platform-ecr-creation-template"
 UNTAGGED_EXPIRY_DAYS = 3
@@ -53,7 +56,8 @@ def registry_policy(account_id: str, region: str, node_role_arns: Sequence[str])
         "Sid": "NodesFillThePullThroughCache", "Effect": "Allow",
         "Principal": {"AWS": sorted(node_role_arns)},
         "Action": CACHE_FIRST_PULL_ACTIONS,
-        "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{PULL_THROUGH_PREFIX}/*",
+        "Resource": [f"arn:aws:ecr:{region}:{account_id}:repository/{prefix}/*"
+                     for prefix in (PULL_THROUGH_PREFIX, QUAY_PREFIX)],
     }]}
 
 

@@ -77,7 +77,8 @@ def test_registry_policy_lets_only_the_node_roles_fill_the_cache(stack):
     [st] = document(bootstrap_plan.get("aws:ecr/registryPolicy:RegistryPolicy", "registry-policy"), "policy")["Statement"]
     assert st["Principal"] == {"AWS": [f"arn:aws:iam::{account}:role/platform-{env}-nodes"]}
     assert st["Action"] == ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
-    assert st["Resource"] == f"arn:aws:ecr:eu-west-1:{account}:repository/ecr-public/*"
+    assert st["Resource"] == [f"arn:aws:ecr:eu-west-1:{account}:repository/{prefix}/*"
+                              for prefix in (kubernetes.ECR_PUBLIC_CACHE_PREFIX, kubernetes.QUAY_CACHE_PREFIX)]
 
 
 @STACKS

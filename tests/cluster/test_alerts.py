@@ -9,7 +9,14 @@ import subprocess
 import pytest
 import yaml
 
-from cluster.cluster_objects import control_plane_monitors, kube_prometheus_stack, prometheus_rule
+from cluster.cluster_objects import (
+    control_plane_monitors,
+    deployment,
+    kube_prometheus_stack,
+    prometheus_rule,
+    service,
+    service_monitor,
+)
 from components.monitoring import alert_rules
 from tools.offline.checks import alerts
 from tools.offline.checks.base import Obj
@@ -115,3 +122,23 @@ def test_our_critical_alerts_fire_under_promtool_test_rules(tmp_path, name, seri
 def labels(series: str) -> dict[str, str]:
     inner = series.split("{", 1)[1].rstrip("}")
     return {k.strip(): v.strip().strip('"') for k, v in (p.split("=", 1) for p in inner.split(","))}
+
+
+def pushgateway_objects(*, honor: bool, annotated: bool = True) -> list[Obj]:
+    gw = {"app.kubernetes.io/name": "pushgateway"}
+    monitor = service_monitor("monitoring", "pushgateway", gw, "http", origin="program")
+    monitor.body["spec"]["endpoints"][0]["honorLabels"] = honor
+    if annotated:
+        monitor.body["metadata"]["annotations"] = {alerts.PUSHED_JOBS_ANNOTATION: "postgres-backup"}
+    return [deployment("monitoring", "pushgateway", gw, ("http", 9091, "TCP")),
+            service("monitoring", "pushgateway", gw, ("http", 9091, "http", "TCP"), labels=gw), monitor]
+
+
+@pytest.mark.parametrize("honor,annotated,found", [
+    (True, True, []),
+    (False, True, [("alert-always-firing", "BackupMetricsAbsent")]),  # the pushed job becomes exported_job
+    (True, False, [("alert-always-firing", "BackupMetricsAbsent")]),  # nothing says which groups are pushed
+])
+def test_a_pushed_job_exists_only_through_an_honour_labels_monitor_that_declares_it(honor, annotated, found):
+    rule = alert("BackupMetricsAbsent", 'absent(backup_last_success_timestamp_seconds{job="postgres-backup"})')
+    assert findings(rule, extra=pushgateway_objects(honor=honor, annotated=annotated)) == found

@@ -160,6 +160,8 @@ def test_the_program_blocks_no_required_flow(plan_of, stack):
     "app/app → kube-system/coredns:53/UDP",
     "gateway/envoy-gateway-platform → app/app:8080/TCP",
     "EKS API server → gateway/envoy-gateway:9443/TCP",
+    "app/postgres-backup → monitoring/pushgateway:9091/TCP",
+    f"{PROMETHEUS} → monitoring/pushgateway:9091/TCP",
 ])
 def test_production_requires_the_flows_the_issue_names(plan_of, flow):
     objects = cluster(plan_of("production"))
@@ -183,3 +185,10 @@ def test_production_without_the_udp_mesh_rule_is_caught(plan_of):
         objects.append(obj)
     assert [f.subject for f in netpol.check(objects)] == [
         f"monitoring/alertmanager-{KPS}-alertmanager → monitoring/alertmanager-{KPS}-alertmanager:9094/UDP"]
+
+
+def test_a_pushgateway_that_admits_only_prometheus_blocks_the_backup_push(plan_of):
+    objects = [Obj({**o.body, "spec": {**o.body["spec"], "ingress": o.body["spec"]["ingress"][1:]}})
+               if o.kind == "NetworkPolicy" and o.name == "allow-pushgateway" else o
+               for o in cluster(plan_of("staging"))]
+    assert [f.subject for f in netpol.check(objects)] == ["app/postgres-backup → monitoring/pushgateway:9091/TCP"]

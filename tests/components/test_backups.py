@@ -159,7 +159,9 @@ def test_cronjob_reads_credentials_from_files_never_env(plan: mockrun.Plan) -> N
     pod = spec["jobTemplate"]["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert "env" not in c and c["envFrom"] == [{"configMapRef": {"name": "backup-config"}}], cron.urn
+    # env: only downward-API fields (the namespace), never a value or a Secret reference.
+    assert all(set(e) == {"name", "valueFrom"} and set(e["valueFrom"]) == {"fieldRef"} for e in c.get("env", [])), c
+    assert c["envFrom"] == [{"configMapRef": {"name": "backup-config"}}], cron.urn
     assert volumes["pgpass"]["emptyDir"]["medium"] == "Memory", volumes
     assert ("credentials" in volumes) is (plan.stack == "pr-7"), sorted(volumes)
 

@@ -50,6 +50,7 @@ def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
         image=image,
         command=["/usr/local/bin/restore.sh", key],
         credentials=InKubernetesSecret(name=postgres.CREDENTIALS_SECRET) if in_cluster else None,
+        spool_gib=settings.profile.backups.spool_gib,
         labels=labels,
     )
     return {

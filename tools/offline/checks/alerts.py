@@ -9,6 +9,11 @@
   that uses ``absent`` on a job no target produces fires from the first evaluation on; on EKS that
   is the fate of the control-plane jobs (``eks.MANAGED_CONTROL_PLANE_JOBS``, with sources).
 * Any other rule naming a job that nothing produces can never fire: it guards nothing.
+* A Pushgateway is scraped with ``honorLabels: true``: the series it serves keep the ``job`` of
+  the push group, not the target's. Such an endpoint produces the jobs its monitor declares in the
+  annotation ``PUSHED_JOBS_ANNOTATION`` (comma-separated; the program keeps it equal to what its
+  jobs push), besides its own job. Without honorLabels the pushed ``job`` is overwritten (it
+  becomes ``exported_job``), so the annotation counts only with honorLabels.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tools.offline.checks import eks, netpol
 from tools.offline.checks.base import Finding, Obj
 
 PROMTOOL = "promtool"
+PUSHED_JOBS_ANNOTATION = "platform.example.com/pushed-jobs"
 JOB_MATCHER = re.compile(r'\bjob\s*(=~|=)\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -79,8 +85,18 @@ def produced_jobs(objects: Sequence[Obj], vpc_cidr: str = eks.OFFLINE_VPC_CIDR) 
     jobs = set()
     for monitor in (o for o in objects if o.kind in ("ServiceMonitor", "PodMonitor")):
         if any(netpol.monitor_selected(p, monitor, inv) for p in proms):
-            jobs |= {job for _, _, job in netpol.monitor_targets(monitor, inv)}
+            targets = netpol.monitor_targets(monitor, inv)
+            jobs |= {job for _, _, job in targets}
+            if targets and _honours_labels(monitor):
+                declared = ((monitor.body.get("metadata") or {}).get("annotations") or {}).get(PUSHED_JOBS_ANNOTATION, "")
+                jobs |= {j.strip() for j in str(declared).split(",") if j.strip()}
     return jobs
+
+
+def _honours_labels(monitor: Obj) -> bool:
+    spec = monitor.body.get("spec") or {}
+    endpoints = spec.get("endpoints") or spec.get("podMetricsEndpoints") or []
+    return any(ep.get("honorLabels") is True for ep in endpoints)
 
 
 def _unproduced(expr: str, jobs: set[str]) -> list[str]:

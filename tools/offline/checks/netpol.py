@@ -28,6 +28,7 @@ isolated and are seen at their node's address.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -343,6 +344,9 @@ def service_targets_by_labels(inv: Inventory, namespace: str, selector: Mapping[
 
 STORE_KEYS = (("PGHOST", "PGPORT"), ("REDIS_HOST", "REDIS_PORT"))
 """The connection ConfigMaps' keys (components/postgres.py, components/redis.py)."""
+URL_KEYS = ("METRICS_URL",)
+"""ConfigMap keys holding an ``http://host:port`` a pod calls (the backup job's Pushgateway)."""
+URL = re.compile(r"^https?://(?P<host>[^/:]+):(?P<port>\d+)(/.*)?$")
 
 
 def _store_flows(inv: Inventory) -> list[Flow]:
@@ -354,6 +358,10 @@ def _store_flows(inv: Inventory) -> list[Flow]:
                 if host and port.isdigit():
                     flows += [Flow(pod, dst, p, f"{source} {host_key}")
                               for dst, p in _store_targets(inv, pod.namespace, host, int(port))]
+            for key in URL_KEYS:
+                if (url := URL.match(str(data.get(key) or ""))) is not None:
+                    flows += [Flow(pod, dst, p, f"{source} {key}")
+                              for dst, p in _store_targets(inv, pod.namespace, url["host"], int(url["port"]))]
     return flows
 
 
