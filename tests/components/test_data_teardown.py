@@ -48,3 +48,23 @@ def test_production_stores_refuse_a_quick_delete(plan_of) -> None:
 def test_kms_key_outlives_a_mistaken_delete(plan: mockrun.Plan) -> None:
     key = inputs(plan.get("aws:kms/key:Key", "kms-key"))
     assert key["deletionWindowInDays"] >= 7, plan.stack
+
+
+BUCKET_SETTINGS = ("BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration",
+                   "BucketVersioning", "BucketLifecycleConfiguration", "BucketOwnershipControls",
+                   "BucketObjectLockConfiguration")
+
+
+def test_kms_key_and_alias_are_kept_with_the_data(plan: mockrun.Plan) -> None:
+    bucket = plan.get(DATA[2], "backups-bucket")
+    kept = bucket.protect or bucket.retain_on_delete
+    for r in (plan.get("aws:kms/key:Key", "kms-key"), plan.get("aws:kms/alias:Alias", "kms-alias")):
+        assert (r.protect, r.retain_on_delete) == (bucket.protect, kept), r.urn
+
+
+def test_bucket_settings_inherit_the_buckets_protect_and_retain(plan: mockrun.Plan) -> None:
+    bucket = plan.get(DATA[2], "backups-bucket")
+    settings = [r for r in plan.resources if r.type.split(":")[-1] in BUCKET_SETTINGS]
+    assert len(settings) >= 6, [r.urn for r in settings]
+    for r in settings:
+        assert (r.protect, r.retain_on_delete) == (bucket.protect, bucket.retain_on_delete), r.urn
