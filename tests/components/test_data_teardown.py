@@ -68,3 +68,16 @@ def test_bucket_settings_inherit_the_buckets_protect_and_retain(plan: mockrun.Pl
     assert len(settings) >= 6, [r.urn for r in settings]
     for r in settings:
         assert (r.protect, r.retain_on_delete) == (bucket.protect, bucket.retain_on_delete), r.urn
+
+
+IDENTIFIER = {DATA[0]: "identifier", DATA[1]: "replicationGroupId"}
+
+
+def test_final_snapshot_id_is_unique_per_incarnation(plan: mockrun.Plan) -> None:
+    stores = [r for r in plan.resources if r.type in IDENTIFIER and inputs(r).get("finalSnapshotIdentifier")]
+    assert len(stores) == {"production": 2, "staging": 0, "pr-7": 0}[plan.stack], [r.urn for r in stores]
+    for store in stores:
+        ident = inputs(store)[IDENTIFIER[store.type]]
+        (suffix,) = [r for r in plan.by_type("random:index/randomId:RandomId") if r.parent == store.parent]
+        assert inputs(store)["finalSnapshotIdentifier"] == f"{ident}-final-{suffix.outputs['hex']}", store.urn
+        assert inputs(suffix)["keepers"] == {"identifier": ident}, f"{suffix.urn}: a new store draws a new suffix"
