@@ -174,7 +174,11 @@ class BackupStorage(pulumi.ComponentResource):
         )
         # From the name (known in preview), not bucket.arn (unknown until the bucket exists).
         bucket_arn = pulumi.Output.concat("arn:aws:s3:::", bucket.bucket)
-        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket])
+        # The settings share the bucket's protect/retain: a destroy that keeps the bucket must not
+        # delete its policy, public-access block, encryption or lifecycle (a kept bucket left open,
+        # unencrypted for new objects, or never expiring).
+        on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket], protect=args.protect,
+                                           retain_on_delete=p.retain_on_delete)
         aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
                                        rule={"object_ownership": "BucketOwnerEnforced"}, opts=on_bucket)
         public = aws.s3.BucketPublicAccessBlock(
@@ -218,7 +222,7 @@ class BackupStorage(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(bucket_policy(
                 bucket_arn, account_id=args.account_id, region=args.region,
                 writer_role_arn=pulumi.Output.concat("arn:aws:iam::", args.account_id, ":role/", role_name))),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public]),
+            opts=pulumi.ResourceOptions.merge(on_bucket, pulumi.ResourceOptions(depends_on=[public])),
         )
 
         role = aws.iam.Role(

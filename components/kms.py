@@ -2,6 +2,11 @@
 
 Creates: a symmetric key with yearly rotation and an explicit key policy, and ``alias/<name>``.
 
+Kept with the data: where the profile protects or retains data (production), the key and its alias
+are ``protect``ed and ``retain_on_delete`` too. A destroy that keeps the RDS final snapshot, the
+retained backups, the Redis snapshots and the kept bucket but schedules the key's deletion would
+make all of them unreadable (``aws-protected-data-dependencies-protected``).
+
 Key policy, and why it names no roles: the account root statement delegates use of the key to
 IAM, and each role's identity policy grants exactly the actions it needs on this one key (the
 backup role: ``kms:GenerateDataKey`` and ``kms:Decrypt``). KMS rejects principals that do not
@@ -35,11 +40,17 @@ class KmsKeyArgs:
     deletion_window_days: int
     """The profile's ``kms_deletion_window_days`` (30 in production: time to notice a mistaken deletion)."""
     tags: Mapping[str, str]
+    protect: bool = False
+    """The profile's ``protect_data``: the key is protected like the data it encrypts."""
+    retain_on_delete: bool = False
+    """Kept by a destroy whenever anything it encrypts is kept (protected stores, retained backups)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KmsKeyArgs:
-        return cls(alias=f"alias/{settings.name}", deletion_window_days=settings.profile.kms_deletion_window_days,
-                   tags=settings.tags)
+        profile = settings.profile
+        return cls(alias=f"alias/{settings.name}", deletion_window_days=profile.kms_deletion_window_days,
+                   tags=settings.tags, protect=profile.protect_data,
+                   retain_on_delete=profile.protect_data or profile.backups.retain_on_delete)
 
 
 def key_policy(account_id: str, region: str, partition: str = "aws") -> dict[str, Any]:
@@ -93,7 +104,7 @@ class KmsKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KmsKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:KmsKey", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self))
         policy = pulumi.Output.all(identity.account_id, region.region).apply(

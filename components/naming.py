@@ -7,14 +7,24 @@ are exactly the names the components produce in each stack class's plan, so a co
 changes a name without changing its template fails the suite.
 
 Placeholders: ``{prefix}`` (``<project>-<stack>``), ``{account}`` (12 digits), ``{region}``,
-``{service}`` (one per ECR repository).
+``{service}`` (one per ECR repository), ``{suffix}`` (a final snapshot's random hex, always
+``2 * FINAL_SNAPSHOT_SUFFIX_BYTES`` characters, so the length budget holds for every value).
+
+``final_snapshot_identifier``: ``<identifier>-final-<hex>``, the hex from a ``random.RandomId`` kept
+in state whose keepers hold the identifier. A constant ``<identifier>-final`` makes the second
+destroy fail (RDS ``DBSnapshotAlreadyExists``, ElastiCache ``SnapshotAlreadyExistsFault``): the
+snapshot the first destroy left is still there. A new incarnation of the store draws a new suffix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+import pulumi
+import pulumi_random as random
+
 ACCOUNT_ID_LENGTH = 12
+FINAL_SNAPSHOT_SUFFIX_BYTES = 4
 
 TEMPLATES: tuple[tuple[str, str], ...] = (
     # (constraints.NAMES kind, template)
@@ -29,14 +39,14 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),
-    ("rds-snapshot", "{prefix}-postgres-final"),
+    ("rds-snapshot", "{prefix}-postgres-final-{suffix}"),
     ("security-group", "{prefix}-postgres"),
     ("security-group-description", "{prefix}-postgres: Postgres from the cluster nodes only"),
     ("log-group", "/aws/rds/instance/{prefix}-postgres/postgresql"),
     ("log-group", "/aws/rds/instance/{prefix}-postgres/upgrade"),
     ("elasticache-replication-group", "{prefix}-redis"),
     ("elasticache-subnet-group", "{prefix}-redis"),
-    ("elasticache-snapshot", "{prefix}-redis-final"),
+    ("elasticache-snapshot", "{prefix}-redis-final-{suffix}"),
     ("security-group", "{prefix}-redis"),
     ("security-group-description", "{prefix}-redis: Valkey from the cluster nodes only"),
     ("log-group", "/{prefix}/redis/slow-log"),
@@ -47,4 +57,15 @@ def physical_names(*, prefix: str, account: str, region: str, services: Iterable
     """``(kind, name)`` for every physical name a stack with this prefix may create (all modes)."""
     for kind, template in TEMPLATES:
         for service in (services if "{service}" in template else ("",)):
-            yield kind, template.format(prefix=prefix, account=account, region=region, service=service)
+            yield kind, template.format(prefix=prefix, account=account, region=region, service=service,
+                                        suffix="0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES)
+
+
+def final_snapshot_identifier(name: str, identifier: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """``<identifier>-final-<hex>``, unique per incarnation of the store (see the module docstring).
+
+    Creates: ``random.RandomId`` ``<name>-final-suffix`` (a child of ``parent``).
+    """
+    suffix = random.RandomId(f"{name}-final-suffix", byte_length=FINAL_SNAPSHOT_SUFFIX_BYTES,
+                             keepers={"identifier": identifier}, opts=pulumi.ResourceOptions(parent=parent))
+    return pulumi.Output.concat(identifier, "-final-", suffix.hex)

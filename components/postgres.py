@@ -43,6 +43,7 @@ from components.kubernetes import (
     restricted_pod_spec,
     skip_annotations,
 )
+from components.naming import final_snapshot_identifier
 from config import PostgresProfile
 
 if TYPE_CHECKING:
@@ -179,7 +180,8 @@ class Postgres(pulumi.ComponentResource):
             performance_insights_retention_period=7 if p.performance_insights else None,
             deletion_protection=p.deletion_protection,
             skip_final_snapshot=not p.final_snapshot,
-            final_snapshot_identifier=f"{identifier}-final" if p.final_snapshot else None,
+            final_snapshot_identifier=final_snapshot_identifier(name, identifier, parent=self) if p.final_snapshot
+            else None,
             delete_automated_backups=not args.protect,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),

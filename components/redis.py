@@ -36,6 +36,7 @@ from components.kubernetes import (
     restricted_pod_spec,
     skip_annotations,
 )
+from components.naming import final_snapshot_identifier
 from config import RedisProfile
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class RedisCluster(pulumi.ComponentResource):
             snapshot_window=SNAPSHOT_WINDOW,
             maintenance_window=MAINTENANCE_WINDOW,
             auto_minor_version_upgrade=True,
-            final_snapshot_identifier=f"{ident}-final" if p.final_snapshot else None,
+            final_snapshot_identifier=final_snapshot_identifier(name, ident, parent=self) if p.final_snapshot else None,
             log_delivery_configurations=[{
                 "destination": slow_log.name, "destination_type": "cloudwatch-logs",
                 "log_format": "json", "log_type": "slow-log",

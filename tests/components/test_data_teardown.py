@@ -48,3 +48,36 @@ def test_production_stores_refuse_a_quick_delete(plan_of) -> None:
 def test_kms_key_outlives_a_mistaken_delete(plan: mockrun.Plan) -> None:
     key = inputs(plan.get("aws:kms/key:Key", "kms-key"))
     assert key["deletionWindowInDays"] >= 7, plan.stack
+
+
+BUCKET_SETTINGS = ("BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration",
+                   "BucketVersioning", "BucketLifecycleConfiguration", "BucketOwnershipControls",
+                   "BucketObjectLockConfiguration")
+
+
+def test_kms_key_and_alias_are_kept_with_the_data(plan: mockrun.Plan) -> None:
+    bucket = plan.get(DATA[2], "backups-bucket")
+    kept = bucket.protect or bucket.retain_on_delete
+    for r in (plan.get("aws:kms/key:Key", "kms-key"), plan.get("aws:kms/alias:Alias", "kms-alias")):
+        assert (r.protect, r.retain_on_delete) == (bucket.protect, kept), r.urn
+
+
+def test_bucket_settings_inherit_the_buckets_protect_and_retain(plan: mockrun.Plan) -> None:
+    bucket = plan.get(DATA[2], "backups-bucket")
+    settings = [r for r in plan.resources if r.type.split(":")[-1] in BUCKET_SETTINGS]
+    assert len(settings) >= 6, [r.urn for r in settings]
+    for r in settings:
+        assert (r.protect, r.retain_on_delete) == (bucket.protect, bucket.retain_on_delete), r.urn
+
+
+IDENTIFIER = {DATA[0]: "identifier", DATA[1]: "replicationGroupId"}
+
+
+def test_final_snapshot_id_is_unique_per_incarnation(plan: mockrun.Plan) -> None:
+    stores = [r for r in plan.resources if r.type in IDENTIFIER and inputs(r).get("finalSnapshotIdentifier")]
+    assert len(stores) == {"production": 2, "staging": 0, "pr-7": 0}[plan.stack], [r.urn for r in stores]
+    for store in stores:
+        ident = inputs(store)[IDENTIFIER[store.type]]
+        (suffix,) = [r for r in plan.by_type("random:index/randomId:RandomId") if r.parent == store.parent]
+        assert inputs(store)["finalSnapshotIdentifier"] == f"{ident}-final-{suffix.outputs['hex']}", store.urn
+        assert inputs(suffix)["keepers"] == {"identifier": ident}, f"{suffix.urn}: a new store draws a new suffix"

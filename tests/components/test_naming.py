@@ -4,15 +4,21 @@ production, which creates every kind, every template is used."""
 
 from __future__ import annotations
 
+import re
+
 from helpers import inputs
 
-from components.naming import physical_names
+from components.naming import FINAL_SNAPSHOT_SUFFIX_BYTES, physical_names
 from policies.constraints import PHYSICAL_NAMES
 from tools.offline import facts, mockrun
 
+_FINAL = re.compile(rf"(-final-)[0-9a-f]{{{2 * FINAL_SNAPSHOT_SUFFIX_BYTES}}}$")
+
 
 def _plan_names(plan: mockrun.Plan) -> dict[tuple[str, str], str]:
-    return {(kind, inputs(r)[prop]): r.urn for r in plan.resources if r.type in PHYSICAL_NAMES
+    # The random hex of a final snapshot id is the template's fixed-length {suffix}.
+    zeros = "0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES
+    return {(kind, _FINAL.sub(r"\g<1>" + zeros, inputs(r)[prop])): r.urn for r in plan.resources if r.type in PHYSICAL_NAMES
             for prop, kind in PHYSICAL_NAMES[r.type].items() if isinstance(inputs(r).get(prop), str)}
 
 

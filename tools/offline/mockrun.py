@@ -12,6 +12,7 @@ independent (tests run several stacks in one process).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import hashlib
 import json
@@ -255,6 +256,13 @@ def _random_password(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tup
     return "none", {"result": value, "bcryptHash": "$2a$10$mock"}
 
 
+def _random_id(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
+    raw = bytes.fromhex(_suffix(m.stack, name, str(inputs.get("keepers")), length=2 * int(inputs["byteLength"])))
+    b64 = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return b64, {"hex": raw.hex(), "b64Url": b64, "b64Std": base64.b64encode(raw).decode(),
+                 "dec": str(int.from_bytes(raw, "big"))}
+
+
 def _docker_image(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     image = inputs.get("imageName", name)
     digest = "sha256:" + hashlib.sha256(str(image).encode()).hexdigest()
@@ -287,6 +295,7 @@ _SHAPERS = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _simple("sgr-"),
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomId:RandomId": _random_id,
     "docker:index/image:Image": _docker_image,
     "kubernetes:helm.sh/v3:Release": _helm_release,
     # The bootstrap project (bootstrap/): account singletons and the GitHub provider's resources.
