@@ -174,6 +174,8 @@ class Profile:
     """Installs the cluster-wide platform (Envoy Gateway, cert-manager, monitoring) and the account's
     ECR pull-through cache rule. PR stacks run on staging's cluster and account and use what staging
     installed: two copies of an operator (or of the rule) cannot coexist."""
+    hosts_pr_environments: bool = False
+    """Its cluster and account host the pull-request stacks (``ephemeral config --base`` inherits from it)."""
     kms_deletion_window_days: int = 7
     """Days a scheduled key deletion can still be cancelled (30 in production: time to notice)."""
     ttl_hours: int | None = None
@@ -236,6 +238,7 @@ PROFILES: Mapping[Environment, Profile] = {
         quota=QuotaProfile(cpu=8, memory_gib=16),
         protect_data=False,
         installs_platform=True,
+        hosts_pr_environments=True,
     ),
     "production": Profile(
         environment="production",

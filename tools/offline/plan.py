@@ -129,13 +129,33 @@ def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
     return out
 
 
+MANIFESTS_MARKER = ".platform-manifests"
+"""Lists the files ``--manifests`` wrote into a folder: the only files a later run may replace."""
+
+
+def manifests_folder(directory: Path) -> list[str]:
+    """The files a previous run wrote into ``directory``; a folder holding anything else is refused
+    (``--manifests .`` would otherwise replace Pulumi.yaml and the stack files)."""
+    cli.output_dir(directory, "--manifests")
+    marker = directory / MANIFESTS_MARKER
+    if marker.is_file():
+        return [line for line in marker.read_text().splitlines() if line and "/" not in line and line != ".."]
+    present = sorted(p.name for p in directory.iterdir())
+    if present:
+        raise cli.UsageError(f"--manifests {directory}: the folder holds files this command did not write "
+                             f"({', '.join(present[:3])}{', ...' if len(present) > 3 else ''}); "
+                             "give an empty or new folder")
+    return []
+
+
 def write_manifests(plan: mockrun.Plan, directory: Path) -> int:
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.yaml"):
-        stale.unlink()
+    previous = manifests_folder(directory)
+    for name in previous:
+        (directory / name).unlink(missing_ok=True)
     objects = manifests(plan)
     for filename, obj in objects.items():
         (directory / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    (directory / MANIFESTS_MARKER).write_text("".join(f"{name}\n" for name in sorted(objects)))
     return len(objects)
 
 
@@ -216,6 +236,15 @@ def _check_args(args: Any) -> None:
                 raise UsageError(f"{flag} takes one stack; with {len(args.stacks)} stacks use {instead}")
     if args.no_policy and (args.check_json or args.check_json_dir):
         raise UsageError("--no-policy writes no policy verdict: drop --check-json/--check-json-dir")
+    # Every output is checked before the program runs: a bad path costs no plan.
+    for flag, file in (("--json", args.json_file), ("--check-json", args.check_json)):
+        if file is not None:
+            cli.output_file(file, flag)
+    for flag, folder in (("--json-dir", args.json_dir), ("--check-json-dir", args.check_json_dir)):
+        if folder is not None:
+            cli.output_dir(folder, flag)
+    if args.manifests is not None:
+        manifests_folder(args.manifests)
 
 
 def _start_policy_pack() -> threading.Thread:
@@ -264,8 +293,7 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
         print(f"warning: {stack}: {w}", file=sys.stderr)
     json_file = args.json_file or (args.json_dir / f"plan-{stack}.json" if args.json_dir else None)
     if json_file:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(wire.to_json(document) + "\n")
+        cli.write_text(json_file, wire.to_json(document) + "\n", "--json" if args.json_file else "--json-dir")
         lines.append(f"\nWrote {json_file} ({len(document['deployment']['resources'])} resources).")
     if args.manifests:
         n = write_manifests(plan, args.manifests)
