@@ -208,14 +208,23 @@ class Analyzer:
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Its own session: a Ctrl-C reaches only us, and we stop it (close). Its stdin is a pipe only
+        # we hold: when this process ends in any way (even SIGKILL), the pipe closes and the
+        # watchdog ends the plugin, so it can never outlive the command or the test session.
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(policy_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(policy_dir))
-        port = self._read_port(timeout)
-        self.channel = grpc.insecure_channel(
-            f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 400 * 1024 * 1024),
-                                          ("grpc.max_receive_message_length", 400 * 1024 * 1024)])
-        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+            [sys.executable, "-u", "-c", _WATCHDOG, "127.0.0.1:0", str(policy_dir)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            cwd=str(policy_dir), start_new_session=True)
+        self.channel = None
+        try:
+            port = self._read_port(timeout)
+            self.channel = grpc.insecure_channel(
+                f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 400 * 1024 * 1024),
+                                              ("grpc.max_receive_message_length", 400 * 1024 * 1024)])
+            grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self.lock = threading.Lock()
         self._info = None
@@ -243,16 +252,25 @@ class Analyzer:
             self._info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         return self._info
 
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Stops the plugin and waits for it (idempotent)."""
         if getattr(self, "channel", None) is not None:
             self.channel.close()
+            self.channel = None
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        for stream in (self.process.stdout, self.process.stderr):
+                self.process.wait(5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
 
@@ -368,6 +386,17 @@ class Analyzer:
 
 _MEMO_SIZE = 20_000
 
+_WATCHDOG = """
+import os, runpy, sys, threading
+def watch():
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
+"""
+"""``python -m pulumi.policy`` that ends when its parent does (stdin, a pipe only the parent holds, closes)."""
+
 
 def _enum_names() -> tuple[dict[int, str], dict[int, str]]:
     from pulumi.runtime.proto import analyzer_pb2 as pb
@@ -423,6 +452,15 @@ def shared_analyzer() -> Analyzer:
             _SHARED = Analyzer()
             atexit.register(_SHARED.close)
         return _SHARED
+
+
+def close_shared() -> None:
+    """Stops the process's analyzer now (a refused command has no use for it)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is not None:
+            _SHARED.close()
+            _SHARED = None
 
 
 def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:

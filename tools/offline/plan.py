@@ -333,8 +333,7 @@ def main(argv: list[str]) -> int:
     import config  # deferred: keeps `python -m tools --help` instant
 
     started = time.perf_counter()
-    if not args.no_policy:
-        _start_policy_pack()
+    starting = None if args.no_policy else _start_policy_pack()
     codes: dict[str, int] = {}
     pending: _Planned | None = None
     checks = None if args.no_policy else ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy")
@@ -356,6 +355,11 @@ def main(argv: list[str]) -> int:
     finally:
         if checks is not None:
             checks.shutdown(wait=True)
+        if starting is not None and pending is None:  # every stack refused: stop the pack now
+            from tools.offline import check
+
+            starting.join()
+            check.close_shared()
     if len(args.stacks) > 1:
         names = {cli.EXIT_OK: "PASS", cli.EXIT_FAILED: "FAIL", cli.EXIT_USAGE: "ERROR"}
         print(f"\nVerdict: {', '.join(f'{s} {names[codes[s]]}' for s in args.stacks)} "
