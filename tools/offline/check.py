@@ -72,9 +72,8 @@ _EXPORT_SHAPE = '{"version": 3, "deployment": {"resources": [{"urn", "type", ...
 
 def resources_of(deployment: Any, source: str = "deployment") -> list[dict[str, Any]]:
     """The resources of a stack export; every malformed one is named on a line of its own."""
-    resources = deployment.get("deployment", {}).get("resources") if isinstance(deployment, dict) else None
-    if isinstance(deployment, dict) and not isinstance(deployment.get("deployment", {}), dict):
-        resources = None
+    inner = deployment.get("deployment", {}) if isinstance(deployment, dict) else None
+    resources = inner.get("resources") if isinstance(inner, dict) else None
     if resources is None and isinstance(deployment, dict) and isinstance(deployment.get("resources"), list):
         resources = deployment["resources"]  # the bare "deployment" object
     if not isinstance(resources, list):

@@ -236,6 +236,8 @@ def _check_args(args: Any) -> None:
                 raise UsageError(f"{flag} takes one stack; with {len(args.stacks)} stacks use {instead}")
     if args.no_policy and (args.check_json or args.check_json_dir):
         raise UsageError("--no-policy writes no policy verdict: drop --check-json/--check-json-dir")
+    if not (args.cwd / "Pulumi.yaml").is_file():
+        raise UsageError(f"-C {args.cwd}: no Pulumi.yaml there; give the project folder")
     # Every output is checked before the program runs: a bad path costs no plan.
     for flag, file in (("--json", args.json_file), ("--check-json", args.check_json)):
         if file is not None:

@@ -69,6 +69,8 @@ def from_mapping(stack: str, raw: Any, root: Path, path: Path) -> StackConfig:
         if isinstance(decl, dict) and "default" in decl:
             config[key if ":" in key else f"{name}:{key}"] = engine_value(decl["default"])
     for key, value in raw.items():
+        if not isinstance(key, str):
+            raise UsageError(f"{path.name}: config key {key!r} is not a name; keys are strings like {name}:owner")
         full = key if ":" in key else f"{name}:{key}"
         if _has_secure(value):
             secrets.add(full)
