@@ -807,6 +807,8 @@ def _convert(spec: Key, value: Any) -> tuple[Any, str | None]:
             return _BAD_TYPE, "a list, e.g. " + spec.example
     if not isinstance(parsed, list):
         return _BAD_TYPE, "a list, e.g. " + spec.example
+    if not all(isinstance(item, str) for item in parsed):  # every list setting is a list of names
+        return _BAD_TYPE, "a list of strings, e.g. " + spec.example
     return parsed, None
 
 

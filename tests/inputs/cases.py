@@ -112,6 +112,9 @@ _HANDWRITTEN_STACKS = [
     _stack("both-kube-settings", with_key(STAGING, "platform:kubeconfig", "{secure: AAAB}"), "platform:kubeContext"),
     _stack("subnets-one", with_key(STAGING, "platform:privateSubnetIds", "[subnet-0a1b2c3d4e5f60718]"),
            "platform:privateSubnetIds"),
+    _stack("subnets-holding-an-object", with_key(STAGING, "platform:privateSubnetIds",
+                                                 "[subnet-0a1b2c3d4e5f60718, {a: 1}]"), "platform:privateSubnetIds"),
+    _stack("services-holding-numbers", with_key(STAGING, "platform:services", "[app, backup, 3]"), "platform:services"),
     _stack("secure-nested-on-plain", STAGING + "  platform:postgres:\n    instanceClass: {secure: AAAB}\n",
            "platform:postgres.instanceClass"),
 ]
