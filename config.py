@@ -1033,7 +1033,7 @@ def environment_table() -> str:
         if p.protect_data:
             return "data stores and bucket `protect`ed"
         if p.postgres.deletion_protection:
-            return "data stores deletion-protected"
+            return "RDS deletion-protected; Redis and the bucket destroyable"
         return "everything destroyable"
 
     issuer = {"self-signed": "self-signed CA issuer", "letsencrypt-staging": "Let's Encrypt staging",
