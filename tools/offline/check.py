@@ -214,7 +214,7 @@ class Analyzer:
             [sys.executable, "-u", "-c", _WATCHDOG, "127.0.0.1:0", str(policy_dir)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
             cwd=str(policy_dir), start_new_session=True)
-        self.channel = None
+        self.channel: Any = None
         try:
             port = self._read_port(timeout)
             self.channel = grpc.insecure_channel(
@@ -259,9 +259,9 @@ class Analyzer:
 
     def close(self) -> None:
         """Stops the plugin and waits for it (idempotent)."""
-        if getattr(self, "channel", None) is not None:
-            self.channel.close()
-            self.channel = None
+        channel, self.channel = getattr(self, "channel", None), None
+        if channel is not None:
+            channel.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
