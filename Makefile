@@ -8,7 +8,7 @@ TOOLS_VENV := .venv-tools
 PIP_FLAGS := -q --disable-pip-version-check
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup tools-setup plan test lint golden docs bench charts preview up clean help
+.PHONY: setup python-version tools-setup plan test lint golden docs bench charts preview up clean help
 
 help:
 	@echo "make plan [STACK=staging]   offline plan (mock runtime) + policy verdict"
@@ -20,7 +20,11 @@ help:
 	@echo "make charts                 pull the pinned Helm charts into PLATFORM_CHARTS (needs the chart repositories)"
 	@echo "make preview|up STACK=...   the real Pulumi CLI with the policy pack and its config"
 
-setup: $(VENV)/.installed
+setup: python-version $(VENV)/.installed
+
+# One line, before anything is installed: some commands do not even import on Python 3.10.
+python-version:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed, $(PYTHON) is " + sys.version.split()[0] + "; run make PYTHON=python3.11 ...")'
 
 # Idempotent: reinstalls only when a requirements file changed.
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt

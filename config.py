@@ -177,6 +177,8 @@ class Profile:
     """Installs the cluster-wide platform (Envoy Gateway, cert-manager, monitoring) and the account's
     ECR pull-through cache rule. PR stacks run on staging's cluster and account and use what staging
     installed: two copies of an operator (or of the rule) cannot coexist."""
+    hosts_pr_environments: bool = False
+    """Its cluster and account host the pull-request stacks (``ephemeral config --base`` inherits from it)."""
     kms_deletion_window_days: int = 7
     """Days a scheduled key deletion can still be cancelled (30 in production: time to notice)."""
     ttl_hours: int | None = None
@@ -239,6 +241,7 @@ PROFILES: Mapping[Environment, Profile] = {
         quota=QuotaProfile(cpu=8, memory_gib=16),
         protect_data=False,
         installs_platform=True,
+        hosts_pr_environments=True,
     ),
     "production": Profile(
         environment="production",
@@ -572,6 +575,8 @@ KEYS: tuple[Key, ...] = (
 )
 KEYS_BY_NAME: Mapping[str, Key] = {k.name: k for k in KEYS}
 _GROUPS = {k.name.split(".")[0] for k in KEYS if "." in k.name}
+PROVIDER_NAMESPACES = frozenset({"aws", "kubernetes", "docker", "random", "tls", "pulumi"})
+"""Config namespaces that belong to the providers in requirements.txt (and ``pulumi:`` itself)."""
 
 _DEFAULTS: Mapping[str, Any] = {
     "services": ["app", "backup"],
@@ -712,7 +717,8 @@ class _Context:
                     values["aws:region"] = value
                 continue
             if not full.startswith(prefix):
-                continue  # other namespaces (aws:*, kubernetes:*) belong to their providers
+                self._foreign(full, value)  # other namespaces (aws:*, kubernetes:*) belong to their providers
+                continue
             name = full[len(prefix):]
             if name in _GROUPS and name not in KEYS_BY_NAME:
                 nested = _as_object(value)
@@ -729,6 +735,18 @@ class _Context:
                          fix="pulumi config set aws:region eu-west-1")
         return values
 
+    def _foreign(self, full: str, value: Any) -> None:
+        """A key of another namespace: a provider's (left to it), or a typo of ours, which would
+        otherwise be ignored while the key it meant is reported missing."""
+        namespace, _, name = full.partition(":")
+        if namespace in PROVIDER_NAMESPACES:
+            return
+        known = sorted({self.project, *PROVIDER_NAMESPACES})
+        close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}:{name}?" if close else f"one of the namespaces {', '.join(known)}"
+        fix = f"pulumi config rm {full}" + (f" && pulumi config set {close[0]}:{name} <value>" if close else "")
+        self.problem(full, value, f"a known namespace ({hint})", "unknown namespace", fix=fix)
+
     def _take(self, name: str, value: Any, values: dict[str, Any], full: str) -> None:
         spec = KEYS_BY_NAME.get(name)
         if spec is None:
@@ -736,6 +754,17 @@ class _Context:
             hint = f"did you mean {self.project}:{close[0]}?" if close else "not a platform setting"
             fix = self.rm(name) + (f" && pulumi config set {self.project}:{close[0]} <value>" if close else "")
             self.problem(name, value, f"a known key ({hint})", "unknown key", fix=fix)
+            return
+        is_secret = full in self.secret_keys
+        if spec.secret and not is_secret:
+            self.secret_keys.add(full)  # never echo the plain text back
+            self.problem(name, value, "a secret value, encrypted in the stack file", "written in plain text",
+                         fix=f"pulumi config set --secret {full} '{spec.example}'")
+            return
+        if is_secret and not spec.secret:
+            # A secret on a plain key would be decrypted into tags and labels of every resource.
+            self.problem(name, value, "a plain value: this key is not secret (it is tagged on every resource)",
+                         "a secure: value", fix=f"pulumi config set {full} '{spec.example}'")
             return
         converted, error = _convert(spec, value)
         if error is not None:
@@ -782,6 +811,8 @@ def _convert(spec: Key, value: Any) -> tuple[Any, str | None]:
             return _BAD_TYPE, "a list, e.g. " + spec.example
     if not isinstance(parsed, list):
         return _BAD_TYPE, "a list, e.g. " + spec.example
+    if not all(isinstance(item, str) for item in parsed):  # every list setting is a list of names
+        return _BAD_TYPE, "a list of strings, e.g. " + spec.example
     return parsed, None
 
 
@@ -847,6 +878,11 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
             if name in values:
                 ctx.problem(name, values[name], "unset: ephemeral stacks run data stores in-cluster",
                             "not used by ephemeral stacks", fix=ctx.rm(name))
+        number = re.fullmatch(r"pr-(\d+)", ctx.stack)
+        if "pr" in values and (number is None or int(number.group(1)) != values["pr"]):
+            expected = f"{number.group(1)} (the stack's name is {ctx.stack})" if number else "the number in the stack name"
+            ctx.problem("pr", values["pr"], expected, "the stack and its namespace would belong to another pull request",
+                        fix=f"pulumi config set {ctx.project}:pr {number.group(1) if number else '<n>'}")
     elif "pr" in values or "expiresAt" in values:
         name = "pr" if "pr" in values else "expiresAt"
         ctx.problem(name, values[name], "unset outside ephemeral stacks", "only for ephemeral stacks",
@@ -1001,7 +1037,7 @@ def environment_table() -> str:
         if p.protect_data:
             return "data stores and bucket `protect`ed"
         if p.postgres.deletion_protection:
-            return "data stores deletion-protected"
+            return "RDS deletion-protected; Redis and the bucket destroyable"
         return "everything destroyable"
 
     issuer = {"self-signed": "self-signed CA issuer", "letsencrypt-staging": "Let's Encrypt staging",

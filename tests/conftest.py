@@ -5,6 +5,7 @@ Plans of each stack class are run once per session and cached (``helpers.cached_
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from helpers import STACKS, cached_plan  # noqa: E402
+from helpers import STACKS, analyzer_processes, cached_plan  # noqa: E402
 
 from tools.offline import mockrun  # noqa: E402
 
@@ -60,3 +61,27 @@ def stack(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def plan(plan_of: Callable[[str], mockrun.Plan], stack: str) -> mockrun.Plan:
     return plan_of(stack)
+
+
+# No policy-pack analyzer may outlive the session: each process (an xdist worker, or the only one)
+# stops its own and reports any that remain; the controller fails the run if one did.
+_LEFT: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    check = sys.modules.get("tools.offline.check")
+    if check is not None:
+        check.close_shared()
+    left = [f"pid {pid} (parent {os.getpid()})" for pid in analyzer_processes(parent=os.getpid())]
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["analyzers_left"] = left
+        return
+    left += _LEFT
+    if left:
+        print(f"\nerror: policy-pack analyzer processes outlived the tests: {', '.join(left)}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_testnodedown(node: object, error: object) -> None:
+    _LEFT.extend(getattr(node, "workeroutput", {}).get("analyzers_left", []))

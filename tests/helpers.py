@@ -46,3 +46,27 @@ def cached_plan(stack: str) -> mockrun.Plan:
 def inputs(resource: mockrun.Recorded) -> dict[str, Any]:
     """A resource's inputs as plain data (secrets shown as '[secret]')."""
     return wire.plain(resource.inputs)
+
+
+def analyzer_processes(*, parent: int | None = None, tag: str | None = None) -> list[int]:
+    """Live policy-pack analyzer processes (``pulumi.policy``): children of ``parent``, or carrying
+    ``PLATFORM_TEST_TAG=<tag>`` in their environment (a tagged command's, whoever its parent is now)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            status = (proc / "status").read_text()
+            environ = (proc / "environ").read_bytes() if tag is not None else b""
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if b"pulumi.policy" not in cmdline or fields.get("State", "").startswith("Z"):
+            continue
+        if parent is not None and fields.get("PPid", "").strip() != str(parent):
+            continue
+        if tag is not None and f"PLATFORM_TEST_TAG={tag}".encode() not in environ.split(b"\0"):
+            continue
+        found.append(int(proc.name))
+    return found

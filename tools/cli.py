@@ -36,6 +36,44 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+def output_file(path: Path, flag: str) -> Path:
+    """``path`` made ready to be written as a file: missing parent folders are created (as for every
+    output of every command); a folder, or a parent that is a file, is a ``UsageError``."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a folder; give a file name (e.g. {path / 'out.json'})")
+    _make_parent(path.parent, flag, path)
+    return path
+
+
+def output_dir(path: Path, flag: str) -> Path:
+    """``path`` made ready as a folder to write into (created with its parents); a file is a ``UsageError``."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path}: is a file; give a folder")
+    _make_parent(path, flag, path)
+    return path
+
+
+def _make_parent(folder: Path, flag: str, path: Path) -> None:
+    for ancestor in (folder, *folder.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise UsageError(f"{flag} {path}: {ancestor} is a file, not a folder")
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot create {folder} ({exc.strerror})") from None
+
+
+def write_text(path: Path, text: str, flag: str) -> None:
+    """Writes an output file; an unusable path is a ``UsageError`` naming the flag, never a traceback."""
+    output_file(path, flag)
+    try:
+        path.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot be written ({exc.strerror})") from None
+
+
 def run(main: Callable[[list[str]], int | None], argv: Sequence[str]) -> int:
     """``main(argv)`` with usage and configuration errors turned into ``error: ...`` and exit 2."""
     try:

@@ -102,9 +102,16 @@ def test_outside_inputs_inherited_profile_overrides_not(root: Path) -> None:
         assert cfg[key] == base["config"][key], key
 
 
-def test_other_base_stack(root: Path) -> None:
-    assert generate(root, "--pr", "7", "--base", "production") == 0
+def test_other_base_stack_only_when_allowed_explicitly(root: Path) -> None:
+    assert generate(root, "--pr", "7", "--base", "production", "--allow-base") == 0
     assert settings(root, 7).cluster.name == "platform-production"
+
+
+def test_a_base_whose_cluster_hosts_no_pr_stacks_is_refused(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert generate(root, "--pr", "7", "--base", "production") == 2
+    err = capsys.readouterr().err
+    assert "--base production" in err and "--allow-base" in err and "staging" in err, err
+    assert not (root / "Pulumi.pr-7.yaml").exists()
 
 
 def test_invalid_result_exits_2_with_the_messages_and_writes_nothing(

@@ -464,6 +464,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", required=True, metavar="FILE", help="markdown output ('-' for stdout)")
     p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.out != "-":
+        cli.output_file(Path(args.out), "--out")
     plans = _pairs(args.plan, "--plan")
     checks = _pairs(args.check, "--check")
     unknown = sorted(set(checks) - set(plans))
@@ -475,7 +477,7 @@ def main(argv: list[str]) -> int:
     if args.out == "-":
         sys.stdout.write(text)
     else:
-        Path(args.out).write_text(text)
+        cli.write_text(Path(args.out), text, "--out")
         print(f"wrote {args.out} ({length(text):,} characters): "
               + ", ".join(f"{e.stack} {e.verdict}" for e in envs))
     for e in envs:

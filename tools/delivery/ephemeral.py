@@ -135,16 +135,37 @@ def choose_expiry(*, existing_config: Mapping[str, Any] | None, now: datetime, t
     return now + timedelta(hours=default_ttl)
 
 
+def _check_base(base: str, root: Path, *, allowed: bool) -> None:
+    """PR stacks inherit the cluster of the stack whose profile hosts them (staging today); any other
+    base (production!) must be asked for twice: ``--base X --allow-base``."""
+    import config
+    from tools.offline.facts import environment_of
+
+    environment = environment_of(base, root)
+    profile = config.PROFILES.get(environment)  # type: ignore[call-overload]
+    if profile is not None and profile.hosts_pr_environments:
+        return
+    if not allowed:
+        hosts = [env for env, p in config.PROFILES.items() if p.hosts_pr_environments]
+        raise UsageError(f"--base {base}: its environment is {environment!r}, whose cluster does not host "
+                         f"pull-request stacks ({', '.join(hosts)} does); use --base {hosts[0] if hosts else 'staging'}, "
+                         f"or add --allow-base to build on {base}'s cluster deliberately")
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     root: Path = args.root
     if args.ttl is not None and not 1 <= args.ttl <= MAX_TTL_HOURS:
         raise UsageError(f"--ttl {args.ttl}: expected hours from 1 to {MAX_TTL_HOURS}")
     if args.base.startswith("pr-"):
         raise UsageError(f"--base {args.base}: the base must be a long-lived stack such as staging")
-    base_doc = _read_yaml(root / f"Pulumi.{args.base}.yaml")
+    base_path = root / f"Pulumi.{args.base}.yaml"
+    if not base_path.is_file():
+        raise UsageError(f"--base {args.base}: {base_path.name} not found in {root}")
+    base_doc = _read_yaml(base_path)
     base_config = base_doc.get("config") or {}
     if not isinstance(base_config, dict):
         raise UsageError(f"Pulumi.{args.base}.yaml: 'config' must be a mapping")
+    _check_base(args.base, root, allowed=args.allow_base)
     name = stack_name(args.pr)
     path = root / f"Pulumi.{name}.yaml"
     existing = _read_yaml(path) if path.exists() else None
@@ -447,6 +468,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="write Pulumi.pr-N.yaml (offline)")
     c.add_argument("--pr", type=_pr, required=True)
     c.add_argument("--base", default="staging", help="stack whose outside inputs are inherited (default staging)")
+    c.add_argument("--allow-base", action="store_true",
+                   help="allow a --base whose profile does not host pull-request stacks")
     c.add_argument("--image-tag", help="image tag to deploy (default pr-N; never 'latest')")
     c.add_argument("--build-context", help="sets platform:app.buildContext so the update builds the image")
     c.add_argument("--ttl", type=int, help="expire HOURS from now (default: keep the existing expiry, "

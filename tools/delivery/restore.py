@@ -84,16 +84,21 @@ def _parser() -> cli.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.out is not None:
+        cli.output_file(args.out, "--out")
     settings = facts.settings(args.stack)
     image = args.image or default_image(settings)
     if "@sha256:" not in image and image.rsplit(":", 1)[-1] == "latest":
         raise UsageError("--image must not use the 'latest' tag; use the digest or the deployed tag")
+    if "@sha256:" not in image and ":" not in image.rsplit("/", 1)[-1]:
+        # No tag means 'latest' to every container runtime: the same moving target, unnamed.
+        raise UsageError(f"--image {image}: no tag (that means 'latest'); give the deployed tag or the digest, "
+                         f"e.g. {image}:<imageTag> or {image}@sha256:<digest>")
     job = restore_job(settings, args.key, image)
 
     text = yaml.safe_dump(job, sort_keys=False)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        cli.write_text(args.out, text, "--out")
         print(f"Wrote {args.out}. Apply with: kubectl apply -f {args.out} "
               f"&& kubectl -n {settings.app_namespace} logs -f job/{job['metadata']['name']}", file=sys.stderr)
     else:

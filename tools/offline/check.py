@@ -53,24 +53,76 @@ _SKIPPED_TYPES = ("pulumi:pulumi:Stack",)
 def load_deployment(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"deployment file not found: {path}")
+        raise UsageError(f"deployment file not found: {path}" if not path.exists()
+                         else f"{path}: is a folder; give a plan file (tools plan --json FILE)")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError) as e:
         raise UsageError(f"{path} is not valid JSON ({e})") from None
     resources_of(data, str(path))
     return data
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_EXPORT_SHAPE = '{"version": 3, "deployment": {"resources": [{"urn", "type", ...}]}}'
+
+
 def resources_of(deployment: Any, source: str = "deployment") -> list[dict[str, Any]]:
-    resources = deployment.get("deployment", {}).get("resources") if isinstance(deployment, dict) else None
+    """The resources of a stack export; every malformed one is named on a line of its own."""
+    inner = deployment.get("deployment", {}) if isinstance(deployment, dict) else None
+    resources = inner.get("resources") if isinstance(inner, dict) else None
     if resources is None and isinstance(deployment, dict) and isinstance(deployment.get("resources"), list):
         resources = deployment["resources"]  # the bare "deployment" object
-    if not isinstance(resources, list) or not all(isinstance(r, dict) and "urn" in r and "type" in r
-                                                 for r in resources):
-        raise UsageError(f"{source} is not a Pulumi stack export: expected "
-                         '{"version": 3, "deployment": {"resources": [{"urn", "type", ...}]}}')
+    if not isinstance(resources, list):
+        raise UsageError(f"{source} is not a Pulumi stack export: expected {_EXPORT_SHAPE}")
+    problems = [f"{source}: resources[{i}]: {why}" for i, r in enumerate(resources) for why in _resource_problems(r)]
+    if problems:
+        raise UsageError(f"{source} is not a valid Pulumi stack export ({len(problems)} problem(s)):\n  "
+                         + "\n  ".join(problems[:50]))
     return resources
+
+
+def _resource_problems(resource: Any) -> list[str]:
+    if not isinstance(resource, dict):
+        return [f"expected an object {{\"urn\", \"type\", ...}}, got {type(resource).__name__}"]
+    problems = []
+    urn = resource.get("urn")
+    if not isinstance(urn, str) or not urn.startswith("urn:pulumi:") or urn.count("::") < 3:
+        problems.append(f"urn = {json.dumps(urn)[:80]}: expected urn:pulumi:<stack>::<project>::<type>::<name>")
+    label = f"{urn}: " if isinstance(urn, str) else ""
+    if not isinstance(resource.get("type"), str) or not resource.get("type"):
+        problems.append(f"{label}type = {json.dumps(resource.get('type'))[:80]}: expected a type token string")
+    for field in ("inputs", "outputs"):
+        if field in resource and resource[field] is not None and not isinstance(resource[field], dict):
+            problems.append(f"{label}{field}: expected an object of properties, "
+                            f"got {type(resource[field]).__name__}")
+        elif isinstance(resource.get(field), dict) and _has_nan(resource[field]):
+            problems.append(f"{label}{field}: holds NaN or Infinity, which JSON and the engine cannot carry")
+    for field in ("parent", "provider"):
+        if resource.get(field) is not None and not isinstance(resource[field], str):
+            problems.append(f"{label}{field}: expected a string")
+    if "dependencies" in resource and not (isinstance(resource["dependencies"], list)
+                                           and all(isinstance(d, str) for d in resource["dependencies"])):
+        problems.append(f"{label}dependencies: expected a list of URNs")
+    return problems
+
+
+def _has_nan(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return any(_has_nan(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nan(v) for v in value)
+    return False
+
+
+def stacks_named(resources: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The stacks the resources' URNs belong to (``urn:pulumi:<stack>::...``)."""
+    return {r["urn"][len("urn:pulumi:"):].split("::", 1)[0] for r in resources}
 
 
 def load_policy_config(environment: str) -> dict[str, Any]:
@@ -155,14 +207,23 @@ class Analyzer:
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # Its own session: a Ctrl-C reaches only us, and we stop it (close). Its stdin is a pipe only
+        # we hold: when this process ends in any way (even SIGKILL), the pipe closes and the
+        # watchdog ends the plugin, so it can never outlive the command or the test session.
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(policy_dir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=str(policy_dir))
-        port = self._read_port(timeout)
-        self.channel = grpc.insecure_channel(
-            f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 400 * 1024 * 1024),
-                                          ("grpc.max_receive_message_length", 400 * 1024 * 1024)])
-        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+            [sys.executable, "-u", "-c", _WATCHDOG, "127.0.0.1:0", str(policy_dir)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            cwd=str(policy_dir), start_new_session=True)
+        self.channel: Any = None
+        try:
+            port = self._read_port(timeout)
+            self.channel = grpc.insecure_channel(
+                f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 400 * 1024 * 1024),
+                                              ("grpc.max_receive_message_length", 400 * 1024 * 1024)])
+            grpc.channel_ready_future(self.channel).result(timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         self.lock = threading.Lock()
         self._info = None
@@ -190,16 +251,25 @@ class Analyzer:
             self._info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
         return self._info
 
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        if getattr(self, "channel", None) is not None:
-            self.channel.close()
+        """Stops the plugin and waits for it (idempotent)."""
+        channel, self.channel = getattr(self, "channel", None), None
+        if channel is not None:
+            channel.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        for stream in (self.process.stdout, self.process.stderr):
+                self.process.wait(5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
 
@@ -315,6 +385,17 @@ class Analyzer:
 
 _MEMO_SIZE = 20_000
 
+_WATCHDOG = """
+import os, runpy, sys, threading
+def watch():
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+runpy.run_module("pulumi.policy", run_name="__main__", alter_sys=True)
+"""
+"""``python -m pulumi.policy`` that ends when its parent does (stdin, a pipe only the parent holds, closes)."""
+
 
 def _enum_names() -> tuple[dict[int, str], dict[int, str]]:
     from pulumi.runtime.proto import analyzer_pb2 as pb
@@ -372,6 +453,15 @@ def shared_analyzer() -> Analyzer:
         return _SHARED
 
 
+def close_shared() -> None:
+    """Stops the process's analyzer now (a refused command has no use for it)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is not None:
+            _SHARED.close()
+            _SHARED = None
+
+
 def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:
     """Run the pack over a deployment (stack export format) under the environment's config."""
     if environment not in POLICY_CONFIGS:
@@ -392,7 +482,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--json", dest="json_file", type=Path, help="also write the result as JSON to FILE")
     args = parser.parse_args(argv)
     environment = environment_of(args.stack)
+    if args.json_file is not None:
+        cli.output_file(args.json_file, "--json")
     deployment = load_deployment(args.deployment)
+    resources = resources_of(deployment, args.deployment)
+    if not [r for r in resources if r["type"] != "pulumi:pulumi:Stack" and not r["type"].startswith("pulumi:providers:")]:
+        raise UsageError(f"{args.deployment}: the plan holds no resources; an empty plan checks nothing")
+    others = stacks_named(resources) - {args.stack}
+    if others:
+        raise UsageError(f"{args.deployment}: its URNs name stack {', '.join(sorted(others))}, not --stack {args.stack}; "
+                         f"pass --stack {sorted(others)[0]} (the stack picks the policy config)")
     try:
         result = check_deployment(deployment, environment, stack=args.stack)
     except RuntimeError as e:  # the pack failed to start or crashed: never report a pass

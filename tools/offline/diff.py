@@ -447,14 +447,15 @@ def _parser() -> cli.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    for flag, path in (("--json", args.json_file), ("--markdown", args.markdown)):
+        if path is not None:
+            cli.output_file(path, flag)
     diffs = diff(load_side(args.base), load_side(args.head))
     print(render_text(diffs), end="")
     if args.json_file:
-        args.json_file.parent.mkdir(parents=True, exist_ok=True)
-        args.json_file.write_text(json.dumps(to_json(diffs), indent=2, sort_keys=True) + "\n")
+        cli.write_text(args.json_file, json.dumps(to_json(diffs), indent=2, sort_keys=True) + "\n", "--json")
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(render_markdown(diffs, args.budget))
+        cli.write_text(args.markdown, render_markdown(diffs, args.budget), "--markdown")
     return EXIT_BLOCKING if any(d.blocking for d in diffs) else EXIT_OK
 
 

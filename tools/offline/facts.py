@@ -156,11 +156,12 @@ def main(argv: list[str]) -> int:
                                 description="A stack's facts, offline from its stack file through config.parse.")
     parser.add_argument("stack", help="stack name: staging, production or pr-<n>")
     parser.add_argument("key", nargs="?", help="print only this fact's value (e.g. environment)")
+    parser.add_argument("-C", "--cwd", type=Path, default=ROOT, help="project folder (default: this repo)")
     args = parser.parse_args(argv)
     if args.key == "environment":  # the cheap path the Makefile takes
-        print(environment_of(args.stack))
+        print(environment_of(args.stack, args.cwd))
         return cli.EXIT_OK
-    values = workflow_facts(args.stack)
+    values = workflow_facts(args.stack, args.cwd)
     if args.key is not None:
         if args.key not in values:
             raise UsageError(f"unknown fact {args.key!r}: expected one of {', '.join(values)}")

@@ -139,13 +139,33 @@ def manifests(plan: mockrun.Plan) -> dict[str, dict[str, Any]]:
     return out
 
 
+MANIFESTS_MARKER = ".platform-manifests"
+"""Lists the files ``--manifests`` wrote into a folder: the only files a later run may replace."""
+
+
+def manifests_folder(directory: Path) -> list[str]:
+    """The files a previous run wrote into ``directory``; a folder holding anything else is refused
+    (``--manifests .`` would otherwise replace Pulumi.yaml and the stack files)."""
+    cli.output_dir(directory, "--manifests")
+    marker = directory / MANIFESTS_MARKER
+    if marker.is_file():
+        return [line for line in marker.read_text().splitlines() if line and "/" not in line and line != ".."]
+    present = sorted(p.name for p in directory.iterdir())
+    if present:
+        raise cli.UsageError(f"--manifests {directory}: the folder holds files this command did not write "
+                             f"({', '.join(present[:3])}{', ...' if len(present) > 3 else ''}); "
+                             "give an empty or new folder")
+    return []
+
+
 def write_manifests(plan: mockrun.Plan, directory: Path) -> int:
-    directory.mkdir(parents=True, exist_ok=True)
-    for stale in directory.glob("*.yaml"):
-        stale.unlink()
+    previous = manifests_folder(directory)
+    for name in previous:
+        (directory / name).unlink(missing_ok=True)
     objects = manifests(plan)
     for filename, obj in objects.items():
         (directory / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    (directory / MANIFESTS_MARKER).write_text("".join(f"{name}\n" for name in sorted(objects)))
     return len(objects)
 
 
@@ -237,6 +257,17 @@ def _check_args(args: Any) -> None:
                          f"give the directory --json-dir wrote")
     if args.no_policy and (args.check_json or args.check_json_dir):
         raise UsageError("--no-policy writes no policy verdict: drop --check-json/--check-json-dir")
+    if not (args.cwd / "Pulumi.yaml").is_file():
+        raise UsageError(f"-C {args.cwd}: no Pulumi.yaml there; give the project folder")
+    # Every output is checked before the program runs: a bad path costs no plan.
+    for flag, file in (("--json", args.json_file), ("--check-json", args.check_json)):
+        if file is not None:
+            cli.output_file(file, flag)
+    for flag, folder in (("--json-dir", args.json_dir), ("--check-json-dir", args.check_json_dir)):
+        if folder is not None:
+            cli.output_dir(folder, flag)
+    if args.manifests is not None:
+        manifests_folder(args.manifests)
 
 
 def _start_policy_pack() -> threading.Thread:
@@ -293,8 +324,7 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
         print(f"warning: {stack}: {w}", file=sys.stderr)
     json_file = args.json_file or (args.json_dir / f"plan-{stack}.json" if args.json_dir else None)
     if json_file:
-        json_file.parent.mkdir(parents=True, exist_ok=True)
-        json_file.write_text(wire.to_json(document) + "\n")
+        cli.write_text(json_file, wire.to_json(document) + "\n", "--json" if args.json_file else "--json-dir")
         lines.append(f"\nWrote {json_file} ({len(document['deployment']['resources'])} resources).")
     if args.manifests:
         n = write_manifests(plan, args.manifests)
@@ -374,8 +404,7 @@ def main(argv: list[str]) -> int:
     import config  # deferred: keeps `python -m tools --help` instant
 
     started = time.perf_counter()
-    if not args.no_policy:
-        _start_policy_pack()
+    starting = None if args.no_policy else _start_policy_pack()
     codes: dict[str, int] = {}
     pending: _Planned | None = None
     checks = None if args.no_policy else ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy")
@@ -397,6 +426,11 @@ def main(argv: list[str]) -> int:
     finally:
         if checks is not None:
             checks.shutdown(wait=True)
+        if starting is not None and pending is None:  # every stack refused: stop the pack now
+            from tools.offline import check
+
+            starting.join()
+            check.close_shared()
     if len(args.stacks) > 1:
         names = {cli.EXIT_OK: "PASS", cli.EXIT_FAILED: "FAIL", cli.EXIT_USAGE: "ERROR", EXIT_BLOCKING: "BLOCKING"}
         print(f"\nVerdict: {', '.join(f'{s} {names[codes[s]]}' for s in args.stacks)} "
