@@ -25,73 +25,35 @@ operation, 2 bad input or usage.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sys
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
+from release_model import (  # noqa: F401 - one source of truth with config.py; re-exported for callers
+    IMAGE_KEYS,
+    KEY_ACTIVE,
+    KEY_STEPS,
+    KEY_WEIGHT,
+    TRACKS,
+    ReleaseError,
+    ReleaseState,
+    image_problem,
+    other,
+    validate_steps,
+)
 from tools import cli
 from tools.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ROOT, UsageError
 
-TRACKS = ("blue", "green")
 DEFAULT_STEPS = (10, 50, 100)
-KEY_ACTIVE = "platform:release.activeTrack"
-KEY_WEIGHT = "platform:release.candidateWeight"
-KEY_STEPS = "platform:release.steps"
-IMAGE_KEYS = {track: f"platform:release.{track}Image" for track in TRACKS}
-IMAGE_REF = re.compile(r"[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(@sha256:[0-9a-f]{64}|:[A-Za-z0-9_.-]{1,128})")
 PULUMI_INSTALL = ("the Pulumi CLI is not installed (no `pulumi` on PATH); `release {command}` drives the stack's "
                   "config through the Automation API.\n"
                   "Install it with:  curl -fsSL https://get.pulumi.com | sh   (see https://www.pulumi.com/docs/install/)\n"
                   "`python -m tools release decide` and `python -m tools plan` work without it.")
 
 Decision = Literal["rollback", "wait", "done"]
-
-
-class ReleaseError(Exception):
-    """A release state or a request that cannot be: one line saying which and how to fix it."""
-
-
-def other(track: str) -> str:
-    return TRACKS[1 - TRACKS.index(track)]
-
-
-@dataclass(frozen=True)
-class ReleaseState:
-    active: str
-    candidate_weight: int
-    images: Mapping[str, str]
-
-    def __post_init__(self) -> None:
-        if self.active not in TRACKS:
-            raise ReleaseError(f"{KEY_ACTIVE} = {self.active!r}: expected blue or green")
-        if not 0 <= self.candidate_weight <= 99:
-            raise ReleaseError(f"{KEY_WEIGHT} = {self.candidate_weight}: expected 0..99 (100 makes the idle "
-                               f"track active: set {KEY_ACTIVE} instead)")
-
-    @property
-    def idle(self) -> str:
-        return other(self.active)
-
-    @property
-    def weights(self) -> dict[str, int]:
-        """What the HTTPRoute gets, per track."""
-        return {self.active: 100 - self.candidate_weight, self.idle: self.candidate_weight}
-
-    @property
-    def phase(self) -> Literal["stable", "shifting"]:
-        return "shifting" if self.candidate_weight else "stable"
-
-
-def validate_steps(steps: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(int(s) for s in steps)
-    if not out or out[-1] != 100 or any(not 0 < s <= 100 for s in out) or list(out) != sorted(set(out)):
-        raise ReleaseError(f"release steps {list(steps)}: expected strictly increasing percentages ending at 100, "
-                           "e.g. [10, 50, 100]")
-    return out
 
 
 def next_weights(state: ReleaseState, steps: Sequence[int]) -> dict[str, int]:
@@ -103,8 +65,9 @@ def next_weights(state: ReleaseState, steps: Sequence[int]) -> dict[str, int]:
 
 def prepare(state: ReleaseState, image: str) -> ReleaseState:
     """The idle track gets ``image``; traffic does not move."""
-    if not IMAGE_REF.fullmatch(image):
-        raise ReleaseError(f"--image {image!r}: expected <registry>/<repository>@sha256:<digest> (or :<tag>)")
+    problem = image_problem(image, digest_only=False)
+    if problem:
+        raise ReleaseError(f"--image {image!r}: expected {problem}")
     if state.phase != "stable":
         raise ReleaseError(f"a release is in progress ({state.idle} has {state.candidate_weight} %): "
                            "finish it with `promote` or undo it with `rollback` first")
