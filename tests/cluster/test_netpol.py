@@ -156,9 +156,9 @@ def test_the_program_blocks_no_required_flow(plan_of, stack):
     f"{PROMETHEUS} → {PROMETHEUS}:8080/TCP",
     f"{PROMETHEUS} → monitoring/alertmanager-{KPS}-alertmanager:8080/TCP",
     f"monitoring/alertmanager-{KPS}-alertmanager → monitoring/alertmanager-{KPS}-alertmanager:9094/UDP",
-    f"{PROMETHEUS} → app/app:9090/TCP",
-    "app/app → kube-system/coredns:53/UDP",
-    "gateway/envoy-gateway-platform → app/app:8080/TCP",
+    *(f"{PROMETHEUS} → app/app-{track}:9090/TCP" for track in ("blue", "green")),
+    *(f"app/app-{track} → kube-system/coredns:53/UDP" for track in ("blue", "green")),
+    *(f"gateway/envoy-gateway-platform → app/app-{track}:8080/TCP" for track in ("blue", "green")),
     "EKS API server → gateway/envoy-gateway:9443/TCP",
 ])
 def test_production_requires_the_flows_the_issue_names(plan_of, flow):
