@@ -944,8 +944,9 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
     else:
         for key in release_model.IMAGE_KEYS.values():
             image = values.get(_R(key))
-            if image is not None and release_model.image_problem(image, digest_only=True):
-                ctx.problem(_R(key), image, release_model.image_problem(image, digest_only=True),
+            allowed = None if image is None else release_model.image_problem(image, digest_only=True)
+            if allowed:
+                ctx.problem(_R(key), image, allowed,
                             f"{env} promotes one build by digest", fix=f"python -m tools release prepare --stack "
                             f"{ctx.stack} --image <repository>@sha256:<digest>  # or: {ctx.rm(_R(key))}")
     if env == "ephemeral":
