@@ -25,13 +25,14 @@ def _problems(raw: dict[str, str], stack: str) -> list[str]:
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_what_release_prepare_and_promote_write_parses(stack: str) -> None:
     raw = _raw(stack) | {release.IMAGE_KEYS["blue"]: DIGEST}
-    steps = config.PROFILES[facts.environment_of(stack)].release.steps
+    steps = release.profile_steps(stack)
+    assert steps == config.PROFILES[facts.environment_of(stack)].release.steps
     release.run("prepare", raw, image=NEXT)
     for step in steps:
-        state, written = release.run("promote", raw | {release.KEY_STEPS: str(list(steps))})
-        raw.update(written)
+        state, _ = release.run("promote", raw, default_steps=steps)
+        assert state.weights["green"] == step, (stack, step, state)
         parsed = config.parse(raw, stack=stack).release
-        assert (parsed.active, parsed.weights) == (state.active, state.weights), (stack, step, written)
+        assert (parsed.active, parsed.weights) == (state.active, state.weights), (stack, step)
     assert parsed.active == "green" and {t.name: t.image for t in parsed.tracks} == {"blue": DIGEST, "green": NEXT}
 
 

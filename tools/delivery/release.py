@@ -119,10 +119,11 @@ def read_state(config: Mapping[str, str]) -> ReleaseState:
     return ReleaseState(active=config.get(KEY_ACTIVE, "blue"), candidate_weight=weight, images=images)
 
 
-def steps_of(config: Mapping[str, str]) -> tuple[int, ...]:
+def steps_of(config: Mapping[str, str], default: Sequence[int] = DEFAULT_STEPS) -> tuple[int, ...]:
+    """``platform:release.steps``, else ``default`` (the stack's profile: ``profile_steps``)."""
     raw = config.get(KEY_STEPS)
     if raw is None:
-        return DEFAULT_STEPS
+        return tuple(default)
     try:
         parsed = json.loads(raw)
     except ValueError:
@@ -132,7 +133,7 @@ def steps_of(config: Mapping[str, str]) -> tuple[int, ...]:
     try:
         return validate_steps(parsed)
     except ReleaseError as exc:
-        raise ReleaseError(f"{KEY_STEPS}: {exc}. Fix: pulumi config rm {KEY_STEPS} (default {list(DEFAULT_STEPS)}) "
+        raise ReleaseError(f"{KEY_STEPS}: {exc}. Fix: pulumi config rm {KEY_STEPS} (default {list(default)}) "
                            "or set a list ending at 100") from None
 
 
@@ -190,7 +191,19 @@ def open_stack(name: str, command: str, root: Path = ROOT) -> StackConfig:
     return StackConfig(auto.select_stack(stack_name=name, work_dir=str(root)))
 
 
-def run(command: str, config: MutableMapping[str, str], *, image: str | None = None) -> tuple[ReleaseState, dict]:
+def profile_steps(stack: str) -> tuple[int, ...]:
+    """The steps of the stack's environment profile (config.py's ``ReleaseProfile``)."""
+    import config as platform_config
+    from tools.offline.facts import environment_of
+
+    env = environment_of(stack)
+    if env not in platform_config.PROFILES:
+        raise UsageError(f"stack {stack}: a {env} stack has no blue/green releases")
+    return platform_config.PROFILES[env].release.steps  # type: ignore[index]
+
+
+def run(command: str, config: MutableMapping[str, str], *, image: str | None = None,
+        default_steps: Sequence[int] = DEFAULT_STEPS) -> tuple[ReleaseState, dict]:
     """Applies ``command`` to the stack's config; returns the new state and the keys written."""
     state = read_state(config)
     if command == "status":
@@ -198,7 +211,7 @@ def run(command: str, config: MutableMapping[str, str], *, image: str | None = N
     if command == "prepare":
         new = prepare(state, image or "")
     elif command == "promote":
-        new = promote(state, steps_of(config))
+        new = promote(state, steps_of(config, default_steps))
     elif command == "rollback":
         new = rollback(state)
     else:
@@ -239,8 +252,9 @@ def main(argv: list[str]) -> int:
         print(f"decision={decision}")
         return EXIT_OK
     try:
+        steps = profile_steps(args.stack)
         config = open_stack(args.stack, args.command)
-        state, changed = run(args.command, config, image=getattr(args, "image", None))
+        state, changed = run(args.command, config, image=getattr(args, "image", None), default_steps=steps)
     except ReleaseError as exc:
         print(f"error: stack {args.stack}: {exc}", file=sys.stderr)
         return EXIT_USAGE
