@@ -56,7 +56,8 @@ app = App("app", AppArgs.from_settings(
     settings, namespace=namespaces.app, image=registry.images["app"], postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(postgres, redis))
 ingress = Ingress("ingress", IngressArgs.from_settings(
-    settings, namespaces=namespaces, app_service=app.service_name, image_cache=registry.public_cache), opts=k8s_opts)
+    settings, namespaces=namespaces, app_services=app.service_names, image_cache=registry.public_cache),
+    opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
     settings, namespaces=namespaces, gateway=ingress.gateway, postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(ingress))
@@ -70,5 +71,6 @@ pulumi.export("redis", {"host": redis.connection.host, "port": redis.connection.
                         "authSecret": redis.connection.auth.name})
 pulumi.export("backupBucket", backup_storage.bucket)
 pulumi.export("images", registry.images)
+pulumi.export("release", {"active": settings.release.active, "weights": settings.release.weights})
 if monitoring.grafana_url is not None:
     pulumi.export("grafanaUrl", monitoring.grafana_url)

@@ -23,6 +23,9 @@ from typing import Any, Literal
 
 import pulumi
 
+import release_model
+from release_model import TRACKS
+
 PROJECT = "platform"
 Environment = Literal["ephemeral", "staging", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("ephemeral", "staging", "production")
@@ -134,6 +137,20 @@ class AppProfile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReleaseProfile:
+    """Blue/green releases (docs/blue-green.md): how many app tracks run and how traffic moves."""
+
+    tracks: Literal[1, 2]
+    """1: one Deployment, no weights (PR stacks); 2: ``blue`` and ``green`` behind weighted routes."""
+    steps: tuple[int, ...] = (100,)
+    """The candidate's traffic share per ``release promote`` (``platform:release.steps`` overrides)."""
+    rollback_window_minutes: int = 0
+    """How long the workflow watches the error-rate alert after a step before it is done."""
+    idle_replicas: int | None = 0
+    """Replicas of the track carrying no traffic; None: as many as the active track (fully warm)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CertificateProfile:
     issuer: Literal["self-signed", "letsencrypt-staging", "letsencrypt-production"]
 
@@ -168,6 +185,7 @@ class Profile:
     backups: BackupProfile
     gateway: GatewayProfile
     app: AppProfile
+    release: ReleaseProfile
     certificates: CertificateProfile
     prometheus: PrometheusProfile
     quota: QuotaProfile
@@ -203,6 +221,7 @@ PROFILES: Mapping[Environment, Profile] = {
         backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
         app=AppProfile(replicas=1),
+        release=ReleaseProfile(tracks=1),
         certificates=CertificateProfile(issuer="self-signed"),
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
         quota=QuotaProfile(cpu=2, memory_gib=4),
@@ -236,6 +255,7 @@ PROFILES: Mapping[Environment, Profile] = {
         backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False, spool_gib=8),
         gateway=GatewayProfile(replicas=2, disruption_budget=False),
         app=AppProfile(replicas=2),
+        release=ReleaseProfile(tracks=2, steps=(50, 100), rollback_window_minutes=10, idle_replicas=1),
         certificates=CertificateProfile(issuer="letsencrypt-staging"),
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
         quota=QuotaProfile(cpu=8, memory_gib=16),
@@ -269,6 +289,8 @@ PROFILES: Mapping[Environment, Profile] = {
                               spool_gib=32),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
         app=AppProfile(replicas=3),
+        # The old track stays fully warm: a rollback moves traffic back without waiting for pods.
+        release=ReleaseProfile(tracks=2, steps=(10, 50, 100), rollback_window_minutes=15, idle_replicas=None),
         certificates=CertificateProfile(issuer="letsencrypt-production"),
         prometheus=PrometheusProfile(retention_days=30, storage_gib=100, replicas=2),
         quota=QuotaProfile(cpu=32, memory_gib=64),
@@ -303,6 +325,54 @@ class AppSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrackSettings:
+    """One app track as the program runs it."""
+
+    name: str
+    image: str | None
+    """``platform:release.<track>Image``; None: this stack's own ``app`` repository at ``platform:imageTag``."""
+    replicas: int
+    weight: int | None
+    """Share of the app route's traffic; None with a single track (no weights, no header route)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseSettings:
+    """The release state (``tools release`` writes it) resolved against the profile."""
+
+    active: str
+    candidate_weight: int
+    steps: tuple[int, ...]
+    rollback_window_minutes: int
+    tracks: tuple[TrackSettings, ...]
+    """Two tracks (blue, green), or only the active one in a single-track profile."""
+
+    @property
+    def weights(self) -> dict[str, int]:
+        return {t.name: 100 if t.weight is None else t.weight for t in self.tracks}
+
+
+def release_settings(profile: Profile, values: Mapping[str, Any]) -> ReleaseSettings:
+    """Replicas per track: the profile's for the active track and a track carrying traffic, the
+    profile's idle replicas for the other one."""
+    name = release_model.config_name
+    state = release_model.ReleaseState(active=values.get(name(release_model.KEY_ACTIVE), "blue"),
+                                       candidate_weight=values.get(name(release_model.KEY_WEIGHT), 0),
+                                       images={t: values[name(k)] for t, k in release_model.IMAGE_KEYS.items()
+                                               if name(k) in values})
+    rp, full = profile.release, profile.app.replicas
+    idle = full if rp.idle_replicas is None else rp.idle_replicas
+    names = TRACKS if rp.tracks == 2 else (state.active,)
+    tracks = tuple(TrackSettings(
+        name=t, image=state.images.get(t),
+        replicas=full if t == state.active or state.weights[t] else idle,
+        weight=state.weights[t] if rp.tracks == 2 else None) for t in names)
+    steps = tuple(values.get(name(release_model.KEY_STEPS), rp.steps))
+    return ReleaseSettings(active=state.active, candidate_weight=state.candidate_weight, steps=steps,
+                           rollback_window_minutes=rp.rollback_window_minutes, tracks=tracks)
+
+
+@dataclass(frozen=True, kw_only=True)
 class AlertingSettings:
     slack_webhook_url: pulumi.Output[str] | None
     slack_channel: str
@@ -329,6 +399,7 @@ class Settings:
     image_tag: str
     services: tuple[str, ...]
     app: AppSettings
+    release: ReleaseSettings
     alerting: AlertingSettings
     pr: int | None = None
     expires_at: str | None = None
@@ -456,6 +527,23 @@ def _services(value: list[Any]) -> str | None:
     return None
 
 
+def _steps(value: list[Any]) -> str | None:
+    allowed = "strictly increasing whole percentages ending at 100, e.g. [10, 50, 100]"
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return allowed
+    try:
+        release_model.validate_steps(value)
+    except release_model.ReleaseError:
+        return allowed
+    return None
+
+
+def _image(value: str) -> str | None:
+    return release_model.image_problem(value, digest_only=False)
+
+
+_R = release_model.config_name
+
 KEYS: tuple[Key, ...] = (
     Key(name="environment", type="string", required=ENVIRONMENTS, example="staging",
         description="Environment class: ephemeral, staging or production. Selects the profile.",
@@ -532,6 +620,17 @@ KEYS: tuple[Key, ...] = (
     Key(name="expiresAt", type="string", required=("ephemeral",), example="2026-11-25T12:00:00Z",
         description="UTC expiry of an ephemeral stack (RFC 3339); the reaper destroys it afterwards.",
         check=_pattern(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "a UTC timestamp like 2026-11-25T12:00:00Z")),
+    # Blue/green release state (docs/blue-green.md): written by `python -m tools release`, never by hand.
+    Key(name=_R(release_model.KEY_ACTIVE), type="string", example="blue",
+        description="Release: the track serving users when stable (blue or green; default blue).",
+        check=lambda v: None if v in TRACKS else "blue or green"),
+    Key(name=_R(release_model.KEY_WEIGHT), type="integer", example="10",
+        description="Release: the idle track's share of traffic, 0..99 (default 0).", check=_int_range(0, 99)),
+    *(Key(name=_R(key), type="string", example=f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform/app@sha256:{'0' * 64}",
+          description=f"Release: the {track} track's image, by digest (a tag only in ephemeral stacks).", check=_image)
+      for track, key in release_model.IMAGE_KEYS.items()),
+    Key(name=_R(release_model.KEY_STEPS), type="array", example="[10, 50, 100]",
+        description="Release: the candidate's traffic share per promote step (default: the profile's).", check=_steps),
     # Profile overrides: sizes only. Security floors are not configurable.
     Key(name="postgres.instanceClass", type="string", example="db.r6g.large", profile_field="postgres.instance_class",
         description="RDS instance class (managed Postgres).",
@@ -665,6 +764,7 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
             metrics_port=get("app.metricsPort"),
             health_path=get("app.healthPath"),
         ),
+        release=release_settings(profile, values),
         alerting=AlertingSettings(
             slack_webhook_url=secret("alerting.slackWebhookUrl"),
             slack_channel=get("alerting.slackChannel"),
@@ -871,6 +971,19 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
             ctx.problem("postgres.backupRetentionDays", pg.backup_retention_days,
                         "at least 7 in production",
                         fix=f"pulumi config set {ctx.project}:postgres.backupRetentionDays 30")
+    if profile.release.tracks == 1:
+        for name in ("release.activeTrack", "release.candidateWeight", "release.greenImage", "release.steps"):
+            if name in values and not (name == "release.activeTrack" and values[name] == "blue"):
+                ctx.problem(name, values[name], "unset: this environment runs one app track (blue)",
+                            "no blue/green releases here", fix=ctx.rm(name))
+    else:
+        for key in release_model.IMAGE_KEYS.values():
+            image = values.get(_R(key))
+            allowed = None if image is None else release_model.image_problem(image, digest_only=True)
+            if allowed:
+                ctx.problem(_R(key), image, allowed,
+                            f"{env} promotes one build by digest", fix=f"python -m tools release prepare --stack "
+                            f"{ctx.stack} --image <repository>@sha256:<digest>  # or: {ctx.rm(_R(key))}")
     if env == "ephemeral":
         for name in ("postgres.instanceClass", "postgres.multiAz", "postgres.maxAllocatedStorageGib",
                      "postgres.backupRetentionDays", "redis.nodeType", "redis.shards",
@@ -1033,6 +1146,14 @@ def environment_table() -> str:
         volume = f"{pr.storage_gib} GiB" if pr.storage_gib else "no volume"
         return f"{pr.retention_days} d, {volume}, {pr.replicas} replica(s)"
 
+    def release(p: Profile) -> str:
+        r = p.release
+        if r.tracks == 1:
+            return "one track, replaced in place"
+        idle = "fully warm" if r.idle_replicas is None else f"{r.idle_replicas} replica(s)"
+        return (f"blue/green, traffic {'→'.join(map(str, r.steps))} %, {r.rollback_window_minutes}-min rollback "
+                f"window, idle track {idle}")
+
     def teardown(p: Profile) -> str:
         if p.protect_data:
             return "data stores and bucket `protect`ed"
@@ -1051,6 +1172,7 @@ def environment_table() -> str:
             " + PodDisruptionBudget" if p.gateway.disruption_budget else "")),
         ("Rate limit", lambda p: f"{p.gateway.rate_limit_per_minute} req/min per client"),
         ("App replicas", lambda p: f"{p.app.replicas}" + (" + PodDisruptionBudget" if p.app.replicas > 1 else "")),
+        ("App releases", release),
         ("Certificates", lambda p: issuer[p.certificates.issuer]),
         ("Prometheus", prometheus),
         ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),

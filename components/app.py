@@ -1,9 +1,18 @@
 """The application workload: the target of the HTTPRoute, the ServiceMonitor and smoke checks.
 
 Creates, in the application namespace: a ServiceAccount (no API token; an IRSA role that may
-read the RDS master secret when Postgres is managed), a Deployment on the restricted floor
-(probes on the health path, requests/limits, zone and node spread when replicated), a Service
-named ``app`` (ports ``http`` and ``metrics``) and, when replicated, a PodDisruptionBudget.
+read the RDS master secret when Postgres is managed) shared by the tracks, and per release track
+``<t>`` (``blue`` and ``green``, or one track in PR stacks; docs/blue-green.md) a Deployment
+``app-<t>`` on the restricted floor (probes on the health path, requests/limits, zone and node
+spread when replicated), a Service ``app-<t>`` (ports ``http`` and ``metrics``) selecting only that
+track's pods and, when the track is replicated, a PodDisruptionBudget ``app-<t>``. Every pod keeps
+the label ``app.kubernetes.io/name: app`` (network policies and the ServiceMonitor select on it).
+
+The ``blue`` track's resources were this component's only Deployment/Service/PDB before tracks
+existed (logical names ``app-deployment``, ``app-service``, ``app-pdb``); they carry those names as
+aliases, so Pulumi updates them in place of deleting and re-creating them. Their Kubernetes names
+and selectors change (``app`` -> ``app-blue``; both immutable), which the provider replaces
+create-before-delete: the new Service exists before the route moves to it.
 
 Configuration: ``envFrom`` the non-secret connection ConfigMaps; secrets are mounted as files
 under ``/run/secrets/<name>/`` (never environment variables), and the environment names the
@@ -28,14 +37,15 @@ from components.connections import InKubernetesSecret, InSecretsManager, Postgre
 from components.irsa import Irsa, secret_reader_role
 from components.kubernetes import http_probe, metadata, restricted_container, restricted_pod_spec, skip_annotations
 from components.namespaces import APP_POD
+from release_model import TRACK_LABEL
 
 if TYPE_CHECKING:
     from config import Settings
 
 SERVICE_ACCOUNT = "app"
 SCANNER_SKIPS = {
-    "CKV_K8S_43": "image is this stack's ECR repository at the configured tag (the git SHA in CI); tags are immutable in every "
-                  "environment, so the tag pins the image (a digest is unknown until the push, after the preview)",
+    "CKV_K8S_43": "a released track runs its image by digest; before the first release (and in PR stacks) the image is this "
+                  "stack's ECR repository at the configured tag (the git SHA in CI); tags are immutable in every environment",
 }
 
 
@@ -49,15 +59,23 @@ class _SecretFile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TrackSpec:
+    """One release track: what it runs and how many pods."""
+
+    image: pulumi.Input[str]
+    """An image reference pinned by digest or immutable tag (never ``latest``)."""
+    replicas: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AppArgs:
     namespace: pulumi.Input[str]
     labels: Mapping[str, str]
-    image: pulumi.Input[str]
-    """An image reference pinned by digest or immutable tag (never ``latest``)."""
+    tracks: Mapping[str, TrackSpec]
+    """Per track name (``blue``, ``green``): one Deployment, Service and PDB each."""
     port: int
     metrics_port: int
     health_path: str
-    replicas: int
     postgres: PostgresConnection
     redis: RedisConnection
     irsa: Irsa
@@ -71,16 +89,18 @@ class AppArgs:
     @classmethod
     def from_settings(cls, settings: Settings, *, namespace: pulumi.Input[str], image: pulumi.Input[str],
                       postgres: PostgresConnection, redis: RedisConnection, irsa: Irsa) -> AppArgs:
-        return cls(namespace=namespace, labels=settings.labels, image=image, port=settings.app.port,
+        """``image``: what a track without its own release image runs (this stack's ``app`` repository)."""
+        tracks = {t.name: TrackSpec(image=t.image or image, replicas=t.replicas) for t in settings.release.tracks}
+        return cls(namespace=namespace, labels=settings.labels, tracks=tracks, port=settings.app.port,
                    metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,
-                   replicas=settings.profile.app.replicas, postgres=postgres, redis=redis, irsa=irsa,
-                   role_name=f"{settings.name}-app")
+                   postgres=postgres, redis=redis, irsa=irsa, role_name=f"{settings.name}-app")
 
 
 class App(pulumi.ComponentResource):
-    """Creates: ServiceAccount (+ IRSA role when needed), Deployment, Service, PodDisruptionBudget."""
+    """Creates: ServiceAccount (+ IRSA role when needed); per track a Deployment, Service, PodDisruptionBudget."""
 
-    service_name: pulumi.Output[str]
+    service_names: dict[str, pulumi.Output[str]]
+    """Per track: the Service the HTTPRoute sends that track's share to."""
     port: int
     metrics_port_name: str = "metrics"
 
@@ -112,36 +132,52 @@ class App(pulumi.ComponentResource):
             mounts.append({"name": f"secret-{f.mount}", "mountPath": f"/run/secrets/{f.mount}", "readOnly": True})
             env.append({"name": f.env, "value": f"/run/secrets/{f.mount}/{key}"})
 
+        self.service_names = {}
+        for track, spec in args.tracks.items():
+            self.service_names[track] = self._track(name, track, spec, args, labels, account, volumes, mounts, env)
+        self.port = args.port
+        self.register_outputs({"service_names": self.service_names})
+
+    def _track(self, name: str, track: str, spec: TrackSpec, args: AppArgs, labels: Mapping[str, str],
+               account: k8s.core.v1.ServiceAccount, volumes: list[dict], mounts: list[dict[str, Any]],
+               env: list[dict[str, str]]) -> pulumi.Output[str]:
+        """One track's Deployment, Service and PDB, named ``app-<track>``; blue keeps the pre-track URNs."""
+        pods = {**APP_POD, TRACK_LABEL: track}
+        labels = {**labels, TRACK_LABEL: track}
+        k8s_name = f"app-{track}"
+
+        def opts(suffix: str) -> pulumi.ResourceOptions:
+            aliases = [pulumi.Alias(name=f"{name}-{suffix}")] if track == "blue" else None
+            return pulumi.ResourceOptions(parent=self, aliases=aliases)
+
         container = restricted_container(
-            name="app", image=args.image, cpu=args.cpu, memory=args.memory, imagePullPolicy="Always",
+            name="app", image=spec.image, cpu=args.cpu, memory=args.memory, imagePullPolicy="Always",
             ports=[{"name": "http", "containerPort": args.port}, {"name": "metrics", "containerPort": args.metrics_port}],
             readinessProbe=http_probe(args.health_path, "http", period=5),
             livenessProbe=http_probe(args.health_path, "http", period=10, failures=6, initial_delay=10),
             envFrom=[{"configMapRef": {"name": cm}} for cm in args.config_maps],
             env=env, volumeMounts=mounts)
         spread = [{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": how,
-                   "labelSelector": {"matchLabels": dict(APP_POD)}}
+                   "labelSelector": {"matchLabels": dict(pods)}}
                   for key, how in (("topology.kubernetes.io/zone", "ScheduleAnyway"),
-                                   ("kubernetes.io/hostname", "DoNotSchedule"))] if args.replicas > 1 else []
+                                   ("kubernetes.io/hostname", "DoNotSchedule"))] if spec.replicas > 1 else []
         extra: dict[str, Any] = {"topologySpreadConstraints": spread} if spread else {}
         pod_spec = restricted_pod_spec(containers=[container], service_account=account.metadata["name"],
                                        volumes=volumes, **extra)
-        k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata(
-            "app", args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)), spec={
-            "replicas": args.replicas,
-            "selector": {"matchLabels": dict(APP_POD)},
+        k8s.apps.v1.Deployment(f"{name}-{track}-deployment", metadata=metadata(
+            k8s_name, args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)), spec={
+            "replicas": spec.replicas,
+            "selector": {"matchLabels": dict(pods)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {"metadata": {"labels": labels}, "spec": pod_spec},
-        }, opts=child)
-        service = k8s.core.v1.Service(f"{name}-service", metadata=metadata("app", args.namespace, labels), spec={
-            "selector": dict(APP_POD),
-            "ports": [{"name": "http", "port": args.port, "targetPort": "http"},
-                      {"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"}]}, opts=child)
-        if args.replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=metadata("app", args.namespace, labels), spec={
-                "minAvailable": args.replicas - 1,
-                "selector": {"matchLabels": dict(APP_POD)}}, opts=child)
-
-        self.service_name = service.metadata["name"]
-        self.port = args.port
-        self.register_outputs({"service_name": self.service_name})
+        }, opts=opts("deployment"))
+        service = k8s.core.v1.Service(f"{name}-{track}-service", metadata=metadata(k8s_name, args.namespace, labels),
+                                      spec={"selector": dict(pods), "ports": [
+                                          {"name": "http", "port": args.port, "targetPort": "http"},
+                                          {"name": "metrics", "port": args.metrics_port, "targetPort": "metrics"}]},
+                                      opts=opts("service"))
+        if spec.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(f"{name}-{track}-pdb", metadata=metadata(k8s_name, args.namespace, labels),
+                                              spec={"minAvailable": spec.replicas - 1,
+                                                    "selector": {"matchLabels": dict(pods)}}, opts=opts("pdb"))
+        return service.metadata["name"]

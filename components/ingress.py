@@ -17,7 +17,9 @@ Every stack then creates (custom resources ``depends_on`` the release that insta
   using it, with an HTTPS listener per host (certificates issued by cert-manager through the
   ``cert-manager.io/cluster-issuer`` annotation) and an HTTP listener that only redirects;
 * a ``ClientTrafficPolicy`` (TLS 1.2 minimum), the redirect ``HTTPRoute``, the application's
-  ``HTTPRoute`` (HSTS header) and a ``BackendTrafficPolicy`` limiting each client IP.
+  ``HTTPRoute`` (HSTS header; with two release tracks: weighted ``backendRefs`` ``app-blue`` /
+  ``app-green`` and a rule per track matching header ``x-platform-track: <track>``) and a
+  ``BackendTrafficPolicy`` limiting each client IP.
 
 Per-client limits need Envoy Gateway's *global* rate limit: the local limiter cannot key on
 distinct client addresses (Envoy Gateway docs, "Local rate limiting does not support distinct
@@ -35,7 +37,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import config
-from components.gateway import GATEWAY_API, GatewayRef, https_route
+from components.gateway import GATEWAY_API, Backend, GatewayRef, https_route
 from components.kubernetes import (
     CERT_MANAGER,
     ENVOY_GATEWAY,
@@ -48,6 +50,7 @@ from components.kubernetes import (
     skip_annotations,
 )
 from components.namespaces import RATELIMIT_REDIS_POD
+from release_model import TRACK_HEADER
 
 if TYPE_CHECKING:
     from components.namespaces import Namespaces
@@ -91,21 +94,25 @@ class IngressArgs:
     gateway_namespace: pulumi.Input[str]
     """Namespace of this stack's Gateway: the platform namespace, or a PR's own namespace."""
     app_host: str
-    app_service: pulumi.Input[str]
-    app_port: int
+    app_backends: Sequence[Backend]
+    """The app's Services: one, or one per release track with its weight and header."""
     extra_hosts: Sequence[Host] = field(default_factory=tuple)
     """More HTTPS listeners on the same Gateway (e.g. Grafana); their owners attach routes by section
     name through ``Ingress.gateway``."""
 
     @classmethod
-    def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces, app_service: pulumi.Input[str],
-                      image_cache: pulumi.Input[str]) -> IngressArgs:
+    def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces,
+                      app_services: Mapping[str, pulumi.Input[str]], image_cache: pulumi.Input[str]) -> IngressArgs:
+        """``app_services``: per release track, its Service (``App.service_names``)."""
         p = settings.profile
+        backends = [Backend(service=app_services[t.name], port=settings.app.port, weight=t.weight,
+                            header=None if t.weight is None else (TRACK_HEADER, t.name))
+                    for t in settings.release.tracks]
         return cls(stack_name=settings.name, labels=settings.labels, gateway=p.gateway, certificates=p.certificates,
                    acme_email=settings.acme_email, install_platform=p.installs_platform, image_cache=image_cache,
                    platform_namespace=namespaces.gateway, cert_manager_namespace=namespaces.cert_manager,
                    app_namespace=namespaces.app, gateway_namespace=namespaces.named[settings.gateway_namespace],
-                   app_host=settings.app_host, app_service=app_service, app_port=settings.app.port,
+                   app_host=settings.app_host, app_backends=backends,
                    extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()])
 
 
@@ -189,7 +196,7 @@ class Ingress(pulumi.ComponentResource):
 
         app_route = https_route(f"{name}-app", gateway=self.gateway, listener="app", route_name="app",
                                 namespace=args.app_namespace, hostname=args.app_host,
-                                backend=(args.app_service, args.app_port), labels=labels, opts=after_gateway)
+                                backends=args.app_backends, labels=labels, opts=after_gateway)
         k8s.apiextensions.CustomResource(
             f"{name}-rate-limit", api_version=ENVOY_API, kind="BackendTrafficPolicy",
             metadata=metadata("app-rate-limit", args.app_namespace, labels),

@@ -254,7 +254,9 @@ class Monitoring(pulumi.ComponentResource):
         k8s.apiextensions.CustomResource(
             f"{name}-app-monitor", api_version="monitoring.coreos.com/v1", kind="ServiceMonitor",
             metadata=metadata("app", args.app_namespace, {**labels, **SELECTED}),
-            spec={"selector": {"matchLabels": {"app.kubernetes.io/name": "app"}},
+            # One Service per release track (app-blue, app-green): `job` comes from their common name label,
+            # not the Service name, so the alert rules' job="app" covers both tracks.
+            spec={"selector": {"matchLabels": {"app.kubernetes.io/name": "app"}}, "jobLabel": "app.kubernetes.io/name",
                   "endpoints": [{"port": args.app_metrics_port_name, "path": "/metrics", "interval": "30s"}]},
             opts=after)
 

@@ -10,9 +10,10 @@ APP_NS = {"pr-7": "pr-7", "staging": "app", "production": "app"}
 REPLICAS = {"pr-7": 1, "staging": 2, "production": 3}
 
 
-def app_object(plan, type_: str) -> dict:
-    found = [inputs(r) for r in plan.by_type(type_) if inputs(r)["metadata"].get("name") == "app"]
-    assert len(found) == 1, f"{plan.stack}: expected one {type_} named app"
+def app_object(plan, type_: str, name: str = "app-blue") -> dict:
+    """The active (blue) track's object, or the shared ServiceAccount ``app``."""
+    found = [inputs(r) for r in plan.by_type(type_) if inputs(r)["metadata"].get("name") == name]
+    assert len(found) == 1, f"{plan.stack}: expected one {type_} named {name}"
     return found[0]
 
 
@@ -41,14 +42,14 @@ def test_ports_and_service(plan, stack):
 
 def test_no_api_token(plan, stack):
     assert pod(plan)["automountServiceAccountToken"] is False
-    assert app_object(plan, "kubernetes:core/v1:ServiceAccount")["automountServiceAccountToken"] is False
+    assert app_object(plan, "kubernetes:core/v1:ServiceAccount", "app")["automountServiceAccountToken"] is False
 
 
 def test_replicas_spread_and_disruption_budget(plan, stack):
     deployment = app_object(plan, "kubernetes:apps/v1:Deployment")
     assert deployment["spec"]["replicas"] == REPLICAS[stack]
     pdbs = [inputs(r) for r in plan.by_type("kubernetes:policy/v1:PodDisruptionBudget")
-            if inputs(r)["metadata"]["name"] == "app"]
+            if inputs(r)["metadata"]["name"] == "app-blue"]
     if environment_of(stack) == "ephemeral":
         assert pdbs == [] and "topologySpreadConstraints" not in pod(plan)
     else:
@@ -67,7 +68,7 @@ def test_config_from_configmaps_and_secrets_as_files(plan, stack):
 
 
 def test_managed_postgres_password_through_irsa(plan, stack):
-    sa = app_object(plan, "kubernetes:core/v1:ServiceAccount")
+    sa = app_object(plan, "kubernetes:core/v1:ServiceAccount", "app")
     annotations = sa["metadata"].get("annotations") or {}
     if environment_of(stack) == "ephemeral":
         assert "eks.amazonaws.com/role-arn" not in annotations

@@ -105,7 +105,7 @@ def _app(password: InSecretsManager | InKubernetesSecret) -> None:
 @pytest.mark.parametrize(("password", "mounted", "role"), [(IN_K8S, True, False), (IN_SM, False, True)])
 def test_app_mounts_a_kubernetes_secret_or_reads_secrets_manager_through_irsa(password, mounted: bool, role: bool) -> None:
     plan = build(lambda: _app(password)).plan
-    pod = wire.plain(plan.get("kubernetes:apps/v1:Deployment", "app-deployment").inputs)["spec"]["template"]["spec"]
+    pod = wire.plain(plan.get("kubernetes:apps/v1:Deployment", "app-blue-deployment").inputs)["spec"]["template"]["spec"]
     secrets = {v["secret"]["secretName"]: v["secret"]["items"] for v in pod["volumes"] if "secret" in v}
     assert (secrets.get("pg-secret") == [{"key": "pw", "path": "pw"}]) is mounted, secrets
     sa = wire.plain(plan.get("kubernetes:core/v1:ServiceAccount", "app-sa").inputs)["metadata"]

@@ -90,10 +90,12 @@ def test_http_only_redirects_to_https(plan, stack):
 def test_app_route_sets_hsts_and_targets_the_app_service(plan, stack):
     route = one(plan, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "app")["spec"]
     assert route["hostnames"] == [HOSTS[stack]]
-    (rule,) = route["rules"]
-    (header,) = rule["filters"][0]["responseHeaderModifier"]["set"]
-    assert header["name"] == "Strict-Transport-Security" and "max-age=31536000" in header["value"]
-    assert rule["backendRefs"] == [{"name": "app", "port": 8080}]
+    for rule in route["rules"]:
+        (header,) = rule["filters"][0]["responseHeaderModifier"]["set"]
+        assert header["name"] == "Strict-Transport-Security" and "max-age=31536000" in header["value"], rule
+    expected = ([{"name": "app-blue", "port": 8080}] if environment_of(stack) == "ephemeral" else
+                [{"name": "app-blue", "port": 8080, "weight": 100}, {"name": "app-green", "port": 8080, "weight": 0}])
+    assert route["rules"][-1]["backendRefs"] == expected, route["rules"]
 
 
 def test_rate_limit_per_client_ip(plan, stack):

@@ -94,5 +94,5 @@ def test_app_image_is_built_when_a_build_context_is_configured(plan_of) -> None:
     image = inputs(built.get(IMAGE, "registry-app-image"))
     assert image["build"]["context"] == "../app" and image["build"]["platform"] == "linux/amd64", image
     assert wire.plain(built.stack_outputs)["images"]["app"] == image["imageName"]
-    deployment = built.get("kubernetes:apps/v1:Deployment", "app-deployment")
+    deployment = built.get("kubernetes:apps/v1:Deployment", "app-blue-deployment")
     assert built.get(IMAGE, "registry-app-image").urn in deployment.dependencies, "pods roll only after the push"

@@ -148,3 +148,14 @@ def test_build_script_pushes_the_sha_tag_once_and_prints_the_digest(tmp_path: Pa
     assert proc.stdout.splitlines() == [f"image={image}", f"digest=sha256:{'c' * 64}"]
     pushes = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("docker push")]
     assert pushes == ([] if exists else [f"docker push {env['REGISTRY']}/platform/app:{env['SHA']}"])
+
+
+@pytest.mark.parametrize("job", ["staging", "production"])
+def test_the_release_window_and_timeout_come_from_the_profile(job: str) -> None:
+    import config
+
+    release = config.PROFILES[job].release
+    step = next(s for s in DEPLOY[job]["steps"] if s.get("run") == ".github/scripts/release.sh")
+    assert int(step["env"]["WINDOW_MINUTES"]) == release.rollback_window_minutes, (job, step["env"])
+    watched = release.rollback_window_minutes * len(release.steps)
+    assert DEPLOY[job]["timeout-minutes"] > watched, f"{job}: {watched} min of watching must fit in the job"

@@ -23,7 +23,11 @@ def test_main_is_short_with_small_calls_and_no_decisions() -> None:
 
 
 MOVED = {("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public-cache"):
-         "platform:kubernetes:Ingress$aws:ecr/pullThroughCacheRule:PullThroughCacheRule::ingress-ecr-public-cache"}
+         "platform:kubernetes:Ingress$aws:ecr/pullThroughCacheRule:PullThroughCacheRule::ingress-ecr-public-cache",
+         # The app's one Deployment/Service/PDB became the blue release track's (components/app.py).
+         **{(f"kubernetes:{t}", f"app-blue-{kind}"): f"platform:kubernetes:App$kubernetes:{t}::app-{kind}"
+            for t, kind in (("apps/v1:Deployment", "deployment"), ("core/v1:Service", "service"),
+                            ("policy/v1:PodDisruptionBudget", "pdb"))}}
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])

@@ -25,73 +25,35 @@ operation, 2 bad input or usage.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import sys
 from collections.abc import Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
+from release_model import (  # noqa: F401 - one source of truth with config.py; re-exported for callers
+    IMAGE_KEYS,
+    KEY_ACTIVE,
+    KEY_STEPS,
+    KEY_WEIGHT,
+    TRACKS,
+    ReleaseError,
+    ReleaseState,
+    image_problem,
+    other,
+    validate_steps,
+)
 from tools import cli
 from tools.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ROOT, UsageError
 
-TRACKS = ("blue", "green")
 DEFAULT_STEPS = (10, 50, 100)
-KEY_ACTIVE = "platform:release.activeTrack"
-KEY_WEIGHT = "platform:release.candidateWeight"
-KEY_STEPS = "platform:release.steps"
-IMAGE_KEYS = {track: f"platform:release.{track}Image" for track in TRACKS}
-IMAGE_REF = re.compile(r"[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+(@sha256:[0-9a-f]{64}|:[A-Za-z0-9_.-]{1,128})")
 PULUMI_INSTALL = ("the Pulumi CLI is not installed (no `pulumi` on PATH); `release {command}` drives the stack's "
                   "config through the Automation API.\n"
                   "Install it with:  curl -fsSL https://get.pulumi.com | sh   (see https://www.pulumi.com/docs/install/)\n"
                   "`python -m tools release decide` and `python -m tools plan` work without it.")
 
 Decision = Literal["rollback", "wait", "done"]
-
-
-class ReleaseError(Exception):
-    """A release state or a request that cannot be: one line saying which and how to fix it."""
-
-
-def other(track: str) -> str:
-    return TRACKS[1 - TRACKS.index(track)]
-
-
-@dataclass(frozen=True)
-class ReleaseState:
-    active: str
-    candidate_weight: int
-    images: Mapping[str, str]
-
-    def __post_init__(self) -> None:
-        if self.active not in TRACKS:
-            raise ReleaseError(f"{KEY_ACTIVE} = {self.active!r}: expected blue or green")
-        if not 0 <= self.candidate_weight <= 99:
-            raise ReleaseError(f"{KEY_WEIGHT} = {self.candidate_weight}: expected 0..99 (100 makes the idle "
-                               f"track active: set {KEY_ACTIVE} instead)")
-
-    @property
-    def idle(self) -> str:
-        return other(self.active)
-
-    @property
-    def weights(self) -> dict[str, int]:
-        """What the HTTPRoute gets, per track."""
-        return {self.active: 100 - self.candidate_weight, self.idle: self.candidate_weight}
-
-    @property
-    def phase(self) -> Literal["stable", "shifting"]:
-        return "shifting" if self.candidate_weight else "stable"
-
-
-def validate_steps(steps: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(int(s) for s in steps)
-    if not out or out[-1] != 100 or any(not 0 < s <= 100 for s in out) or list(out) != sorted(set(out)):
-        raise ReleaseError(f"release steps {list(steps)}: expected strictly increasing percentages ending at 100, "
-                           "e.g. [10, 50, 100]")
-    return out
 
 
 def next_weights(state: ReleaseState, steps: Sequence[int]) -> dict[str, int]:
@@ -103,8 +65,9 @@ def next_weights(state: ReleaseState, steps: Sequence[int]) -> dict[str, int]:
 
 def prepare(state: ReleaseState, image: str) -> ReleaseState:
     """The idle track gets ``image``; traffic does not move."""
-    if not IMAGE_REF.fullmatch(image):
-        raise ReleaseError(f"--image {image!r}: expected <registry>/<repository>@sha256:<digest> (or :<tag>)")
+    problem = image_problem(image, digest_only=False)
+    if problem:
+        raise ReleaseError(f"--image {image!r}: expected {problem}")
     if state.phase != "stable":
         raise ReleaseError(f"a release is in progress ({state.idle} has {state.candidate_weight} %): "
                            "finish it with `promote` or undo it with `rollback` first")
@@ -156,10 +119,11 @@ def read_state(config: Mapping[str, str]) -> ReleaseState:
     return ReleaseState(active=config.get(KEY_ACTIVE, "blue"), candidate_weight=weight, images=images)
 
 
-def steps_of(config: Mapping[str, str]) -> tuple[int, ...]:
+def steps_of(config: Mapping[str, str], default: Sequence[int] = DEFAULT_STEPS) -> tuple[int, ...]:
+    """``platform:release.steps``, else ``default`` (the stack's profile: ``profile_steps``)."""
     raw = config.get(KEY_STEPS)
     if raw is None:
-        return DEFAULT_STEPS
+        return tuple(default)
     try:
         parsed = json.loads(raw)
     except ValueError:
@@ -169,7 +133,7 @@ def steps_of(config: Mapping[str, str]) -> tuple[int, ...]:
     try:
         return validate_steps(parsed)
     except ReleaseError as exc:
-        raise ReleaseError(f"{KEY_STEPS}: {exc}. Fix: pulumi config rm {KEY_STEPS} (default {list(DEFAULT_STEPS)}) "
+        raise ReleaseError(f"{KEY_STEPS}: {exc}. Fix: pulumi config rm {KEY_STEPS} (default {list(default)}) "
                            "or set a list ending at 100") from None
 
 
@@ -227,7 +191,19 @@ def open_stack(name: str, command: str, root: Path = ROOT) -> StackConfig:
     return StackConfig(auto.select_stack(stack_name=name, work_dir=str(root)))
 
 
-def run(command: str, config: MutableMapping[str, str], *, image: str | None = None) -> tuple[ReleaseState, dict]:
+def profile_steps(stack: str) -> tuple[int, ...]:
+    """The steps of the stack's environment profile (config.py's ``ReleaseProfile``)."""
+    import config as platform_config
+    from tools.offline.facts import environment_of
+
+    env = environment_of(stack)
+    if env not in platform_config.PROFILES:
+        raise UsageError(f"stack {stack}: a {env} stack has no blue/green releases")
+    return platform_config.PROFILES[env].release.steps  # type: ignore[index]
+
+
+def run(command: str, config: MutableMapping[str, str], *, image: str | None = None,
+        default_steps: Sequence[int] = DEFAULT_STEPS) -> tuple[ReleaseState, dict]:
     """Applies ``command`` to the stack's config; returns the new state and the keys written."""
     state = read_state(config)
     if command == "status":
@@ -235,7 +211,7 @@ def run(command: str, config: MutableMapping[str, str], *, image: str | None = N
     if command == "prepare":
         new = prepare(state, image or "")
     elif command == "promote":
-        new = promote(state, steps_of(config))
+        new = promote(state, steps_of(config, default_steps))
     elif command == "rollback":
         new = rollback(state)
     else:
@@ -276,8 +252,9 @@ def main(argv: list[str]) -> int:
         print(f"decision={decision}")
         return EXIT_OK
     try:
+        steps = profile_steps(args.stack)
         config = open_stack(args.stack, args.command)
-        state, changed = run(args.command, config, image=getattr(args, "image", None))
+        state, changed = run(args.command, config, image=getattr(args, "image", None), default_steps=steps)
     except ReleaseError as exc:
         print(f"error: stack {args.stack}: {exc}", file=sys.stderr)
         return EXIT_USAGE
