@@ -45,6 +45,12 @@ ECR_PUBLIC_CACHE_PREFIX = "ecr-public"
 """Repository prefix of the account's pull-through cache rule for ECR Public. The rule is created
 by the stack that owns the platform (components/registry.py); PR stacks share that account and
 cluster and pull through the same rule."""
+PULL_THROUGH_CACHES: Mapping[str, str] = {"public.ecr.aws": ECR_PUBLIC_CACHE_PREFIX, "quay.io": "quay",
+                                          "registry.k8s.io": "registry-k8s", "ghcr.io": "ghcr",
+                                          "docker.io": "docker-hub"}
+"""Upstream registry → repository prefix of the account's pull-through cache rule for it (the
+account-level rules live in bootstrap/components/registry.py; a test keeps the two equal). Every
+third-party image, the charts' included, is pulled through one of these."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,11 +161,24 @@ def ecr_public_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Outp
     The nodes pull from private ECR with their own role (``ecr:BatchImportUpstreamImage`` on
     ``ecr-public/*`` for the first pull); Docker Hub's rate limits and outages never reach a pod.
     """
+    return pulumi.Output.concat(cache_registry("public.ecr.aws", parent=parent), "/", repository)
+
+
+def cache_registry(upstream: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>``: where ``upstream``'s images (``quay.io``,
+    ``docker.io``, ...) are pulled through this account's cache; a chart's ``image.registry`` value."""
+    if upstream not in PULL_THROUGH_CACHES:
+        raise ValueError(f"no pull-through cache rule for {upstream!r}; add one to PULL_THROUGH_CACHES and bootstrap")
     invoke = pulumi.InvokeOutputOptions(parent=parent)
     account = aws.get_caller_identity_output(opts=invoke).account_id
     region = aws.get_region_output(opts=invoke).region
-    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, ECR_PUBLIC_CACHE_PREFIX,
-                                repository)
+    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}", account, region, PULL_THROUGH_CACHES[upstream])
+
+
+def cached_image(reference: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """A full upstream reference (``quay.io/oliver006/redis_exporter:v1.89.0``) through the cache."""
+    upstream, _, repository = reference.partition("/")
+    return pulumi.Output.concat(cache_registry(upstream, parent=parent), "/", repository)
 
 
 def metadata(name: str, namespace: pulumi.Input[str] | None, labels: Mapping[str, str],
