@@ -41,6 +41,7 @@ from components.gateway import GATEWAY_API, Backend, GatewayRef, https_route
 from components.kubernetes import (
     CERT_MANAGER,
     ENVOY_GATEWAY,
+    cache_registry,
     container_security_context,
     helm_release,
     metadata,
@@ -59,6 +60,8 @@ RATELIMIT_REDIS_IMAGE = "docker/library/redis:7.4.5-alpine"
 """Docker's official image from ECR Public, pulled through this account's ECR pull-through cache
 (``ContainerRegistry.public_cache``): only private ECR is an allowed registry. The nodes' role needs
 ``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``ecr-public/*`` for the first pull."""
+ENVOY_PROXY_IMAGE = "docker.io/envoyproxy/envoy:distroless-v1.39.0"
+"""The data plane gateway-helm v1.9.0 defaults to, pinned here so the chart's registry override applies."""
 RATELIMIT_REDIS_SKIPS = {"CKV_K8S_43": "official image pinned by version tag; its digest is not resolvable offline "
                                        "(pin the cached image's digest when promoted)"}
 GATEWAY_CLASS = "envoy-gateway"
@@ -277,7 +280,12 @@ class Ingress(pulumi.ComponentResource):
 
     def _envoy_gateway_values(self, redis_url: pulumi.Input[str]) -> dict[str, Any]:
         return {
-            "deployment": {"envoyGateway": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
+            # Every image (controller, certgen, rate limiter, the Envoy data plane) from Docker Hub
+            # through the account's pull-through cache; the data plane's tag pinned, not implied.
+            "global": {"imageRegistry": cache_registry("docker.io", parent=self),
+                       "images": {"envoyProxy": {"image": ENVOY_PROXY_IMAGE}}},
+            "deployment": {"replicas": 2 if self._args.gateway.disruption_budget else 1,
+                           "envoyGateway": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                                           "limits": {"cpu": "500m", "memory": "1024Mi"}},
                                             "securityContext": container_security_context()},
                            "pod": {"securityContext": pod_security_context()}},
@@ -304,13 +312,15 @@ class Ingress(pulumi.ComponentResource):
                     "resources": {"requests": {"cpu": "25m", "memory": "64Mi"},
                                   "limits": {"cpu": cpu, "memory": memory}}}
         return {
+            "imageRegistry": cache_registry("quay.io", parent=self),  # quay.io/jetstack/* via the cache
             "crds": {"enabled": True, "keep": True},
             "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1",
                        "kind": "ControllerConfiguration", "gatewayAPI": {"enabled": True}},
             "replicaCount": 2 if self._args.gateway.disruption_budget else 1,
             "podDisruptionBudget": {"enabled": self._args.gateway.disruption_budget},
             **secure("300m", "256Mi"),
-            "webhook": secure("200m", "128Mi"), "cainjector": secure("200m", "256Mi"),
+            "webhook": {**secure("150m", "128Mi"), "replicaCount": 2 if self._args.gateway.disruption_budget else 1},
+            "cainjector": {**secure("150m", "256Mi"), "replicaCount": 2 if self._args.gateway.disruption_budget else 1},
             "startupapicheck": secure("100m", "128Mi"),
             "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
         }

@@ -45,11 +45,14 @@ ECR_PUBLIC_CACHE_PREFIX = "ecr-public"
 """Repository prefix of the account's pull-through cache rule for ECR Public. The rule is created
 by the stack that owns the platform (components/registry.py); PR stacks share that account and
 cluster and pull through the same rule."""
-QUAY_CACHE_PREFIX = "quay"
-"""Repository prefix of the pull-through cache rule for quay.io (no upstream credentials needed):
-images some projects publish only on Docker Hub and Quay (the Prometheus project's ``prom/*``
-is on Docker Hub, which needs credentials in a cache rule, and ``quay.io/prometheus/*``; neither is on
-ECR Public). Created beside the ECR Public rule (components/registry.py)."""
+PULL_THROUGH_CACHES: Mapping[str, str] = {"public.ecr.aws": ECR_PUBLIC_CACHE_PREFIX, "quay.io": "quay",
+                                          "registry.k8s.io": "registry-k8s", "ghcr.io": "ghcr",
+                                          "docker.io": "docker-hub"}
+"""Upstream registry → repository prefix of the account's pull-through cache rule for it (the
+account-level rules live in bootstrap/components/registry.py; a test keeps the two equal). Every
+third-party image, the charts' included, is pulled through one of these."""
+QUAY_CACHE_PREFIX = PULL_THROUGH_CACHES["quay.io"]
+"""The quay.io rule's prefix (the Pushgateway image: Prometheus publishes it on Docker Hub and quay.io only)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,20 +163,29 @@ def ecr_public_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Outp
     The nodes pull from private ECR with their own role (``ecr:BatchImportUpstreamImage`` on
     ``ecr-public/*`` for the first pull); Docker Hub's rate limits and outages never reach a pod.
     """
+    return pulumi.Output.concat(cache_registry("public.ecr.aws", parent=parent), "/", repository)
+
+
+def cache_registry(upstream: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>``: where ``upstream``'s images (``quay.io``,
+    ``docker.io``, ...) are pulled through this account's cache; a chart's ``image.registry`` value."""
+    if upstream not in PULL_THROUGH_CACHES:
+        raise ValueError(f"no pull-through cache rule for {upstream!r}; add one to PULL_THROUGH_CACHES and bootstrap")
     invoke = pulumi.InvokeOutputOptions(parent=parent)
     account = aws.get_caller_identity_output(opts=invoke).account_id
     region = aws.get_region_output(opts=invoke).region
-    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, ECR_PUBLIC_CACHE_PREFIX,
-                                repository)
+    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}", account, region, PULL_THROUGH_CACHES[upstream])
+
+
+def cached_image(reference: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """A full upstream reference (``quay.io/oliver006/redis_exporter:v1.89.0``) through the cache."""
+    upstream, _, repository = reference.partition("/")
+    return pulumi.Output.concat(cache_registry(upstream, parent=parent), "/", repository)
 
 
 def quay_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:
-    """``repository`` (``prometheus/pushgateway:v1.11.1``, as on quay.io) through this account's
-    quay.io pull-through cache: ``<account>.dkr.ecr.<region>.amazonaws.com/quay/...``."""
-    invoke = pulumi.InvokeOutputOptions(parent=parent)
-    account = aws.get_caller_identity_output(opts=invoke).account_id
-    region = aws.get_region_output(opts=invoke).region
-    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, QUAY_CACHE_PREFIX, repository)
+    """``repository`` (``prometheus/pushgateway:v1.11.1``, as on quay.io) through the account's cache."""
+    return cached_image(f"quay.io/{repository}", parent=parent)
 
 
 def metadata(name: str, namespace: pulumi.Input[str] | None, labels: Mapping[str, str],

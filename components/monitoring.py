@@ -54,6 +54,8 @@ from components.kubernetes import (
     KUBE_PROMETHEUS_STACK,
     POSTGRES_EXPORTER,
     REDIS_EXPORTER,
+    cache_registry,
+    cached_image,
     container_security_context,
     helm_release,
     metadata,
@@ -65,6 +67,9 @@ if TYPE_CHECKING:
     from components.namespaces import Namespaces
 
 AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.50"
+"""Pulled through the account's cache (``cached_image``), like every chart image below."""
+REDIS_EXPORTER_REPOSITORY = "quay.io/oliver006/redis_exporter"
+"""The chart defaults to Docker Hub; the same image is published on Quay (no credential needed)."""
 RELEASE = "kube-prometheus-stack"
 """Release name; the chart's rule/ServiceMonitor selectors match ``release: <this>``."""
 SELECTED = {"release": RELEASE}
@@ -294,23 +299,27 @@ class Monitoring(pulumi.ComponentResource):
             prometheus_spec["storageSpec"] = {"volumeClaimTemplate": {"spec": {
                 "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{p.storage_gib}Gi"}}}}}
         small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
+        quay, docker_hub = cache_registry("quay.io", parent=self), cache_registry("docker.io", parent=self)
+        prometheus_spec["image"] = {"registry": quay}
         values: dict[str, Any] = {
             "crds": {"enabled": True},
             "prometheus": {"prometheusSpec": prometheus_spec},
             "alertmanager": {"alertmanagerSpec": {
                 "useExistingSecret": True, "configSecret": am_secret.metadata["name"],
                 "replicas": min(p.replicas, 2) if p.replicas > 1 else 1,
-                "securityContext": pod_security_context(1000),
+                "securityContext": pod_security_context(1000), "image": {"registry": quay},
                 "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
                               "limits": {"cpu": "200m", "memory": "256Mi"}}}},
             "grafana": {
                 "admin": {"existingSecret": admin.metadata["name"], "userKey": "admin-user",
                           "passwordKey": "admin-password"},
+                "image": {"registry": docker_hub},
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
                 "securityContext": pod_security_context(472),
                 "containerSecurityContext": container_security_context(472),
                 "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1",
                                            "searchNamespace": "ALL"},
+                            "image": {"registry": quay},
                             "resources": small, "securityContext": container_security_context(472)},
                 "grafana.ini": {"server": {"root_url": f"https://{args.grafana_host}"}} if args.grafana_host else {},
                 # The `helm test` pod runs as root without a securityContext: "restricted" rejects it,
@@ -318,8 +327,15 @@ class Monitoring(pulumi.ComponentResource):
                 "testFramework": {"enabled": False},
             },
             "prometheusOperator": {"resources": small, "securityContext": pod_security_context(65534),
-                                   "containerSecurityContext": container_security_context(65534)},
-            "kube-state-metrics": {"resources": small, "securityContext": pod_security_context(65534),
+                                   "containerSecurityContext": container_security_context(65534),
+                                   "image": {"registry": quay},
+                                   "prometheusConfigReloader": {"image": {"registry": quay}},
+                                   # The certgen hook Jobs that create/patch the webhook's certificate.
+                                   "admissionWebhooks": {"patch": {
+                                       "image": {"registry": cache_registry("ghcr.io", parent=self)},
+                                       "resources": small}}},
+            "kube-state-metrics": {"image": {"registry": cache_registry("registry.k8s.io", parent=self)},
+                                   "resources": small, "securityContext": pod_security_context(65534),
                                    "containerSecurityContext": container_security_context(65534)},
             # node-exporter needs hostNetwork, hostPID and hostPath: no Pod Security level but
             # "privileged" admits it, and every namespace here enforces "restricted". Container,
@@ -382,10 +398,13 @@ class Monitoring(pulumi.ComponentResource):
             "securityContext": container_security_context(65534),
         }
 
+    def _exporter_image(self) -> dict[str, Any]:
+        return {"image": {"registry": cache_registry("quay.io", parent=self)}}
+
     def _postgres_exporter(self, opts: pulumi.ResourceOptions) -> None:
         args, name, pg = self._args, self._name, self._args.postgres
         values: dict[str, Any] = {
-            **self._exporter_common(),
+            **self._exporter_common(), **self._exporter_image(),
             # The chart passes the port through `tpl`, which takes only a string (a number fails the render).
             "config": {"datasource": {"host": pg.host, "port": pulumi.Output.from_input(pg.port).apply(str),
                                       "database": pg.database,
@@ -413,7 +432,7 @@ class Monitoring(pulumi.ComponentResource):
                                   {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
         values["extraVolumeMounts"] = [{"name": "password", "mountPath": "/run/postgres", "readOnly": True}]
         values["initContainers"] = [{
-            "name": "fetch-password", "image": AWS_CLI_IMAGE, "imagePullPolicy": "IfNotPresent",
+            "name": "fetch-password", "image": cached_image(AWS_CLI_IMAGE, parent=self), "imagePullPolicy": "IfNotPresent",
             "command": ["/bin/sh", "-ec"],
             # The secret is JSON {"username", "password"}; only the password is written, 0400.
             "args": ['umask 277; aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" '
@@ -433,6 +452,7 @@ class Monitoring(pulumi.ComponentResource):
         scheme = "rediss" if r.tls else "redis"
         values: dict[str, Any] = {
             **self._exporter_common(),
+            "image": {"repository": cached_image(REDIS_EXPORTER_REPOSITORY, parent=self)},
             "redisAddress": pulumi.Output.format("{0}://{1}:{2}", scheme, r.host, r.port),
             "auth": {"enabled": True, "secret": {"name": r.auth.name, "key": r.auth.key}},
         }

@@ -2,11 +2,15 @@
 
 Creates:
 - a KMS key ``alias/platform-registry`` for every repository below;
-- the pull-through cache rule for ECR Public under ``components.kubernetes.ECR_PUBLIC_CACHE_PREFIX``;
-- the registry policy letting the cluster node roles create that prefix's repositories on
+- one pull-through cache rule per upstream the platform's images come from
+  (:data:`PULL_THROUGH_CACHES`: ECR Public, Quay, registry.k8s.io, GitHub CR, Docker Hub), the
+  chart images included; Docker Hub's rule authenticates with the Secrets Manager secret
+  ``ecr-pullthroughcache/docker-hub`` (created empty here: an administrator puts
+  ``{"username", "accessToken"}`` once, so the token never passes through Pulumi state);
+- the registry policy letting the cluster node roles create those prefixes' repositories on
   first pull (``ecr:CreateRepository``, ``ecr:BatchImportUpstreamImage``), nothing else;
-- a repository creation template for that prefix (our key, immutable tags, scan on push, a
-  lifecycle) and the role ECR assumes to apply it (a KMS key in a template needs one);
+- a repository creation template per prefix (our key, immutable tags, scan on push, a
+  lifecycle) and the role ECR assumes to apply them (a KMS key in a template needs one);
 - one repository per application image, ``platform/<service>``: built once per commit, tagged
   with the commit SHA (immutable), pulled by every environment (other accounts by account root,
   which delegates to their IAM).
@@ -26,13 +30,17 @@ from bootstrap.components.permissions import READ_IMAGE_ACTIONS, REGISTRY_KEY_AL
 from components.kms import KmsKey, KmsKeyArgs
 
 PULL_THROUGH_PREFIX = "ecr-public"
-"""The prefix the platform's images use (components.kubernetes.ECR_PUBLIC_CACHE_PREFIX,
-components.kubernetes.ECR_PUBLIC_CACHE_PREFIX; a test keeps them equal). Kept here rather than
-imported: those modules load the Kubernetes SDK, which this program never needs."""
+"""The prefix the platform's images use (components.kubernetes.ECR_PUBLIC_CACHE_PREFIX; a test
+keeps them equal). Kept here rather than imported: those modules load the Kubernetes SDK, which
+this program never needs."""
 CACHE_UPSTREAM = "public.ecr.aws"
-QUAY_PREFIX = "quay"
-"""components.kubernetes.QUAY_CACHE_PREFIX: the platform's quay.io cache rule (the Pushgateway image);
-the node roles fill it on first pull like the ECR Public one."""
+PULL_THROUGH_CACHES = {CACHE_UPSTREAM: PULL_THROUGH_PREFIX, "quay.io": "quay", "registry.k8s.io": "registry-k8s",
+                       "ghcr.io": "ghcr", "registry-1.docker.io": "docker-hub"}
+"""Upstream registry → repository prefix (components.kubernetes.PULL_THROUGH_CACHES; a test keeps
+them equal, Docker Hub's ``docker.io`` being ECR's ``registry-1.docker.io``)."""
+CREDENTIAL_UPSTREAMS = {"registry-1.docker.io": "ecr-pullthroughcache/docker-hub"}
+"""Upstreams ECR only pulls from with a credential: the Secrets Manager secret's name (ECR
+requires the ``ecr-pullthroughcache/`` prefix)."""
 CACHE_FIRST_PULL_ACTIONS = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
 TEMPLATE_ROLE = "platform-ecr-creation-template"
 UNTAGGED_EXPIRY_DAYS = 3
@@ -51,13 +59,16 @@ def lifecycle_policy(keep_tagged: int = KEEP_TAGGED) -> dict[str, Any]:
     ]}
 
 
+def cached_repositories(account_id: str, region: str) -> list[str]:
+    return [f"arn:aws:ecr:{region}:{account_id}:repository/{p}/*" for p in PULL_THROUGH_CACHES.values()]
+
+
 def registry_policy(account_id: str, region: str, node_role_arns: Sequence[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "NodesFillThePullThroughCache", "Effect": "Allow",
         "Principal": {"AWS": sorted(node_role_arns)},
         "Action": CACHE_FIRST_PULL_ACTIONS,
-        "Resource": [f"arn:aws:ecr:{region}:{account_id}:repository/{prefix}/*"
-                     for prefix in (PULL_THROUGH_PREFIX, QUAY_PREFIX)],
+        "Resource": cached_repositories(account_id, region),
     }]}
 
 
@@ -71,7 +82,7 @@ def template_role_policy(account_id: str, region: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "CreateCachedRepositories", "Effect": "Allow",
          "Action": ["ecr:CreateRepository", "ecr:TagResource", "ecr:PutLifecyclePolicy"],
-         "Resource": f"arn:aws:ecr:{region}:{account_id}:repository/{PULL_THROUGH_PREFIX}/*"},
+         "Resource": cached_repositories(account_id, region)},
         {"Sid": "EncryptWithTheRegistryKey", "Effect": "Allow",
          "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
          "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
@@ -108,8 +119,15 @@ class Registry(pulumi.ComponentResource):
         account = pulumi.Output.from_input(args.account_id)
         key = KmsKey(f"{name}-key", KmsKeyArgs(alias=REGISTRY_KEY_ALIAS, deletion_window_days=30, tags=args.tags),
                      opts=child)
-        aws.ecr.PullThroughCacheRule(f"{name}-ecr-public-cache", ecr_repository_prefix=PULL_THROUGH_PREFIX,
-                                     upstream_registry_url=CACHE_UPSTREAM, opts=child)
+        for upstream, prefix in PULL_THROUGH_CACHES.items():
+            credential = None
+            if upstream in CREDENTIAL_UPSTREAMS:
+                credential = aws.secretsmanager.Secret(
+                    f"{name}-{prefix}-credential", name=CREDENTIAL_UPSTREAMS[upstream],
+                    description=f"{upstream} credential of the ECR pull-through cache (value put by an administrator)",
+                    tags=dict(args.tags), opts=child).arn
+            aws.ecr.PullThroughCacheRule(f"{name}-{prefix}-cache", ecr_repository_prefix=prefix,
+                                         upstream_registry_url=upstream, credential_arn=credential, opts=child)
         if args.node_role_arns:
             aws.ecr.RegistryPolicy(f"{name}-policy", policy=account.apply(
                 lambda a: json.dumps(registry_policy(a, args.region, args.node_role_arns))), opts=child)
@@ -120,14 +138,15 @@ class Registry(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{name}-template-role-policy", role=role.id, name="creation-template",
                            policy=account.apply(lambda a: json.dumps(template_role_policy(a, args.region))),
                            opts=child)
-        aws.ecr.RepositoryCreationTemplate(
-            f"{name}-ecr-public-template", prefix=PULL_THROUGH_PREFIX, applied_fors=["PULL_THROUGH_CACHE"],
-            description="Repositories the ECR Public pull-through cache creates",
-            image_tag_mutability="IMMUTABLE",
-            encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
-            lifecycle_policy=json.dumps(lifecycle_policy(keep_tagged=30)),
-            custom_role_arn=pulumi.Output.concat("arn:aws:iam::", account, ":role/", role.name),
-            resource_tags=dict(args.tags), opts=child)
+        for upstream, prefix in PULL_THROUGH_CACHES.items():
+            aws.ecr.RepositoryCreationTemplate(
+                f"{name}-{prefix}-template", prefix=prefix, applied_fors=["PULL_THROUGH_CACHE"],
+                description=f"Repositories the {upstream} pull-through cache creates",
+                image_tag_mutability="IMMUTABLE",
+                encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
+                lifecycle_policy=json.dumps(lifecycle_policy(keep_tagged=30)),
+                custom_role_arn=pulumi.Output.concat("arn:aws:iam::", account, ":role/", role.name),
+                resource_tags=dict(args.tags), opts=child)
 
         self.repository_urls = {}
         for service in args.services:

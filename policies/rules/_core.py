@@ -221,6 +221,12 @@ _SEVERITY = {"low": Severity.LOW, "medium": Severity.MEDIUM, "high": Severity.HI
              "critical": Severity.CRITICAL}
 
 
+RENDERED_SUPPRESSIONS = "renderedSuppressions"
+"""A Kubernetes rule's config key: ``{"Release <name> → <Kind> <ns>/<name>": "<reason>"}``, written
+exceptions for chart-created objects whose chart offers no annotation (tools/offline/checks/pack.py)."""
+_RENDERED_SUPPRESSIONS_SCHEMA = {"type": "object", "additionalProperties": {"type": "string"}}
+
+
 def _schema(config: Mapping[str, Mapping[str, Any]] | None) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None
 
@@ -284,6 +290,9 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
     """Register a rule on single resources. The validator yields what is wrong, nothing if fine."""
+    if any(t.startswith("kubernetes:") for t in types):  # it judges chart-created objects too
+        config = {**(config or {}), RENDERED_SUPPRESSIONS: _RENDERED_SUPPRESSIONS_SCHEMA}
+
     def wrap(fn: Callable[[dict[str, Any], Context], Iterable[str]]):
         meta = _meta(id, description, severity, category, rows, anchors, fix, types, "resource")
         wanted = frozenset(types)

@@ -77,8 +77,18 @@ def test_registry_policy_lets_only_the_node_roles_fill_the_cache(stack):
     [st] = document(bootstrap_plan.get("aws:ecr/registryPolicy:RegistryPolicy", "registry-policy"), "policy")["Statement"]
     assert st["Principal"] == {"AWS": [f"arn:aws:iam::{account}:role/platform-{env}-nodes"]}
     assert st["Action"] == ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
-    assert st["Resource"] == [f"arn:aws:ecr:eu-west-1:{account}:repository/{prefix}/*"
-                              for prefix in (kubernetes.ECR_PUBLIC_CACHE_PREFIX, kubernetes.QUAY_CACHE_PREFIX)]
+    assert st["Resource"] == [f"arn:aws:ecr:eu-west-1:{account}:repository/{p}/*"
+                              for p in ("ecr-public", "quay", "registry-k8s", "ghcr", "docker-hub")]
+
+
+@STACKS
+def test_a_cache_rule_and_template_for_every_upstream_the_platform_pulls_from(stack):
+    bootstrap_plan = plan_of(stack)
+    rules = {inputs(r)["upstreamRegistryUrl"].replace("registry-1.", ""): inputs(r)["ecrRepositoryPrefix"]
+             for r in bootstrap_plan.resources if r.type == "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"}
+    templates = {inputs(r)["prefix"] for r in bootstrap_plan.resources
+                 if r.type == "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"}
+    assert rules == dict(kubernetes.PULL_THROUGH_CACHES) and templates == set(rules.values()), rules
 
 
 @STACKS

@@ -20,9 +20,15 @@ def test_program_objects_are_left_to_the_pack(judge):
 
 def test_a_suppression_in_the_pack_config_needs_a_reason(judge):
     objects = judge(namespace("team"), release("privileged", {})).objects
-    reasoned = {pack.SUPPRESSIONS_KEY: {"k8s-min-replicas": {SUBJECT: "a test workload, never deployed"}}}
-    blank = {pack.SUPPRESSIONS_KEY: {"k8s-min-replicas": {SUBJECT: " "}}}
+    reasoned = {"k8s-min-replicas": {pack.SUPPRESSIONS_KEY: {SUBJECT: "a test workload, never deployed"}}}
+    blank = {"k8s-min-replicas": {pack.SUPPRESSIONS_KEY: {SUBJECT: " "}}}
     skipped: list = []
     assert not [f for f in pack.check(objects, reasoned, skipped) if "k8s-min-replicas" in f.what]
     assert [s.reason for s in skipped] == ["k8s-min-replicas suppressed: a test workload, never deployed"]
     assert any("has no reason" in f.what for f in pack.check(objects, blank))
+
+
+def test_the_suppression_key_is_the_packs_rule_option():
+    from policies.rules import _core
+
+    assert pack.SUPPRESSIONS_KEY == _core.RENDERED_SUPPRESSIONS

@@ -67,8 +67,10 @@ CHECKS: list[tuple[str, Check]] = [
 
 
 ADVISORY = frozenset({pack.CHECK})
-"""Reported, not failing the plan: the pack's rules on chart-created objects still find chart
-images outside private ECR, single-replica operators and mounted API tokens (see issue 15)."""
+"""Checks reported, not failing the plan. pack-rules stays here while chart operators that call
+the API server mount their token: k8s-no-sa-token-automount is a security rule, which the pack
+never lets a suppression waive (see issue 15). Otherwise a pack rule's finding follows the rule's
+enforcement level in the environment (``pack.is_advisory``), as under the real pack."""
 
 
 def register(check_id: str, function: Check) -> None:
@@ -91,11 +93,11 @@ class ClusterReport:
     @property
     def errors(self) -> list[Finding]:
         """Findings that fail the plan (every check but the advisory ones)."""
-        return [f for c, fs in self.findings.items() if c not in ADVISORY for f in fs]
+        return [f for c, fs in self.findings.items() if c not in ADVISORY for f in fs if not pack.is_advisory(f)]
 
     @property
     def advisories(self) -> list[Finding]:
-        return [f for c, fs in self.findings.items() if c in ADVISORY for f in fs]
+        return [f for c, fs in self.findings.items() for f in fs if c in ADVISORY or pack.is_advisory(f)]
 
     def per_release(self) -> list[str]:
         """``Release ingress-cert-manager (cert-manager v1.21.1): 52 objects (4 hooks, 6 CRDs); 1 finding``."""
@@ -120,13 +122,19 @@ class ClusterReport:
         if self.missing_charts:
             lines.append("  checks: not run (the cluster is incomplete without every chart)")
             return "\n".join(lines)
+        failing = {id(f) for f in self.errors}
         lines.append("  checks: " + ", ".join(
-            f"{c} {('advisory ' if c in ADVISORY else 'FAIL ') + str(len(fs)) if fs else 'ok'}"
-            for c, fs in self.findings.items()))
+            f"{c} {_summary(sum(id(f) in failing for f in fs), len(fs))}" for c, fs in self.findings.items()))
         lines += [f"  {f.line()}" for f in self.errors]
         lines += [f"  advisory: {f.line()}" for f in self.advisories]
         lines += [f"  {s.line()}" for s in self.skipped]
         return "\n".join(lines)
+
+
+def _summary(failed: int, found: int) -> str:
+    if not found:
+        return "ok"
+    return " ".join(([f"FAIL {failed}"] if failed else []) + ([f"advisory {found - failed}"] if found > failed else []))
 
 
 # ------------------------------------------------------------------------------------------

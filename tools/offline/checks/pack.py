@@ -6,9 +6,12 @@ with the environment's pack config, over every rendered object, keyed by the Pul
 object would have (``apps/v1`` Deployment → ``kubernetes:apps/v1:Deployment``), so a chart's
 Deployment meets the rules a program Deployment meets. The pack's own suppression annotation
 (``policy.platform.example.com/suppress.<rule>: <reason>``) works on a rendered object too, and
-the pack config can carry one for objects whose chart offers no annotation:
-``"renderedSuppressions": {"<rule id>": {"<Release> → <Kind ns/name>": "<reason>"}}``.
-A suppression without a reason is itself a finding.
+the pack config can carry one for objects whose chart offers no annotation, in the rule's own
+config (validated by its schema, like any rule option):
+``"<rule id>": {"renderedSuppressions": {"<Release> → <Kind ns/name>": "<reason>"}}``.
+A suppression without a reason is itself a finding. A finding carries its rule's enforcement
+level in the environment (``details["enforcement"]``): an advisory rule's finding is advice here
+as it is in the pack, a mandatory rule's fails the plan.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from tools.offline.checks.skip import Skip
 
 CHECK = "pack-rules"
 SUPPRESSIONS_KEY = "renderedSuppressions"
+"""policies.rules._core.RENDERED_SUPPRESSIONS (not imported here: the pack loads lazily)."""
 
 
 def pulumi_type(obj: Obj) -> str:
@@ -34,7 +38,7 @@ def check(objects: Sequence[Obj], config: Mapping[str, Any], skipped: MutableSeq
     from policies.rules._core import suppression_problem, suppressions
 
     rules = [m for m in REGISTRY if m.kind == "resource" and any(t.startswith("kubernetes:") for t in m.types)]
-    extra: Mapping[str, Mapping[str, str]] = config.get(SUPPRESSIONS_KEY) or {}
+    extra: dict[str, Mapping[str, str]] = {m.id: _rule_config(config, m.id).get(SUPPRESSIONS_KEY) or {} for m in rules}
     findings: list[Finding] = []
     for obj in objects:
         if obj.origin == PROGRAM:
@@ -54,8 +58,14 @@ def check(objects: Sequence[Obj], config: Mapping[str, Any], skipped: MutableSeq
                         skipped.append(Skip(CHECK, subject, f"{meta.id} suppressed: {str(declared[meta.id]).strip()}"))
                     continue
                 found.append(problem)
-            findings += [Finding(CHECK, subject, f"{meta.id}: {what}", fix=meta.fix) for what in found]
+            level = _level(config, meta.id)
+            findings += [Finding(CHECK, subject, f"{meta.id}: {what}", fix=meta.fix, details={"enforcement": level})
+                         for what in found]
     return findings
+
+
+def is_advisory(finding: Finding) -> bool:
+    return finding.details.get("enforcement") == "advisory"
 
 
 def _level(config: Mapping[str, Any], rule: str) -> str:
