@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 import config
+from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.app import App, AppArgs
 from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
 from components.connections import password_location
@@ -60,6 +61,11 @@ ingress = Ingress("ingress", IngressArgs.from_settings(
 monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
     settings, namespaces=namespaces, gateway=ingress.gateway, postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(ingress))
+
+# --- cluster add-ons (components/addons.py): only where this stack installs the platform --------
+if settings.profile.installs_platform:
+    ClusterAddons("addons", ClusterAddonsArgs.from_settings(settings, gateway_namespace=namespaces.gateway, irsa=irsa),
+                  opts=after(ingress))
 
 # --- outputs ----------------------------------------------------------------------------------
 pulumi.export("environment", settings.environment)

@@ -316,6 +316,8 @@ class Settings:
     kubeconfig: pulumi.Output[str] | None
     kube_context: str | None
     domain: str
+    hosted_zone_id: str | None
+    """Route53 zone of ``domain`` (the stacks that install the platform; PR stacks use staging's)."""
     acme_email: str
     owner: str
     cost_center: str
@@ -494,6 +496,9 @@ KEYS: tuple[Key, ...] = (
     Key(name="domain", type="string", required=ENVIRONMENTS, example="example.com",
         description="Base DNS domain; hosts are app.<domain>, staging.<domain>, pr-<n>.preview.<domain>.",
         check=_pattern(_DNS_NAME, "a lower-case DNS name like example.com")),
+    Key(name="dns.hostedZoneId", type="string", required=("staging", "production"), example="Z0123456789ABCDEFGHIJ",
+        description="Route53 public hosted zone of the domain; external-dns may change records only in this zone.",
+        check=_pattern(r"Z[A-Z0-9]{1,31}", "a Route53 hosted zone id like Z0123456789ABCDEFGHIJ")),
     Key(name="acmeEmail", type="string", required=("staging", "production"), example="platform@example.com",
         description="Contact e-mail for the Let's Encrypt account (staging and production).",
         check=_pattern(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "an e-mail address")),
@@ -645,6 +650,7 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
         kubeconfig=secret("kubeconfig"),
         kube_context=values.get("kubeContext"),
         domain=values["domain"],
+        hosted_zone_id=values.get("dns.hostedZoneId"),
         acme_email=values.get("acmeEmail", ""),
         owner=values["owner"],
         cost_center=values["costCenter"],

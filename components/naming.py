@@ -25,6 +25,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-backup"),
     ("iam-role", "{prefix}-app"),
     ("iam-role", "{prefix}-postgres-exporter"),
+    ("iam-role", "{prefix}-external-dns"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),

@@ -1,0 +1,132 @@
+"""EKS cluster add-ons the platform relies on, installed by the stacks that own the cluster platform.
+
+Creates (each add-on with its own IRSA role, policies scoped to what it manages):
+
+* external-dns (pinned chart) in the gateway namespace: AWS provider, Gateway API ``HTTPRoute``
+  source, TXT registry with one owner id per cluster, limited to the domain and to the one
+  configured hosted zone. Its role may change records only in that zone (``route53:
+  ChangeResourceRecordSets`` on the zone ARN) and list/read what the external-dns AWS tutorial
+  requires. Every host an HTTPRoute serves on a Gateway gets a record pointing at the Gateway's
+  load balancer; ``policy: sync`` deletes the record when the route goes (a PR environment's host
+  disappears with its stack).
+
+PR stacks install none of this: they run on staging's cluster, whose external-dns watches every
+namespace, so a PR's HTTPRoute gets its record from staging's add-on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.irsa import ROLE_NAME_MAX, Irsa, role_arn, trust_policy
+from components.kubernetes import (
+    EXTERNAL_DNS,
+    container_security_context,
+    helm_release,
+    pod_security_context,
+)
+
+if TYPE_CHECKING:
+    from config import Settings
+
+EXTERNAL_DNS_SA = "external-dns"
+EXTERNAL_DNS_SOURCES = ("gateway-httproute",)
+"""Gateway API routes only: the platform serves every host through an HTTPRoute on a Gateway."""
+
+
+def hosted_zone_arn(partition: str, zone_id: str) -> str:
+    return f"arn:{partition}:route53:::hostedzone/{zone_id}"
+
+
+def external_dns_policy(partition: str, zone_id: str) -> dict[str, Any]:
+    """Changes and reads in one hosted zone; ``ListHostedZones`` has no resource-level permission
+    (Service Authorization Reference), so it alone is on ``*``. From the external-dns AWS tutorial
+    (docs/tutorials/aws.md, "IAM Policy"), narrowed from ``hostedzone/*`` to the configured zone."""
+    zone = hosted_zone_arn(partition, zone_id)
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ChangeRecordsInTheZone", "Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"],
+         "Resource": [zone]},
+        {"Sid": "ReadTheZone", "Effect": "Allow",
+         "Action": ["route53:ListResourceRecordSets", "route53:ListTagsForResources",
+                    "route53:ListTagsForResource", "route53:GetHostedZone"],
+         "Resource": [zone]},
+        {"Sid": "FindTheZone", "Effect": "Allow", "Action": ["route53:ListHostedZones"], "Resource": ["*"]},
+    ]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterAddonsArgs:
+    cluster_name: str
+    """The TXT owner id: one per cluster, so two clusters never fight over a record."""
+    role_prefix: str
+    """``platform-staging``: prefixes the add-ons' IAM role names."""
+    partition: str
+    domain: str
+    hosted_zone_id: str
+    gateway_namespace: pulumi.Input[str]
+    irsa: Irsa
+    labels: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, gateway_namespace: pulumi.Input[str], irsa: Irsa) -> ClusterAddonsArgs:
+        from policies.constraints import partition_of
+
+        if settings.hosted_zone_id is None:  # config.py requires it wherever the platform is installed
+            raise ValueError("platform:dns.hostedZoneId is required by the stacks that install the platform")
+        return cls(cluster_name=settings.cluster.name, role_prefix=settings.name, partition=partition_of(settings.region),
+                   domain=settings.domain, hosted_zone_id=settings.hosted_zone_id,
+                   gateway_namespace=gateway_namespace, irsa=irsa, labels=settings.labels)
+
+
+class ClusterAddons(pulumi.ComponentResource):
+    """Creates: external-dns (IRSA role ``{name}-external-dns-role`` + inline policy, Helm release)."""
+
+    def __init__(self, name: str, args: ClusterAddonsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:kubernetes:ClusterAddons", name, None, opts)
+        self._name, self._args = name, args
+        self.external_dns_role_arn = self._role(
+            "external-dns", namespace=args.gateway_namespace, service_account=EXTERNAL_DNS_SA,
+            policy=external_dns_policy(args.partition, args.hosted_zone_id))
+        helm_release(f"{name}-external-dns", release="external-dns", chart=EXTERNAL_DNS,
+                     namespace=args.gateway_namespace, values=self._external_dns_values(), timeout=300,
+                     opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"external_dns_role_arn": self.external_dns_role_arn})
+
+    def _role(self, addon: str, *, namespace: pulumi.Input[str], service_account: str,
+              policy: dict[str, Any]) -> pulumi.Output[str]:
+        """An IRSA role for one add-on's ServiceAccount with one inline policy; returns its ARN."""
+        args, child = self._args, pulumi.ResourceOptions(parent=self)
+        role_name = f"{args.role_prefix}-{addon}"
+        if len(role_name) > ROLE_NAME_MAX:
+            raise ValueError(f"IAM role name {role_name!r} is {len(role_name)} characters; the limit is {ROLE_NAME_MAX}")
+        role = aws.iam.Role(f"{self._name}-{addon}-role", name=role_name, assume_role_policy=pulumi.Output.json_dumps(
+            trust_policy(args.irsa.oidc_provider_arn, args.irsa.oidc_provider_url, namespace, service_account)),
+            tags=dict(args.irsa.tags), opts=child)
+        aws.iam.RolePolicy(f"{self._name}-{addon}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy),
+                           opts=child)
+        return role_arn(args.irsa.account_id, role)
+
+    def _external_dns_values(self) -> dict[str, Any]:
+        args = self._args
+        return {
+            "provider": {"name": "aws"},
+            "sources": list(EXTERNAL_DNS_SOURCES),
+            "policy": "sync",
+            "registry": "txt",
+            "txtOwnerId": args.cluster_name,
+            # A TXT record may not share its name with the CNAME external-dns writes for a host.
+            "txtPrefix": "extdns-",
+            "domainFilters": [args.domain],
+            "extraArgs": [f"--zone-id-filter={args.hosted_zone_id}", "--aws-zone-type=public"],
+            "env": [{"name": "AWS_DEFAULT_REGION", "value": args.irsa.region}],
+            "serviceAccount": {"name": EXTERNAL_DNS_SA,
+                               "annotations": {"eks.amazonaws.com/role-arn": self.external_dns_role_arn}},
+            "podSecurityContext": pod_security_context(),
+            "securityContext": container_security_context(),
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+        }
