@@ -64,7 +64,8 @@ monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
 
 # --- cluster add-ons (components/addons.py): only where this stack installs the platform --------
 if settings.profile.installs_platform:
-    ClusterAddons("addons", ClusterAddonsArgs.from_settings(settings, gateway_namespace=namespaces.gateway, irsa=irsa),
+    ClusterAddons("addons", ClusterAddonsArgs.from_settings(
+        settings, gateway_namespace=namespaces.gateway, irsa=irsa, kms_key_arn=kms.arn, kms_alias=kms.alias),
                   opts=after(ingress))
 
 # --- outputs ----------------------------------------------------------------------------------

@@ -47,6 +47,12 @@ by the stack that owns the platform (components/registry.py); PR stacks share th
 cluster and pull through the same rule."""
 
 
+ENCRYPTED_STORAGE_CLASS = "gp3-encrypted"
+"""The StorageClass every PersistentVolumeClaim of ours names (EBS gp3, encrypted with the stack's
+KMS key; created by the stack that installs the platform, components/addons.py). Named explicitly
+rather than relied on as the default: EKS clusters created on 1.30+ mark no class default."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Chart:
     """A pinned Helm chart: a name in ``repo``, or an ``oci://`` reference (``repo`` None)."""

@@ -26,6 +26,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-app"),
     ("iam-role", "{prefix}-postgres-exporter"),
     ("iam-role", "{prefix}-external-dns"),
+    ("iam-role", "{prefix}-ebs-csi"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),

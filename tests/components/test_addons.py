@@ -85,3 +85,30 @@ def test_a_pr_stack_installs_no_cluster_addon(plan_of):
     found = [r.name for r in plan_of("pr-7").resources if r.type == "platform:kubernetes:ClusterAddons"
              or r.name.startswith("addons-")]
     assert found == [], f"pr-7 installs cluster add-ons: {found}"
+
+
+@pytest.mark.parametrize("stack", PLATFORM_STACKS)
+def test_storage_class_is_encrypted_gp3_with_the_stacks_key(plan_of, stack):
+    plan = plan_of(stack)
+    sc = _one(plan, "kubernetes:storage.k8s.io/v1:StorageClass", "addons-storage-class")
+    key = next(r for r in plan.resources if r.type == "aws:kms/key:Key")
+    assert sc["provisioner"] == "ebs.csi.aws.com" and sc["volumeBindingMode"] == "WaitForFirstConsumer", sc
+    assert sc["parameters"]["type"] == "gp3" and sc["parameters"]["encrypted"] == "true", sc
+    assert sc["allowVolumeExpansion"] is True, sc
+    assert sc["parameters"]["kmsKeyId"] == key.outputs["arn"], f"addons-storage-class: kmsKeyId is not {key.urn}"
+
+
+@pytest.mark.parametrize("stack", PLATFORM_STACKS)
+def test_ebs_csi_addon_is_pinned_with_its_own_narrow_role(plan_of, stack):
+    plan = plan_of(stack)
+    addon = _one(plan, "aws:eks/addon:Addon", "addons-ebs-csi")
+    assert addon["addonName"] == "aws-ebs-csi-driver" and addon["addonVersion"].startswith("v"), addon
+    assert addon["serviceAccountRoleArn"].endswith(f":role/platform-{stack}-ebs-csi"), addon
+    trust = json.loads(_one(plan, "aws:iam/role:Role", "addons-ebs-csi-role")["assumeRolePolicy"])
+    assert sorted(trust["Statement"][0]["Condition"]["StringEquals"].values()) == [
+        "sts.amazonaws.com", "system:serviceaccount:kube-system:ebs-csi-controller-sa"], trust
+    managed = _one(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "addons-ebs-csi-managed")
+    assert managed["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy", managed
+    grants = [s for s in json.loads(_one(plan, "aws:iam/rolePolicy:RolePolicy", "addons-ebs-csi-policy")["policy"])[
+        "Statement"] if "kms:CreateGrant" in s["Action"]]
+    assert grants and all(s["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"} for s in grants), grants
