@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import config
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.app import App, AppArgs
+from components.autoscaling import AppAutoscaler, AppAutoscalerArgs
 from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
 from components.connections import password_location
 from components.ingress import Ingress, IngressArgs
@@ -56,6 +57,9 @@ irsa = Irsa.from_settings(settings, account_id=account_id)
 app = App("app", AppArgs.from_settings(
     settings, namespace=namespaces.app, image=registry.images["app"], postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(postgres, redis))
+if settings.profile.app.autoscales:
+    AppAutoscaler("app-autoscaler", AppAutoscalerArgs.from_settings(
+        settings, namespace=namespaces.app, deployment=app.deployment_name), opts=after(app))
 ingress = Ingress("ingress", IngressArgs.from_settings(
     settings, namespaces=namespaces, app_service=app.service_name, image_cache=registry.public_cache), opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(

@@ -127,7 +127,14 @@ class GatewayProfile:
 @dataclass(frozen=True, kw_only=True)
 class AppProfile:
     replicas: int
-    """Spread over nodes; a PodDisruptionBudget keeps one up during drains when replicas > 1."""
+    """Spread over nodes; a PodDisruptionBudget keeps one up during drains when replicas > 1. Also the
+    HorizontalPodAutoscaler's floor, so the budget always has the replicas it counts on."""
+    max_replicas: int
+    """The autoscaler's ceiling (CPU and memory); equal to ``replicas``: no autoscaler."""
+
+    @property
+    def autoscales(self) -> bool:
+        return self.max_replicas > self.replicas
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,7 +204,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=True, untagged_expiry_days=1),
         backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
-        app=AppProfile(replicas=1),
+        app=AppProfile(replicas=1, max_replicas=1),
         certificates=CertificateProfile(issuer="self-signed"),
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
         quota=QuotaProfile(cpu=2, memory_gib=4),
@@ -230,7 +237,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
         backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False),
         gateway=GatewayProfile(replicas=2, disruption_budget=False),
-        app=AppProfile(replicas=2),
+        app=AppProfile(replicas=2, max_replicas=4),
         certificates=CertificateProfile(issuer="letsencrypt-staging"),
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
         quota=QuotaProfile(cpu=8, memory_gib=16),
@@ -261,7 +268,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
         backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True, object_lock=True),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
-        app=AppProfile(replicas=3),
+        app=AppProfile(replicas=3, max_replicas=10),
         certificates=CertificateProfile(issuer="letsencrypt-production"),
         prometheus=PrometheusProfile(retention_days=30, storage_gib=100, replicas=2),
         quota=QuotaProfile(cpu=32, memory_gib=64),
@@ -559,7 +566,10 @@ KEYS: tuple[Key, ...] = (
     Key(name="gateway.rateLimitPerMinute", type="integer", example="100", profile_field="gateway.rate_limit_per_minute",
         description="Requests per minute allowed per client IP.", check=_int_range(1, 1_000_000)),
     Key(name="app.replicas", type="integer", example="3", profile_field="app.replicas",
-        description="Application replicas.", check=_int_range(1, 50)),
+        description="Application replicas (the autoscaler's minimum).", check=_int_range(1, 50)),
+    Key(name="app.maxReplicas", type="integer", example="10", profile_field="app.max_replicas",
+        description="Autoscaler ceiling for the application (CPU and memory); at least app.replicas.",
+        check=_int_range(1, 100)),
     Key(name="prometheus.retentionDays", type="integer", example="30", profile_field="prometheus.retention_days",
         description="Prometheus retention in days.", check=_int_range(1, 365)),
     Key(name="prometheus.storageGib", type="integer", example="100", profile_field="prometheus.storage_gib",
@@ -826,6 +836,9 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
         ctx.problem("postgres.maxAllocatedStorageGib", pg.max_allocated_storage_gib,
                     f"at least postgres.allocatedStorageGib ({pg.allocated_storage_gib})",
                     fix=f"pulumi config set {ctx.project}:postgres.maxAllocatedStorageGib {pg.allocated_storage_gib * 2}")
+    if profile.app.max_replicas < profile.app.replicas:
+        ctx.problem("app.maxReplicas", profile.app.max_replicas, f"at least app.replicas ({profile.app.replicas})",
+                    fix=f"pulumi config set {ctx.project}:app.maxReplicas {profile.app.replicas * 2}")
     if env == "production":
         if not pg.multi_az:
             ctx.problem("postgres.multiAz", pg.multi_az, "true", "production cannot be single-AZ",
@@ -1017,6 +1030,8 @@ def environment_table() -> str:
             " + PodDisruptionBudget" if p.gateway.disruption_budget else "")),
         ("Rate limit", lambda p: f"{p.gateway.rate_limit_per_minute} req/min per client"),
         ("App replicas", lambda p: f"{p.app.replicas}" + (" + PodDisruptionBudget" if p.app.replicas > 1 else "")),
+        ("App autoscaling", lambda p: f"HPA {p.app.replicas}–{p.app.max_replicas} on CPU and memory"
+         if p.app.autoscales else "none (fixed replicas)"),
         ("Certificates", lambda p: issuer[p.certificates.issuer]),
         ("Prometheus", prometheus),
         ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),

@@ -18,6 +18,10 @@ Creates (each add-on with its own IRSA role, policies scoped to what it manages)
   It is also marked default, so a claim that names no class still gets an encrypted volume; ours
   all name it explicitly (a test checks every claim).
 
+* metrics-server (pinned chart) in ``kube-system`` (where its APIService expects it): the resource
+  metrics the app's HorizontalPodAutoscaler reads; two replicas and a PodDisruptionBudget where
+  the profile asks for disruption budgets.
+
 PR stacks install none of this: they run on staging's cluster, whose external-dns watches every
 namespace, so a PR's HTTPRoute gets its record from staging's add-on.
 """
@@ -37,6 +41,7 @@ from components.kms import key_statement
 from components.kubernetes import (
     ENCRYPTED_STORAGE_CLASS,
     EXTERNAL_DNS,
+    METRICS_SERVER,
     container_security_context,
     helm_release,
     metadata,
@@ -106,6 +111,8 @@ class ClusterAddonsArgs:
     kms_alias: pulumi.Input[str]
     labels: Mapping[str, str]
     tags: Mapping[str, str]
+    highly_available: bool
+    """Two replicas and a PodDisruptionBudget for metrics-server (the gateway profile's choice)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, gateway_namespace: pulumi.Input[str], irsa: Irsa,
@@ -117,7 +124,8 @@ class ClusterAddonsArgs:
         return cls(cluster_name=settings.cluster.name, role_prefix=settings.name, partition=partition_of(settings.region),
                    domain=settings.domain, hosted_zone_id=settings.hosted_zone_id,
                    gateway_namespace=gateway_namespace, irsa=irsa, kms_key_arn=kms_key_arn, kms_alias=kms_alias,
-                   labels=settings.labels, tags=settings.tags)
+                   labels=settings.labels, tags=settings.tags,
+                   highly_available=settings.profile.gateway.disruption_budget)
 
 
 class ClusterAddons(pulumi.ComponentResource):
@@ -135,6 +143,8 @@ class ClusterAddons(pulumi.ComponentResource):
                      namespace=args.gateway_namespace, values=self._external_dns_values(), timeout=300,
                      opts=pulumi.ResourceOptions(parent=self))
         self._storage()
+        helm_release(f"{name}-metrics-server", release="metrics-server", chart=METRICS_SERVER, namespace="kube-system",
+                     values=self._metrics_server_values(), timeout=300, opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"external_dns_role_arn": self.external_dns_role_arn})
 
     def _storage(self) -> None:
@@ -173,6 +183,16 @@ class ClusterAddons(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{self._name}-{addon}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy),
                            opts=child)
         return role_arn(args.irsa.account_id, role)
+
+    def _metrics_server_values(self) -> dict[str, Any]:
+        ha = self._args.highly_available
+        return {
+            "replicas": 2 if ha else 1,
+            "podDisruptionBudget": {"enabled": ha, "minAvailable": 1} if ha else {"enabled": False},
+            "podSecurityContext": pod_security_context(),
+            "securityContext": container_security_context(),
+            "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}, "limits": {"cpu": "500m", "memory": "200Mi"}},
+        }
 
     def _external_dns_values(self) -> dict[str, Any]:
         args = self._args

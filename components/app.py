@@ -126,7 +126,7 @@ class App(pulumi.ComponentResource):
         extra: dict[str, Any] = {"topologySpreadConstraints": spread} if spread else {}
         pod_spec = restricted_pod_spec(containers=[container], service_account=account.metadata["name"],
                                        volumes=volumes, **extra)
-        k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata(
+        deployment = k8s.apps.v1.Deployment(f"{name}-deployment", metadata=metadata(
             "app", args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)), spec={
             "replicas": args.replicas,
             "selector": {"matchLabels": dict(APP_POD)},
@@ -143,5 +143,7 @@ class App(pulumi.ComponentResource):
                 "selector": {"matchLabels": dict(APP_POD)}}, opts=child)
 
         self.service_name = service.metadata["name"]
+        self.deployment_name = deployment.metadata["name"]
+        """What an autoscaler targets (components/autoscaling.py)."""
         self.port = args.port
         self.register_outputs({"service_name": self.service_name})

@@ -68,6 +68,7 @@ CERT_MANAGER = Chart(chart="cert-manager", version="v1.21.1", repo="https://char
 KUBE_PROMETHEUS_STACK = Chart(chart="kube-prometheus-stack", version="88.5.3", repo=PROMETHEUS_COMMUNITY)
 POSTGRES_EXPORTER = Chart(chart="prometheus-postgres-exporter", version="8.2.0", repo=PROMETHEUS_COMMUNITY)
 REDIS_EXPORTER = Chart(chart="prometheus-redis-exporter", version="6.29.0", repo=PROMETHEUS_COMMUNITY)
+METRICS_SERVER = Chart(chart="metrics-server", version="3.13.1", repo="https://kubernetes-sigs.github.io/metrics-server/")
 EXTERNAL_DNS = Chart(chart="external-dns", version="1.21.1", repo="https://kubernetes-sigs.github.io/external-dns/")
 
 
