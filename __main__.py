@@ -9,7 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 import config
+from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.app import App, AppArgs
+from components.autoscaling import AppAutoscaler, AppAutoscalerArgs
 from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
 from components.connections import password_location
 from components.ingress import Ingress, IngressArgs
@@ -55,12 +57,21 @@ irsa = Irsa.from_settings(settings, account_id=account_id)
 app = App("app", AppArgs.from_settings(
     settings, namespace=namespaces.app, image=registry.images["app"], postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(postgres, redis))
+if settings.profile.app.autoscales:
+    AppAutoscaler("app-autoscaler", AppAutoscalerArgs.from_settings(
+        settings, namespace=namespaces.app, deployment=app.deployment_name), opts=after(app))
 ingress = Ingress("ingress", IngressArgs.from_settings(
     settings, namespaces=namespaces, app_services=app.service_names, image_cache=registry.public_cache),
     opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
     settings, namespaces=namespaces, gateway=ingress.gateway, postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(ingress))
+
+# --- cluster add-ons (components/addons.py): only where this stack installs the platform --------
+if settings.profile.installs_platform:
+    ClusterAddons("addons", ClusterAddonsArgs.from_settings(
+        settings, gateway_namespace=namespaces.gateway, irsa=irsa, kms_key_arn=kms.arn, kms_alias=kms.alias),
+                  opts=after(ingress))
 
 # --- outputs ----------------------------------------------------------------------------------
 pulumi.export("environment", settings.environment)

@@ -133,7 +133,14 @@ class GatewayProfile:
 @dataclass(frozen=True, kw_only=True)
 class AppProfile:
     replicas: int
-    """Spread over nodes; a PodDisruptionBudget keeps one up during drains when replicas > 1."""
+    """Spread over nodes; a PodDisruptionBudget keeps one up during drains when replicas > 1. Also the
+    HorizontalPodAutoscaler's floor, so the budget always has the replicas it counts on."""
+    max_replicas: int
+    """The autoscaler's ceiling (CPU and memory); equal to ``replicas``: no autoscaler."""
+
+    @property
+    def autoscales(self) -> bool:
+        return self.max_replicas > self.replicas
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,7 +227,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=True, untagged_expiry_days=1),
         backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
-        app=AppProfile(replicas=1),
+        app=AppProfile(replicas=1, max_replicas=1),
         release=ReleaseProfile(tracks=1),
         certificates=CertificateProfile(issuer="self-signed"),
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
@@ -254,7 +261,7 @@ PROFILES: Mapping[Environment, Profile] = {
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
         backups=BackupProfile(retention_days=7, force_destroy=False, retain_on_delete=False, spool_gib=8),
         gateway=GatewayProfile(replicas=2, disruption_budget=False),
-        app=AppProfile(replicas=2),
+        app=AppProfile(replicas=2, max_replicas=4),
         release=ReleaseProfile(tracks=2, steps=(50, 100), rollback_window_minutes=10, idle_replicas=1),
         certificates=CertificateProfile(issuer="letsencrypt-staging"),
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
@@ -288,7 +295,7 @@ PROFILES: Mapping[Environment, Profile] = {
         backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True, object_lock=True,
                               spool_gib=32),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
-        app=AppProfile(replicas=3),
+        app=AppProfile(replicas=3, max_replicas=10),
         # The old track stays fully warm: a rollback moves traffic back without waiting for pods.
         release=ReleaseProfile(tracks=2, steps=(10, 50, 100), rollback_window_minutes=15, idle_replicas=None),
         certificates=CertificateProfile(issuer="letsencrypt-production"),
@@ -393,6 +400,8 @@ class Settings:
     kubeconfig: pulumi.Output[str] | None
     kube_context: str | None
     domain: str
+    hosted_zone_id: str | None
+    """Route53 zone of ``domain`` (the stacks that install the platform; PR stacks use staging's)."""
     acme_email: str
     owner: str
     cost_center: str
@@ -589,6 +598,9 @@ KEYS: tuple[Key, ...] = (
     Key(name="domain", type="string", required=ENVIRONMENTS, example="example.com",
         description="Base DNS domain; hosts are app.<domain>, staging.<domain>, pr-<n>.preview.<domain>.",
         check=_pattern(_DNS_NAME, "a lower-case DNS name like example.com")),
+    Key(name="dns.hostedZoneId", type="string", required=("staging", "production"), example="Z0123456789ABCDEFGHIJ",
+        description="Route53 public hosted zone of the domain; external-dns may change records only in this zone.",
+        check=_pattern(r"Z[A-Z0-9]{1,31}", "a Route53 hosted zone id like Z0123456789ABCDEFGHIJ")),
     Key(name="acmeEmail", type="string", required=("staging", "production"), example="platform@example.com",
         description="Contact e-mail for the Let's Encrypt account (staging and production).",
         check=_pattern(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", "an e-mail address")),
@@ -660,7 +672,10 @@ KEYS: tuple[Key, ...] = (
     Key(name="gateway.rateLimitPerMinute", type="integer", example="100", profile_field="gateway.rate_limit_per_minute",
         description="Requests per minute allowed per client IP.", check=_int_range(1, 1_000_000)),
     Key(name="app.replicas", type="integer", example="3", profile_field="app.replicas",
-        description="Application replicas.", check=_int_range(1, 50)),
+        description="Application replicas (the autoscaler's minimum).", check=_int_range(1, 50)),
+    Key(name="app.maxReplicas", type="integer", example="10", profile_field="app.max_replicas",
+        description="Autoscaler ceiling for the application (CPU and memory); at least app.replicas.",
+        check=_int_range(1, 100)),
     Key(name="prometheus.retentionDays", type="integer", example="30", profile_field="prometheus.retention_days",
         description="Prometheus retention in days.", check=_int_range(1, 365)),
     Key(name="prometheus.storageGib", type="integer", example="100", profile_field="prometheus.storage_gib",
@@ -753,6 +768,7 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
         kubeconfig=secret("kubeconfig"),
         kube_context=values.get("kubeContext"),
         domain=values["domain"],
+        hosted_zone_id=values.get("dns.hostedZoneId"),
         acme_email=values.get("acmeEmail", ""),
         owner=values["owner"],
         cost_center=values["costCenter"],
@@ -955,6 +971,9 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
         ctx.problem("postgres.maxAllocatedStorageGib", pg.max_allocated_storage_gib,
                     f"at least postgres.allocatedStorageGib ({pg.allocated_storage_gib})",
                     fix=f"pulumi config set {ctx.project}:postgres.maxAllocatedStorageGib {pg.allocated_storage_gib * 2}")
+    if profile.app.max_replicas < profile.app.replicas:
+        ctx.problem("app.maxReplicas", profile.app.max_replicas, f"at least app.replicas ({profile.app.replicas})",
+                    fix=f"pulumi config set {ctx.project}:app.maxReplicas {profile.app.replicas * 2}")
     if env == "production":
         if not pg.multi_az:
             ctx.problem("postgres.multiAz", pg.multi_az, "true", "production cannot be single-AZ",

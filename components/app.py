@@ -73,6 +73,8 @@ class AppArgs:
     labels: Mapping[str, str]
     tracks: Mapping[str, TrackSpec]
     """Per track name (``blue``, ``green``): one Deployment, Service and PDB each."""
+    active: str
+    """The track carrying the traffic (the autoscaler's target)."""
     port: int
     metrics_port: int
     health_path: str
@@ -91,7 +93,8 @@ class AppArgs:
                       postgres: PostgresConnection, redis: RedisConnection, irsa: Irsa) -> AppArgs:
         """``image``: what a track without its own release image runs (this stack's ``app`` repository)."""
         tracks = {t.name: TrackSpec(image=t.image or image, replicas=t.replicas) for t in settings.release.tracks}
-        return cls(namespace=namespace, labels=settings.labels, tracks=tracks, port=settings.app.port,
+        return cls(namespace=namespace, labels=settings.labels, tracks=tracks, active=settings.release.active,
+                   port=settings.app.port,
                    metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,
                    postgres=postgres, redis=redis, irsa=irsa, role_name=f"{settings.name}-app")
 
@@ -133,8 +136,11 @@ class App(pulumi.ComponentResource):
             env.append({"name": f.env, "value": f"/run/secrets/{f.mount}/{key}"})
 
         self.service_names = {}
+        self.deployment_names: dict[str, pulumi.Output[str]] = {}
         for track, spec in args.tracks.items():
             self.service_names[track] = self._track(name, track, spec, args, labels, account, volumes, mounts, env)
+        self.deployment_name = self.deployment_names[args.active]
+        """What the autoscaler targets (components/autoscaling.py): the track carrying the traffic."""
         self.port = args.port
         self.register_outputs({"service_names": self.service_names})
 
@@ -164,7 +170,7 @@ class App(pulumi.ComponentResource):
         extra: dict[str, Any] = {"topologySpreadConstraints": spread} if spread else {}
         pod_spec = restricted_pod_spec(containers=[container], service_account=account.metadata["name"],
                                        volumes=volumes, **extra)
-        k8s.apps.v1.Deployment(f"{name}-{track}-deployment", metadata=metadata(
+        deployment = k8s.apps.v1.Deployment(f"{name}-{track}-deployment", metadata=metadata(
             k8s_name, args.namespace, labels, annotations=skip_annotations(SCANNER_SKIPS)), spec={
             "replicas": spec.replicas,
             "selector": {"matchLabels": dict(pods)},
@@ -180,4 +186,5 @@ class App(pulumi.ComponentResource):
             k8s.policy.v1.PodDisruptionBudget(f"{name}-{track}-pdb", metadata=metadata(k8s_name, args.namespace, labels),
                                               spec={"minAvailable": spec.replicas - 1,
                                                     "selector": {"matchLabels": dict(pods)}}, opts=opts("pdb"))
+        self.deployment_names[track] = deployment.metadata["name"]
         return service.metadata["name"]

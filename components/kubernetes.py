@@ -55,6 +55,12 @@ QUAY_CACHE_PREFIX = PULL_THROUGH_CACHES["quay.io"]
 """The quay.io rule's prefix (the Pushgateway image: Prometheus publishes it on Docker Hub and quay.io only)."""
 
 
+ENCRYPTED_STORAGE_CLASS = "gp3-encrypted"
+"""The StorageClass every PersistentVolumeClaim of ours names (EBS gp3, encrypted with the stack's
+KMS key; created by the stack that installs the platform, components/addons.py). Named explicitly
+rather than relied on as the default: EKS clusters created on 1.30+ mark no class default."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Chart:
     """A pinned Helm chart: a name in ``repo``, or an ``oci://`` reference (``repo`` None)."""
@@ -70,6 +76,8 @@ CERT_MANAGER = Chart(chart="cert-manager", version="v1.21.1", repo="https://char
 KUBE_PROMETHEUS_STACK = Chart(chart="kube-prometheus-stack", version="88.5.3", repo=PROMETHEUS_COMMUNITY)
 POSTGRES_EXPORTER = Chart(chart="prometheus-postgres-exporter", version="8.2.0", repo=PROMETHEUS_COMMUNITY)
 REDIS_EXPORTER = Chart(chart="prometheus-redis-exporter", version="6.29.0", repo=PROMETHEUS_COMMUNITY)
+METRICS_SERVER = Chart(chart="metrics-server", version="3.13.1", repo="https://kubernetes-sigs.github.io/metrics-server/")
+EXTERNAL_DNS = Chart(chart="external-dns", version="1.21.1", repo="https://kubernetes-sigs.github.io/external-dns/")
 
 
 def helm_release(resource_name: str, *, release: str, chart: Chart, namespace: pulumi.Input[str],

@@ -51,6 +51,7 @@ from components.connections import (
 from components.gateway import GatewayRef, https_route
 from components.irsa import Irsa, secret_reader_role
 from components.kubernetes import (
+    ENCRYPTED_STORAGE_CLASS,
     KUBE_PROMETHEUS_STACK,
     POSTGRES_EXPORTER,
     REDIS_EXPORTER,
@@ -297,7 +298,7 @@ class Monitoring(pulumi.ComponentResource):
         }
         if p.storage_gib > 0:
             prometheus_spec["storageSpec"] = {"volumeClaimTemplate": {"spec": {
-                "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{p.storage_gib}Gi"}}}}}
+                "storageClassName": ENCRYPTED_STORAGE_CLASS, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{p.storage_gib}Gi"}}}}}
         small = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}}
         quay, docker_hub = cache_registry("quay.io", parent=self), cache_registry("docker.io", parent=self)
         prometheus_spec["image"] = {"registry": quay}

@@ -47,6 +47,7 @@ ENVOY_POD = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "
 ENVOY_GATEWAY_POD = {"control-plane": "envoy-gateway"}
 RATELIMIT_POD = {"app.kubernetes.io/name": "envoy-ratelimit"}
 RATELIMIT_REDIS_POD = {"app.kubernetes.io/name": "ratelimit-redis"}
+EXTERNAL_DNS_POD = {"app.kubernetes.io/name": "external-dns"}
 ACME_SOLVER_POD = {"acme.cert-manager.io/http01-solver": "true"}
 PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 GRAFANA_POD = {"app.kubernetes.io/name": "grafana"}
@@ -248,6 +249,8 @@ def gateway_rules(names: PlatformNamespaceNames, app_port: int, vpc_cidr: pulumi
         Rule(name="allow-ratelimit-redis", pods=RATELIMIT_REDIS_POD,
              ingress=[ingress([pod_peer(RATELIMIT_POD)], 6379)]),
         Rule(name="allow-acme-solver", pods=ACME_SOLVER_POD, ingress=[ingress([pod_peer(ENVOY_POD)], 8089)]),
+        # external-dns (components/addons.py) watches routes through the API server and calls Route53.
+        Rule(name="allow-external-dns", pods=EXTERNAL_DNS_POD, egress=[https_egress(vpc_cidr)]),
     ]
 
 

@@ -36,6 +36,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-backup"),
     ("iam-role", "{prefix}-app"),
     ("iam-role", "{prefix}-postgres-exporter"),
+    ("iam-role", "{prefix}-external-dns"),
+    ("iam-role", "{prefix}-ebs-csi"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),

@@ -37,6 +37,7 @@ from components.connections import (
 )
 from components.datastore import DataStoreArgs, data_store_args, private_network
 from components.kubernetes import (
+    ENCRYPTED_STORAGE_CLASS,
     ecr_public_image,
     metadata,
     restricted_container,
@@ -256,7 +257,7 @@ class Postgres(pulumi.ComponentResource):
                 "template": {"metadata": {"labels": labels}, "spec": pod},
                 "volumeClaimTemplates": [{
                     "metadata": {"name": "data", "labels": labels},
-                    "spec": {"accessModes": ["ReadWriteOnce"],
+                    "spec": {"storageClassName": ENCRYPTED_STORAGE_CLASS, "accessModes": ["ReadWriteOnce"],
                              "resources": {"requests": {"storage": f"{p.allocated_storage_gib}Gi"}}},
                 }],
                 "persistentVolumeClaimRetentionPolicy": {

@@ -80,7 +80,9 @@ def no_wildcard_actions(st):
 # (Service Authorization Reference: no resource type listed; kms:CreateKey included).
 _UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAliases", "kms:CreateKey",
                "kms:ListKeys", "s3:ListAllMyBuckets", "cloudwatch:PutMetricData",
-               "logs:DescribeLogGroups", "ec2:Describe*", "rds:Describe*", "elasticache:Describe*")
+               "logs:DescribeLogGroups", "ec2:Describe*", "rds:Describe*", "elasticache:Describe*",
+               # No resource-level permission exists for these (Service Authorization Reference, Route 53).
+               "route53:ListHostedZones", "route53:ListHostedZonesByName")
 
 
 @resource_rule(

@@ -28,6 +28,7 @@ BAD = {
     "empty string": ({"platform:domain": ""}, "platform:domain"),
     "bad pattern": ({"platform:vpcId": "my-vpc"}, "a VPC id"),
     "latest image tag": ({"platform:imageTag": "latest"}, "not 'latest'"),
+    "hosted zone arn, not id": ({"platform:dns.hostedZoneId": "arn:aws:route53:::hostedzone/Z1"}, "a Route53 hosted zone id"),
 }
 
 
@@ -40,7 +41,8 @@ def test_bad_value_is_reported_with_key_and_fix(case: str) -> None:
     assert all("Fix: pulumi config" in p and "Pulumi.staging.yaml" in p for p in problems), problems
 
 
-@pytest.mark.parametrize("key", ["platform:vpcId", "platform:environment", "aws:region", "platform:cluster.name"])
+@pytest.mark.parametrize("key", ["platform:vpcId", "platform:environment", "aws:region", "platform:cluster.name",
+                                 "platform:dns.hostedZoneId"])
 def test_missing_required_key_is_reported(key: str) -> None:
     raw = _staging()
     del raw[key]
