@@ -187,6 +187,15 @@ TABLE: dict[str, Rules] = {
     "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": _k8s(),
     "kubernetes:monitoring.coreos.com/v1:PrometheusRule": _k8s(),
     "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": _k8s(),
+    "aws:eks/addon:Addon": _aws(("addonName", "clusterName"), "internal/service/eks/addon.go"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _aws(
+        ("role", "policyArn"), "internal/service/iam/role_policy_attachment.go", regional=False),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": _k8s(),
+    "kubernetes:storage.k8s.io/v1:StorageClass": Rules(
+        force_new=(*K8S_META, "parameters", "provisioner", "reclaimPolicy", "volumeBindingMode"),
+        source=f"{K8S_DIFF} storage/v1 StorageClass", immutable=("parameters", "provisioner", "reclaimPolicy",
+                                                                 "volumeBindingMode"),
+        immutable_source=f"{K8S_API} storage ValidateStorageClassUpdate"),
 }
 """Every resource type the staging, production and PR plans create (a test keeps it complete)."""
 
