@@ -158,7 +158,8 @@ def ecr_public_image(repository: str, *, parent: pulumi.Resource) -> pulumi.Outp
     invoke = pulumi.InvokeOutputOptions(parent=parent)
     account = aws.get_caller_identity_output(opts=invoke).account_id
     region = aws.get_region_output(opts=invoke).region
-    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}/{3}", account, region, ECR_PUBLIC_CACHE_PREFIX,
+    dns_suffix = aws.get_partition_output(opts=invoke).dns_suffix
+    return pulumi.Output.format("{0}.dkr.ecr.{1}.{2}/{3}/{4}", account, region, dns_suffix, ECR_PUBLIC_CACHE_PREFIX,
                                 repository)
 
 
