@@ -33,6 +33,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import partition
 from components.connections import InKubernetesSecret, InSecretsManager, PasswordSource, PostgresConnection
 from components.irsa import rds_secret_statement, role_arn, trust_policy
 from components.kms import key_statement
@@ -103,7 +104,7 @@ def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str
              "Resource": objects,
              "Condition": {"StringNotLikeIfExists": {
                  "s3:x-amz-server-side-encryption-aws-kms-key-id":
-                     pulumi.Output.concat("arn:aws:kms:", region, ":", account_id, ":key/*")}}},
+                     partition.arn("kms", region, account_id, "key/*")}}},
             {"Sid": "OnlyTheBackupRoleWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
              "Resource": objects, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer_role_arn}}},
         ],
@@ -173,7 +174,7 @@ class BackupStorage(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=p.retain_on_delete),
         )
         # From the name (known in preview), not bucket.arn (unknown until the bucket exists).
-        bucket_arn = pulumi.Output.concat("arn:aws:s3:::", bucket.bucket)
+        bucket_arn = partition.arn("s3", "", "", bucket.bucket, parent=self)
         # The settings share the bucket's protect/retain: a destroy that keeps the bucket must not
         # delete its policy, public-access block, encryption or lifecycle (a kept bucket left open,
         # unencrypted for new objects, or never expiring).
@@ -221,7 +222,7 @@ class BackupStorage(pulumi.ComponentResource):
             bucket=bucket.id,
             policy=pulumi.Output.json_dumps(bucket_policy(
                 bucket_arn, account_id=args.account_id, region=args.region,
-                writer_role_arn=pulumi.Output.concat("arn:aws:iam::", args.account_id, ":role/", role_name))),
+                writer_role_arn=partition.arn("iam", "", args.account_id, f"role/{role_name}", parent=self))),
             opts=pulumi.ResourceOptions.merge(on_bucket, pulumi.ResourceOptions(depends_on=[public])),
         )
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from components import partition
 from components.connections import RdsMasterSecretGrant
 from components.kms import key_statement
 
@@ -44,7 +45,7 @@ class Irsa:
 
 def role_arn(account_id: pulumi.Input[str], role: aws.iam.Role) -> pulumi.Output[str]:
     """The role's ARN from its explicit name: known in preview, and it still depends on the role."""
-    return pulumi.Output.concat("arn:aws:iam::", account_id, ":role/", role.name)
+    return partition.arn("iam", "", account_id, pulumi.Output.concat("role/", role.name))
 
 
 def trust_policy(oidc_provider_arn: str, oidc_provider_url: str, namespace: pulumi.Input[str],
@@ -76,10 +77,10 @@ def rds_secret_statement(account_id: pulumi.Input[str], region: str, db_instance
     """
     return {
         "Sid": sid, "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-        "Resource": pulumi.Output.concat("arn:aws:secretsmanager:", region, ":", account_id, ":secret:rds!db-*"),
+        "Resource": partition.arn("secretsmanager", region, account_id, "secret:rds!db-*"),
         "Condition": {"StringEquals": {
             "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn":
-                pulumi.Output.concat("arn:aws:rds:", region, ":", account_id, ":db:", db_instance_identifier),
+                partition.arn("rds", region, account_id, f"db:{db_instance_identifier}"),
         }},
     }
 
@@ -89,7 +90,7 @@ def secret_reader_policy(irsa: Irsa, grant: RdsMasterSecretGrant) -> dict[str, A
         rds_secret_statement(irsa.account_id, irsa.region, grant.db_instance_identifier),
         key_statement("DecryptThroughSecretsManager", "kms:Decrypt", account_id=irsa.account_id,
                       region=irsa.region, alias=grant.kms_alias,
-                      condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{irsa.region}.amazonaws.com"}}),
+                      condition={"StringEquals": {"kms:ViaService": partition.service_host("secretsmanager", irsa.region)}}),
     ]}
 
 

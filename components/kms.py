@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from components import partition
+
 if TYPE_CHECKING:
     from config import Settings
 
@@ -53,7 +55,7 @@ class KmsKeyArgs:
                    retain_on_delete=profile.protect_data or profile.backups.retain_on_delete)
 
 
-def key_policy(account_id: str, region: str, partition: str = "aws") -> dict[str, Any]:
+def key_policy(account_id: str, region: str, partition: str, dns_suffix: str) -> dict[str, Any]:
     root = f"arn:{partition}:iam::{account_id}:root"
     return {
         "Version": "2012-10-17",
@@ -68,7 +70,7 @@ def key_policy(account_id: str, region: str, partition: str = "aws") -> dict[str
             {
                 "Sid": "CloudWatchLogsForThisAccount",
                 "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
                 "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
                            "kms:Describe*"],
                 "Resource": "*",
@@ -91,7 +93,7 @@ def key_statement(sid: str, actions: str | Sequence[str], *, account_id: pulumi.
     is all an IRSA role is ever granted here (Decrypt, GenerateDataKey).
     """
     return {"Sid": sid, "Effect": "Allow", "Action": actions if isinstance(actions, str) else list(actions),
-            "Resource": pulumi.Output.concat("arn:aws:kms:", region, ":", account_id, ":key/*"),
+            "Resource": partition.arn("kms", region, account_id, "key/*"),
             "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}, **(condition or {})}}
 
 
@@ -107,8 +109,9 @@ class KmsKey(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, protect=args.protect, retain_on_delete=args.retain_on_delete)
         identity = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self))
         region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self))
-        policy = pulumi.Output.all(identity.account_id, region.region).apply(
-            lambda ar: json.dumps(key_policy(ar[0], ar[1])))
+        part = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
+        policy = pulumi.Output.all(identity.account_id, region.region, part.partition, part.dns_suffix).apply(
+            lambda ar: json.dumps(key_policy(*ar)))
 
         key = aws.kms.Key(
             f"{name}-key",

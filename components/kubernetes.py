@@ -182,7 +182,8 @@ def cache_registry(upstream: str, *, parent: pulumi.Resource) -> pulumi.Output[s
     invoke = pulumi.InvokeOutputOptions(parent=parent)
     account = aws.get_caller_identity_output(opts=invoke).account_id
     region = aws.get_region_output(opts=invoke).region
-    return pulumi.Output.format("{0}.dkr.ecr.{1}.amazonaws.com/{2}", account, region, PULL_THROUGH_CACHES[upstream])
+    dns_suffix = aws.get_partition_output(opts=invoke).dns_suffix
+    return pulumi.Output.format("{0}.dkr.ecr.{1}.{2}/{3}", account, region, dns_suffix, PULL_THROUGH_CACHES[upstream])
 
 
 def cached_image(reference: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:

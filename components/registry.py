@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
+from components import partition
 from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX, QUAY_CACHE_PREFIX
 from config import RegistryProfile
 
@@ -132,7 +133,7 @@ class ContainerRegistry(pulumi.ComponentResource):
 
         self.repository_urls = {}
         self.images = {}
-        registry = pulumi.Output.concat(args.account_id, ".dkr.ecr.", args.region, ".amazonaws.com")
+        registry = partition.ecr_registry(args.account_id, args.region, parent=self)
         self.public_cache = pulumi.Output.concat(registry, "/", self._pull_through_cache(name, args))
         for service in args.services:
             repo = aws.ecr.Repository(

@@ -60,7 +60,9 @@ class StateBackend(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
         # Not components.kms.KmsKey: this key must be retained too (a component's children do not
         # inherit retain_on_delete), and it decrypts every stack's secrets.
-        policy = pulumi.Output.from_input(args.account_id).apply(lambda a: json.dumps(key_policy(a, args.region)))
+        part = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self))
+        policy = pulumi.Output.all(args.account_id, part.partition, part.dns_suffix).apply(
+            lambda a: json.dumps(key_policy(a[0], args.region, a[1], a[2])))
         key = aws.kms.Key(f"{name}-key", description="Pulumi state: bucket encryption and the secrets provider",
                           enable_key_rotation=True, deletion_window_in_days=30, policy=policy, tags=dict(args.tags),
                           opts=keep)

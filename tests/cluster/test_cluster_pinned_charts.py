@@ -29,4 +29,7 @@ def test_every_release_renders_and_the_cluster_has_no_errors(reports, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_only_transition_rules_go_unjudged(reports, stack):
     reasons = [s.line() for s in reports[stack].skipped if "pack-rules" not in s.check]
-    assert all("transition rule (oldSelf)" in r for r in reasons), reasons
+    # Allowed: CEL transition rules (they apply to updates only), and pods in kube-system, which EKS
+    # owns (metrics-server): the stack does not declare that namespace, so its enforced level is not ours.
+    assert all("transition rule (oldSelf)" in r or "namespace 'kube-system' is not declared" in r
+               for r in reasons), reasons

@@ -14,6 +14,8 @@ import config
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGING = (ROOT / "Pulumi.staging.yaml").read_text()
+END = STAGING.count("\n") + 1
+"""The line a case appends to the staging file."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ _HANDWRITTEN_STACKS = [
     _stack("duplicate-key", STAGING + "  platform:environment: production\n", "line", "duplicate key"),
     _stack("duplicate-nested-key", STAGING + "  platform:postgres:\n    multiAz: true\n    multiAz: false\n",
            "line 25", "duplicate key"),
-    _stack("not-utf8", STAGING.encode() + b"  platform:owner: caf\xe9\n", "line 23", "not UTF-8"),
+    _stack("not-utf8", STAGING.encode() + b"  platform:owner: caf\xe9\n", f"line {END}", "not UTF-8"),
     _stack("utf16", STAGING.encode("utf-16"), "not UTF-8"),
     _stack("deep-nesting", STAGING + "  platform:postgres: " + "[" * 200 + "]" * 200 + "\n", "nested deeper"),
     _stack("deep-mapping", STAGING + "".join(f"{'  ' * (i + 1)}k{i}:\n" for i in range(60)) + "  " * 61 + "x\n",
@@ -94,9 +96,9 @@ _HANDWRITTEN_STACKS = [
     _stack("key-a-mapping", STAGING + "  ? {a: 1}\n  : x\n", "line"),
     _stack("yaml11-bool-yes", with_key(STAGING, "platform:postgres.multiAz", "yes"), "platform:postgres.multiAz"),
     _stack("yaml11-bool-on", with_key(STAGING, "platform:postgres.multiAz", "on"), "platform:postgres.multiAz"),
-    _stack("timestamp-tag", STAGING + "  platform:app.healthPath: !!timestamp 2026-01-01\n", "line 23"),
-    _stack("python-tag", STAGING + "  platform:app.healthPath: !!python/object:os.system x\n", "line 23"),
-    _stack("anchor-alias-unknown", STAGING + "  platform:app.healthPath: *nothing\n", "line 23"),
+    _stack("timestamp-tag", STAGING + "  platform:app.healthPath: !!timestamp 2026-01-01\n", f"line {END}"),
+    _stack("python-tag", STAGING + "  platform:app.healthPath: !!python/object:os.system x\n", f"line {END}"),
+    _stack("anchor-alias-unknown", STAGING + "  platform:app.healthPath: *nothing\n", f"line {END}"),
     _stack("namespace-typo", STAGING + "  platfrom:acmeEmail: a@b.c\n", "platfrom:acmeEmail", "did you mean platform"),
     _stack("namespace-typo-required", STAGING.replace("platform:owner:", "platfrom:owner:"), "platfrom:owner",
            "platform:owner"),

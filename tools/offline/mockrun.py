@@ -34,6 +34,7 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from policies import constraints
 from tools.cli import ROOT, UsageError
 from tools.offline import urns
 from tools.wire import is_secret, secret
@@ -104,6 +105,9 @@ class PlatformMocks(pulumi_mocks.Mocks):
         self.region = region
         self.account = account_id
         self.stack = stack
+        # The region's partition, as the real provider reports it (aws-cn: arn:aws-cn:, amazonaws.com.cn).
+        self.partition = constraints.partition_of(region)
+        self.dns_suffix = constraints.dns_suffix(region)
         self.first_preview = first_preview
         """Answer like the engine in the first preview of a new stack: a resource to create has no
         id and no computed outputs yet (only its inputs), so everything derived from them is unknown."""
@@ -112,17 +116,17 @@ class PlatformMocks(pulumi_mocks.Mocks):
     def call(self, args: pulumi_mocks.MockCallArgs):
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.account, "arn": f"arn:aws:iam::{self.account}:role/ci",
+            return {"accountId": self.account, "arn": f"arn:{self.partition}:iam::{self.account}:role/ci",
                     "id": self.account, "userId": "AROAMOCKMOCKMOCK:ci"}
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
+                    "endpoint": f"ec2.{self.region}.{self.dns_suffix}", "description": self.region}
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws",
-                    "reverseDnsPrefix": "com.amazonaws"}
+            return {"partition": self.partition, "dnsSuffix": self.dns_suffix, "id": self.partition,
+                    "reverseDnsPrefix": ".".join(reversed(self.dns_suffix.split(".")))}
         if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {"authorizationToken": "bW9jazptb2Nr", "userName": "AWS", "password": "mock-ecr-token",
-                    "proxyEndpoint": f"https://{self.account}.dkr.ecr.{self.region}.amazonaws.com",
+                    "proxyEndpoint": f"https://{self.account}.dkr.ecr.{self.region}.{self.dns_suffix}",
                     "expiresAt": "2099-01-01T00:00:00Z", "id": self.region}
         if token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id", "vpc-0mock"), "cidrBlock": "10.0.0.0/16", "arn": "mock"}
@@ -163,7 +167,7 @@ class PlatformMocks(pulumi_mocks.Mocks):
         return rid, state
 
     def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
-        return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
 
 
 def _uuid(*parts: str) -> str:
@@ -183,12 +187,12 @@ def _kms_alias(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str
 
 def _ecr_repo(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     return rid, {"arn": m._arn("ecr", f"repository/{rid}"), "registryId": m.account,
-                 "repositoryUrl": f"{m.account}.dkr.ecr.{m.region}.amazonaws.com/{rid}"}
+                 "repositoryUrl": f"{m.account}.dkr.ecr.{m.region}.{m.dns_suffix}/{rid}"}
 
 
 def _rds_instance(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     ident = inputs.get("identifier") or rid
-    host = f"{ident}.c{_suffix(m.stack, 'rds', length=10)}.{m.region}.rds.amazonaws.com"
+    host = f"{ident}.c{_suffix(m.stack, 'rds', length=10)}.{m.region}.rds.{m.dns_suffix}"
     port = inputs.get("port", 5432)
     secret = m._arn("secretsmanager", f"secret:rds!db-{_uuid(m.stack, 'rds-secret', name)}-AbCdEf")
     return ident, {"address": host, "endpoint": f"{host}:{port}", "port": port,
@@ -199,20 +203,20 @@ def _rds_instance(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[
 
 def _elasticache(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     ident = inputs.get("replicationGroupId") or rid
-    host = f"clustercfg.{ident}.{_suffix(m.stack, 'ec', length=6)}.euw1.cache.amazonaws.com"
+    host = f"clustercfg.{ident}.{_suffix(m.stack, 'ec', length=6)}.euw1.cache.{m.dns_suffix}"
     return ident, {"configurationEndpointAddress": host, "primaryEndpointAddress": "",
                    "arn": m._arn("elasticache", f"replicationgroup:{ident}"), "port": inputs.get("port", 6379)}
 
 
 def _bucket(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{_suffix(m.stack, name, length=20)}"
-    return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
-                    "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.amazonaws.com", "region": m.region}
+    return bucket, {"bucket": bucket, "arn": f"arn:{m.partition}:s3:::{bucket}",
+                    "bucketRegionalDomainName": f"{bucket}.s3.{m.region}.{m.dns_suffix}", "region": m.region}
 
 
 def _iam_role(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     role = inputs.get("name") or rid
-    return role, {"arn": f"arn:aws:iam::{m.account}:role/{role}", "uniqueId": f"AROA{_suffix(name, length=17).upper()}"}
+    return role, {"arn": f"arn:{m.partition}:iam::{m.account}:role/{role}", "uniqueId": f"AROA{_suffix(name, length=17).upper()}"}
 
 
 def _security_group(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
@@ -227,7 +231,7 @@ def _log_group(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str
 
 def _oidc_provider(m: PlatformMocks, name: str, rid: str, inputs: dict) -> tuple[str, dict]:
     host = str(inputs.get("url", "https://oidc.example")).removeprefix("https://")
-    arn = f"arn:aws:iam::{m.account}:oidc-provider/{host}"
+    arn = f"arn:{m.partition}:iam::{m.account}:oidc-provider/{host}"
     return arn, {"arn": arn}
 
 
@@ -516,7 +520,7 @@ def _account_from(config: Mapping[str, Any]) -> str:
         if accounts:
             return str(accounts[0])
     for value in config.values():
-        if isinstance(value, str) and value.startswith("arn:aws:iam::"):
+        if isinstance(value, str) and value.startswith("arn:aws") and ":iam::" in value:
             return value.split(":")[4]
     return "123456789012"
 

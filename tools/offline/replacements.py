@@ -136,6 +136,10 @@ TABLE: dict[str, Rules] = {
                    "numeric", "overrideSpecial", "special", "upper"),
         source="hashicorp/terraform-provider-random internal/provider/resource_password.go (RequiresReplace on "
                "every argument)"),
+    "random:index/randomId:RandomId": Rules(
+        force_new=("byteLength", "keepers", "prefix"),
+        source="hashicorp/terraform-provider-random internal/provider/resource_id.go (RequiresReplace on "
+               "every argument)"),
     "docker:index/image:Image": Rules(
         force_new=(), source="pulumi/pulumi-docker provider/image.go Diff: a changed build or name is an "
                              "update (a new push), never a replacement"),

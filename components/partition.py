@@ -1,0 +1,33 @@
+"""The stack's AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``, ...) for ARNs and service hosts.
+
+Creates nothing: ``aws.get_partition_output()`` is an invoke, so known in every preview. No
+component writes the literal ``arn:aws:`` or ``amazonaws.com``: in China the ARNs are
+``arn:aws-cn:`` and the hosts end in ``amazonaws.com.cn`` (``aws-arn-partition``).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+
+def _partition(parent: pulumi.Resource | None) -> pulumi.Output[aws.GetPartitionResult]:
+    return aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent) if parent else None)
+
+
+def arn(service: str, region: pulumi.Input[str], account: pulumi.Input[str], resource: pulumi.Input[str], *,
+        parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>`` (region/account may be "")."""
+    return pulumi.Output.concat("arn:", _partition(parent).partition, ":", service, ":", region, ":", account, ":",
+                                resource)
+
+
+def service_host(service: str, region: pulumi.Input[str], *, parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
+    """``<service>.<region>.<dns suffix>``: a regional endpoint or service principal host."""
+    return pulumi.Output.concat(service, ".", region, ".", _partition(parent).dns_suffix)
+
+
+def ecr_registry(account: pulumi.Input[str], region: pulumi.Input[str], *,
+                 parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
+    """``<account>.dkr.ecr.<region>.<dns suffix>``."""
+    return pulumi.Output.concat(account, ".dkr.ecr.", region, ".", _partition(parent).dns_suffix)
