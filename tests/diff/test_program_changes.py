@@ -20,7 +20,7 @@ def changes(base: dict, head: dict) -> dict[str, diff.Change]:
 def test_profile_value_is_an_update(base_plan, edited_plan):
     head = edited_plan("staging", (CONFIG, "app=AppProfile(replicas=2),", "app=AppProfile(replicas=3),"))
     got = diff.diff_stack(base_plan("staging"), head)
-    assert [f"{c.action} {c.name}" for c in got.changes] == ["update app-deployment", "update app-pdb"]
+    assert [f"{c.action} {c.name}" for c in got.changes] == ["update app-blue-deployment", "update app-blue-pdb"]
     assert [(p.path, p.old, p.new) for p in got.changes[0].properties] == [("spec.replicas", 2, 3)], got.changes
     assert not got.blocking
 
@@ -66,11 +66,11 @@ def test_rds_database_name_replaces_and_blocks(base_plan, edited_plan):
 
 
 def test_deployment_selector_replaces(base_plan, edited_plan):
-    head = edited_plan("staging", (APP, '"selector": {"matchLabels": dict(APP_POD)},',
-                                   '"selector": {"matchLabels": {**APP_POD, "track": "stable"}},'))
+    head = edited_plan("staging", (APP, '"selector": {"matchLabels": dict(pods)},',
+                                   '"selector": {"matchLabels": {**pods, "tier": "web"}},'))
     got = changes(base_plan("staging"), head)
-    assert got["replace app-deployment"].reasons == ['spec.selector.matchLabels.track changed'], sorted(got)
-    assert not got["replace app-deployment"].blocking
+    assert got["replace app-blue-deployment"].reasons == ['spec.selector.matchLabels.tier changed'], sorted(got)
+    assert not got["replace app-blue-deployment"].blocking
 
 
 def test_move_between_components_without_alias_recreates(base_plan, edited_plan):
