@@ -506,6 +506,8 @@ class Key:
     check: Check | None = None
     profile_field: str | None = None
     """Dotted path of the profile field this key overrides, e.g. ``postgres.instance_class``."""
+    items: Literal["string", "integer"] = "string"
+    """``array`` keys: the type every item must have (names are strings; traffic steps integers)."""
 
 
 def _pattern(regex: str, allowed: str) -> Check:
@@ -641,7 +643,7 @@ KEYS: tuple[Key, ...] = (
     *(Key(name=_R(key), type="string", example=f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform/app@sha256:{'0' * 64}",
           description=f"Release: the {track} track's image, by digest (a tag only in ephemeral stacks).", check=_image)
       for track, key in release_model.IMAGE_KEYS.items()),
-    Key(name=_R(release_model.KEY_STEPS), type="array", example="[10, 50, 100]",
+    Key(name=_R(release_model.KEY_STEPS), type="array", items="integer", example="[10, 50, 100]",
         description="Release: the candidate's traffic share per promote step (default: the profile's).", check=_steps),
     # Profile overrides: sizes only. Security floors are not configurable.
     Key(name="postgres.instanceClass", type="string", example="db.r6g.large", profile_field="postgres.instance_class",
@@ -927,7 +929,10 @@ def _convert(spec: Key, value: Any) -> tuple[Any, str | None]:
             return _BAD_TYPE, "a list, e.g. " + spec.example
     if not isinstance(parsed, list):
         return _BAD_TYPE, "a list, e.g. " + spec.example
-    if not all(isinstance(item, str) for item in parsed):  # every list setting is a list of names
+    if spec.items == "integer":
+        if not all(isinstance(item, int) and not isinstance(item, bool) for item in parsed):
+            return _BAD_TYPE, "a list of integers, e.g. " + spec.example
+    elif not all(isinstance(item, str) for item in parsed):
         return _BAD_TYPE, "a list of strings, e.g. " + spec.example
     return parsed, None
 

@@ -30,6 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import (
+    ENCRYPTED_STORAGE_CLASS,
     http_probe,
     metadata,
     quay_image,
@@ -72,7 +73,8 @@ class Pushgateway(pulumi.ComponentResource):
         labels = {**args.labels, **POD_LABELS}
         claim = k8s.core.v1.PersistentVolumeClaim(
             f"{name}-data", metadata=metadata(f"{NAME}-data", args.namespace, labels),
-            spec={"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": STORAGE}}},
+            spec={"storageClassName": ENCRYPTED_STORAGE_CLASS, "accessModes": ["ReadWriteOnce"],
+                  "resources": {"requests": {"storage": STORAGE}}},
             opts=child)
         account = k8s.core.v1.ServiceAccount(f"{name}-sa", metadata=metadata(NAME, args.namespace, labels),
                                              automount_service_account_token=False, opts=child)
