@@ -34,6 +34,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import partition
+from components.buckets import private_bucket_settings
 from components.connections import InKubernetesSecret, InSecretsManager, PasswordSource, PostgresConnection
 from components.irsa import rds_secret_statement, role_arn, trust_policy
 from components.kms import key_statement
@@ -180,21 +181,7 @@ class BackupStorage(pulumi.ComponentResource):
         # unencrypted for new objects, or never expiring).
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket], protect=args.protect,
                                            retain_on_delete=p.retain_on_delete)
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=on_bucket)
-        public = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=on_bucket)
-        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=on_bucket)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": args.kms_key_arn},
-                    "bucket_key_enabled": True}],
-            opts=on_bucket,
-        )
+        public = private_bucket_settings(name, bucket, args.kms_key_arn, on_bucket)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,

@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.components.permissions import STATE_KEY_ALIAS
+from components.buckets import private_bucket_settings
 from components.kms import key_policy
 
 NONCURRENT_DAYS = 90
@@ -73,19 +74,7 @@ class StateBackend(pulumi.ComponentResource):
         # The bucket's settings are kept with it: a destroy that keeps the state must not strip its
         # encryption, public-access block, policy or versioning (aws-protected-data-dependencies-protected).
         on_bucket = pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[bucket]))
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=on_bucket)
-        public = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=on_bucket)
-        aws.s3.BucketVersioning(f"{name}-versioning", bucket=bucket.id,
-                                versioning_configuration={"status": "Enabled"}, opts=on_bucket)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                "kms_master_key_id": key.arn},
-                    "bucket_key_enabled": True}],
-            opts=on_bucket)
+        public = private_bucket_settings(name, bucket, key.arn, on_bucket)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
             rules=[{"id": "old-state-versions", "status": "Enabled", "filter": {"prefix": ""},
