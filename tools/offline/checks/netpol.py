@@ -460,28 +460,26 @@ def ip_block(peer: Mapping[str, Any]) -> list[Network]:
     block = peer["ipBlock"]
     allowed = [ipaddress.ip_network(block["cidr"], strict=False)]
     for ex in block.get("except") or []:
-        hole = ipaddress.ip_network(ex, strict=False)
-        nxt: list[Network] = []
-        for net in allowed:
-            if net.version != hole.version or not net.overlaps(hole):
-                nxt.append(net)
-            elif not net.subnet_of(hole):  # type: ignore[arg-type]
-                nxt.extend(net.address_exclude(hole))  # type: ignore[arg-type]
-        allowed = nxt
+        allowed = subtract(allowed, ipaddress.ip_network(ex, strict=False))
     return allowed
+
+
+def subtract(nets: Sequence[Network], hole: Network) -> list[Network]:
+    """The addresses of ``nets`` outside ``hole``, as networks."""
+    out: list[Network] = []
+    for net in nets:
+        if net.version != hole.version or not net.overlaps(hole):
+            out.append(net)
+        elif not net.subnet_of(hole):  # type: ignore[arg-type]
+            out.extend(net.address_exclude(hole))  # type: ignore[arg-type]
+    return out
 
 
 def covered(target: Network, allowed: Sequence[Network]) -> bool:
     """Whether the union of ``allowed`` contains every address of ``target``."""
     pieces = [target]
     for net in allowed:
-        nxt: list[Network] = []
-        for piece in pieces:
-            if piece.version != net.version or not piece.overlaps(net):
-                nxt.append(piece)
-            elif not piece.subnet_of(net):  # type: ignore[arg-type]
-                nxt.extend(piece.address_exclude(net))  # type: ignore[arg-type]
-        pieces = nxt
+        pieces = subtract(pieces, net)
     return not pieces
 
 
