@@ -61,7 +61,7 @@ if settings.profile.app.autoscales:
     AppAutoscaler("app-autoscaler", AppAutoscalerArgs.from_settings(
         settings, namespace=namespaces.app, deployment=app.deployment_name), opts=after(app))
 ingress = Ingress("ingress", IngressArgs.from_settings(
-    settings, namespaces=namespaces, app_services=app.service_names, image_cache=registry.public_cache),
+    settings, namespaces=namespaces, app_services=app.service_names, image_cache=registry.public_cache, irsa=irsa),
     opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
     settings, namespaces=namespaces, gateway=ingress.gateway, postgres=postgres.connection,

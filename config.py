@@ -159,14 +159,27 @@ class ReleaseProfile:
 
 @dataclass(frozen=True, kw_only=True)
 class CertificateProfile:
-    issuer: Literal["self-signed", "letsencrypt-staging", "letsencrypt-production"]
+    issuer: Literal["preview-wildcard", "letsencrypt-staging", "letsencrypt-production"]
+    """The ACME directory of the stack's own hosts (HTTP-01), or ``preview-wildcard``: a PR stack has
+    no certificate of its own; its host is served under the shared ``*.preview.<domain>`` wildcard."""
+    previews: Literal["letsencrypt-production"] | None = None
+    """Where the stack that hosts PR environments gets the preview wildcard (DNS-01 through Route53):
+    always Let's Encrypt production, so reviewers get a trusted certificate; one certificate renewed
+    every ~60 days stays far below the 50-certificates-per-domain-per-week limit."""
 
     @property
     def acme_server(self) -> str | None:
-        return {
-            "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
-            "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
-        }.get(self.issuer)
+        return ACME_SERVERS.get(self.issuer)
+
+    @property
+    def preview_acme_server(self) -> str | None:
+        return None if self.previews is None else ACME_SERVERS[self.previews]
+
+
+ACME_SERVERS = {
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,7 +242,7 @@ PROFILES: Mapping[Environment, Profile] = {
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
         app=AppProfile(replicas=1, max_replicas=1),
         release=ReleaseProfile(tracks=1),
-        certificates=CertificateProfile(issuer="self-signed"),
+        certificates=CertificateProfile(issuer="preview-wildcard"),
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
         quota=QuotaProfile(cpu=2, memory_gib=4),
         protect_data=False,
@@ -263,7 +276,7 @@ PROFILES: Mapping[Environment, Profile] = {
         gateway=GatewayProfile(replicas=2, disruption_budget=False),
         app=AppProfile(replicas=2, max_replicas=4),
         release=ReleaseProfile(tracks=2, steps=(50, 100), rollback_window_minutes=10, idle_replicas=1),
-        certificates=CertificateProfile(issuer="letsencrypt-staging"),
+        certificates=CertificateProfile(issuer="letsencrypt-staging", previews="letsencrypt-production"),
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
         quota=QuotaProfile(cpu=8, memory_gib=16),
         protect_data=False,
@@ -428,7 +441,12 @@ class Settings:
             return f"app.{self.domain}"
         if self.environment == "staging":
             return f"staging.{self.domain}"
-        return f"pr-{self.pr}.preview.{self.domain}"
+        return f"pr-{self.pr}.{self.preview_domain}"
+
+    @property
+    def preview_domain(self) -> str:
+        """PR environments' hosts live under it, served by one wildcard listener on staging's Gateway."""
+        return f"preview.{self.domain}"
 
     @property
     def grafana_host(self) -> str | None:
@@ -444,9 +462,9 @@ class Settings:
 
     @property
     def gateway_namespace(self) -> str:
-        """Where this stack's Gateway lives: the shared ``gateway`` namespace of the stack that installs
-        the platform, or a PR stack's own namespace (it may create nothing in the shared ones)."""
-        return "gateway" if self.profile.installs_platform else self.app_namespace
+        """Where the Gateway this stack's routes attach to lives: the shared ``gateway`` namespace,
+        created by the stack that installs the platform (a PR stack only attaches to it)."""
+        return "gateway"
 
     @property
     def tags(self) -> dict[str, str]:
@@ -1185,8 +1203,15 @@ def environment_table() -> str:
             return "RDS deletion-protected; Redis and the bucket destroyable"
         return "everything destroyable"
 
-    issuer = {"self-signed": "self-signed CA issuer", "letsencrypt-staging": "Let's Encrypt staging",
+    issuer = {"preview-wildcard": "staging's `*.preview.<domain>` wildcard (no certificate of its own)",
+              "letsencrypt-staging": "Let's Encrypt staging",
               "letsencrypt-production": "Let's Encrypt production"}
+
+    def certificates(p: Profile) -> str:
+        own = issuer[p.certificates.issuer] + ("" if p.certificates.acme_server is None else " (HTTP-01)")
+        if p.certificates.previews is None:
+            return own
+        return f"{own}; PR wildcard `*.preview.<domain>`: {issuer[p.certificates.previews]} (DNS-01, Route53)"
     rows = [
         ("Postgres", postgres),
         ("Redis", redis),
@@ -1197,7 +1222,7 @@ def environment_table() -> str:
         ("Rate limit", lambda p: f"{p.gateway.rate_limit_per_minute} req/min per client"),
         ("App replicas", lambda p: f"{p.app.replicas}" + (" + PodDisruptionBudget" if p.app.replicas > 1 else "")),
         ("App releases", release),
-        ("Certificates", lambda p: issuer[p.certificates.issuer]),
+        ("Certificates", certificates),
         ("Prometheus", prometheus),
         ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),
         ("Cluster platform", lambda p: "installs Envoy Gateway, cert-manager, monitoring" if p.installs_platform

@@ -18,13 +18,14 @@ from components.kubernetes import metadata
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 HSTS = "max-age=31536000; includeSubDomains"
-"""Browsers ignore HSTS sent with a certificate they do not trust (RFC 6797 §8.1), so this is
-harmless on PR environments' self-signed certificates."""
+"""PR environments send it too: their hosts are served under staging's trusted wildcard certificate
+(components/ingress.py), so browsers keep it (RFC 6797 §8.1 ignores it only on untrusted ones)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class GatewayRef:
-    """This stack's Gateway: an HTTP listener ``http`` and an HTTPS listener ``https-<host name>`` per host."""
+    """The shared Gateway: an HTTP listener ``http``, an HTTPS listener ``https-<host name>`` per host of
+    the platform stack and, on staging, ``https-preview`` (``*.preview.<domain>``, PR routes)."""
 
     name: str
     namespace: pulumi.Input[str]

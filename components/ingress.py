@@ -1,25 +1,42 @@
-"""TLS ingress through the Gateway API: Envoy Gateway, cert-manager, a Gateway per environment.
+"""TLS ingress through the Gateway API: Envoy Gateway, cert-manager, one shared Gateway per cluster.
 
 ingress-nginx is retired (no security fixes after March 2026); Envoy Gateway implements the
-Gateway API. When this stack owns the shared platform (staging, production) it creates:
+Gateway API. The stack that installs the shared platform (staging, production) creates:
 
 * the Envoy Gateway Helm release (OCI chart, pinned) with global rate limiting backed by a small
   in-memory Redis of its own (``ratelimit-redis``: counters only, nothing persisted), and the
   ``GatewayClass``;
-* the cert-manager Helm release (pinned, CRDs installed, Gateway API support on).
+* the cert-manager Helm release (pinned, CRDs installed, Gateway API support on);
+* the HTTP-01 ClusterIssuer of its environment (Let's Encrypt production / staging, solver
+  routes on the Gateway's HTTP listener);
+* an ``EnvoyProxy`` (replicas, PodDisruptionBudget, resources, the one NLB service) and the
+  ``Gateway`` ``platform`` using it, with an HTTPS listener per host of the stack (certificates
+  issued by cert-manager's gateway-shim through the ``cert-manager.io/cluster-issuer``
+  annotation; PR namespaces may not attach to them) and an HTTP listener that only redirects;
+* a ``ClientTrafficPolicy`` (TLS 1.2 minimum) and the redirect ``HTTPRoute`` (every host);
+* where the stack hosts PR environments (staging): the preview listener ``https-preview`` for
+  ``*.preview.<domain>``, admitting routes only from namespaces labelled as PR environments
+  (``PR_ENVIRONMENT_LABELS``); one wildcard ``Certificate`` for it from a second ClusterIssuer
+  (``letsencrypt-preview-dns01``: Let's Encrypt production, DNS-01 through Route53), and the IAM
+  role (IRSA, cert-manager's ServiceAccount only) that may write only the challenge's TXT record
+  in the configured hosted zone (``acme_dns01_policy``).
 
-Every stack then creates (custom resources ``depends_on`` the release that installs their CRDs):
+Every stack then creates the application's ``HTTPRoute`` (HSTS header; with two release tracks:
+weighted ``backendRefs`` ``app-blue`` / ``app-green`` and a rule per track matching header
+``x-platform-track: <track>``) and a ``BackendTrafficPolicy`` limiting each client IP, both in the
+app namespace. A PR stack creates only these two: its route attaches to the shared Gateway's
+preview listener (host ``pr-<n>.preview.<domain>``, from config.py); external-dns (staging's,
+components/addons.py) publishes the host while the route exists. No Gateway, EnvoyProxy, load
+balancer, issuer or certificate per PR: a PR is up without waiting for an NLB or an ACME order,
+Let's Encrypt's 50-certificates-per-domain-per-week limit is never at stake, and reviewers get a
+trusted certificate.
 
-* the ClusterIssuer of its environment class: Let's Encrypt production / staging (HTTP-01
-  through an HTTPRoute on the Gateway's HTTP listener), or for a PR environment a self-signed
-  chain: self-signed issuer -> CA Certificate -> CA ClusterIssuer (names scoped to the stack);
-* an ``EnvoyProxy`` (replicas, PodDisruptionBudget, resources, NLB service) and a ``Gateway``
-  using it, with an HTTPS listener per host (certificates issued by cert-manager through the
-  ``cert-manager.io/cluster-issuer`` annotation) and an HTTP listener that only redirects;
-* a ``ClientTrafficPolicy`` (TLS 1.2 minimum), the redirect ``HTTPRoute``, the application's
-  ``HTTPRoute`` (HSTS header; with two release tracks: weighted ``backendRefs`` ``app-blue`` /
-  ``app-green`` and a rule per track matching header ``x-platform-track: <track>``) and a
-  ``BackendTrafficPolicy`` limiting each client IP.
+Decision — staging and production keep HTTP-01 for their own hosts. Their hosts are fixed, few
+and served by the Gateway anyway, so HTTP-01 works once external-dns has published them, and it
+needs no DNS write permission at all: a compromised cert-manager in production cannot change a
+record. DNS-01 is used only where HTTP-01 cannot work — a wildcard — and only on staging, whose
+role may write one record name (``_acme-challenge.preview.<domain>``, TXT): it cannot issue for
+``app.<domain>`` or touch any other record. Production has no DNS-01 issuer and no Route53 role.
 
 Per-client limits need Envoy Gateway's *global* rate limit: the local limiter cannot key on
 distinct client addresses (Envoy Gateway docs, "Local rate limiting does not support distinct
@@ -37,7 +54,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 import config
+from components.addons import hosted_zone_arn
 from components.gateway import GATEWAY_API, Backend, GatewayRef, https_route
+from components.irsa import Irsa, service_account_role
 from components.kubernetes import (
     CERT_MANAGER,
     ENVOY_GATEWAY,
@@ -50,7 +69,12 @@ from components.kubernetes import (
     restricted_pod_spec,
     skip_annotations,
 )
-from components.namespaces import RATELIMIT_REDIS_POD
+from components.namespaces import (
+    ENVIRONMENT_LABEL,
+    GATEWAY_BACKENDS_LABEL,
+    PR_ENVIRONMENT_LABELS,
+    RATELIMIT_REDIS_POD,
+)
 from release_model import TRACK_HEADER
 
 if TYPE_CHECKING:
@@ -65,7 +89,15 @@ ENVOY_PROXY_IMAGE = "docker.io/envoyproxy/envoy:distroless-v1.39.0"
 RATELIMIT_REDIS_SKIPS = {"CKV_K8S_43": "official image pinned by version tag; its digest is not resolvable offline "
                                        "(pin the cached image's digest when promoted)"}
 GATEWAY_CLASS = "envoy-gateway"
-"""Created by the stack that owns the platform; PR environments' Gateways use it too."""
+"""Created by the stack that owns the platform, with the one Gateway of the cluster."""
+SHARED_GATEWAY = "platform"
+"""The Gateway (and its EnvoyProxy: one NLB) of the cluster, in ``Settings.gateway_namespace``."""
+PREVIEW_LISTENER = "preview"
+"""Listener ``https-preview`` of the shared Gateway: every PR environment's route attaches there."""
+PREVIEW_ISSUER = "letsencrypt-preview-dns01"
+PREVIEW_SECRET = "preview-tls"
+CERT_MANAGER_SA = "cert-manager"
+"""The controller's ServiceAccount (named explicitly in the chart values): the DNS-01 role trusts it only."""
 
 ENVOY_API = "gateway.envoyproxy.io/v1alpha1"
 CERT_MANAGER_API = "cert-manager.io/v1"
@@ -80,14 +112,40 @@ class Host:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Previews:
+    """The shared preview listener of the stack that hosts PR environments, and its wildcard certificate."""
+
+    domain: str
+    """``preview.<domain>``: the listener serves ``*.preview.<domain>``."""
+    acme_server: str
+    hosted_zone_id: str
+    """Route53 zone of the domain; the DNS-01 role may write only the challenge TXT record in it."""
+    partition: str
+    region: str
+    irsa: Irsa
+
+    @property
+    def wildcard(self) -> str:
+        return f"*.{self.domain}"
+
+    @property
+    def challenge_record(self) -> str:
+        """The one record a DNS-01 challenge for the wildcard writes (Route53 normalises names: lower
+        case, no trailing dot)."""
+        return f"_acme-challenge.{self.domain}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class IngressArgs:
     stack_name: str
-    """``platform-staging``, ``platform-pr-7``: prefixes cluster-scoped names a PR stack creates."""
+    """``platform-staging``: prefixes the DNS-01 role's name."""
     labels: Mapping[str, str]
     gateway: config.GatewayProfile
     certificates: config.CertificateProfile
     acme_email: str
     install_platform: bool
+    """True: this stack creates the shared Gateway (and what it needs); False (PR stacks): it only
+    attaches its app's route to the shared preview listener."""
     image_cache: pulumi.Input[str]
     """``<registry>/<prefix>`` of the account's ECR pull-through cache (the rate-limit counter store's image)."""
     platform_namespace: pulumi.Input[str]
@@ -95,109 +153,99 @@ class IngressArgs:
     cert_manager_namespace: pulumi.Input[str]
     app_namespace: pulumi.Input[str]
     gateway_namespace: pulumi.Input[str]
-    """Namespace of this stack's Gateway: the platform namespace, or a PR's own namespace."""
+    """Namespace of the shared Gateway (``Settings.gateway_namespace``)."""
     app_host: str
     app_backends: Sequence[Backend]
     """The app's Services: one, or one per release track with its weight and header."""
     extra_hosts: Sequence[Host] = field(default_factory=tuple)
     """More HTTPS listeners on the same Gateway (e.g. Grafana); their owners attach routes by section
     name through ``Ingress.gateway``."""
+    previews: Previews | None = None
+    """Set on the stack that hosts PR environments: the preview listener and its wildcard."""
+
+    @property
+    def app_listener(self) -> str:
+        """The listener the app's route attaches to: its own host's, or (PR stacks) the preview listener."""
+        return "app" if self.install_platform else PREVIEW_LISTENER
 
     @classmethod
     def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces,
-                      app_services: Mapping[str, pulumi.Input[str]], image_cache: pulumi.Input[str]) -> IngressArgs:
+                      app_services: Mapping[str, pulumi.Input[str]], image_cache: pulumi.Input[str],
+                      irsa: Irsa) -> IngressArgs:
         """``app_services``: per release track, its Service (``App.service_names``)."""
+        from policies.constraints import partition_of
+
         p = settings.profile
         backends = [Backend(service=app_services[t.name], port=settings.app.port, weight=t.weight,
                             header=None if t.weight is None else (TRACK_HEADER, t.name))
                     for t in settings.release.tracks]
+        previews = None
+        if p.installs_platform and p.certificates.preview_acme_server is not None:
+            if settings.hosted_zone_id is None:  # config.py requires it wherever the platform is installed
+                raise ValueError("platform:dns.hostedZoneId is required by the stack that hosts PR environments")
+            previews = Previews(domain=settings.preview_domain, acme_server=p.certificates.preview_acme_server,
+                                hosted_zone_id=settings.hosted_zone_id, partition=partition_of(settings.region),
+                                region=settings.region, irsa=irsa)
         return cls(stack_name=settings.name, labels=settings.labels, gateway=p.gateway, certificates=p.certificates,
                    acme_email=settings.acme_email, install_platform=p.installs_platform, image_cache=image_cache,
                    platform_namespace=namespaces.gateway, cert_manager_namespace=namespaces.cert_manager,
                    app_namespace=namespaces.app, gateway_namespace=namespaces.named[settings.gateway_namespace],
                    app_host=settings.app_host, app_backends=backends,
-                   extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()])
+                   extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()],
+                   previews=previews)
+
+
+def acme_dns01_policy(previews: Previews) -> dict[str, Any]:
+    """cert-manager's documented Route53 policy (cert-manager.io/docs/configuration/acme/dns01/route53/),
+    narrowed: ``ChangeResourceRecordSets`` on the one zone and only for the preview wildcard's
+    challenge TXT record (Route53's record-set condition keys); ``ListHostedZonesByName`` is left out
+    because the solver names its ``hostedZoneID`` (as the docs allow). ``GetChange`` has no narrower
+    resource than ``change/*`` (change ids are random)."""
+    zone = hosted_zone_arn(previews.partition, previews.hosted_zone_id)
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "WriteTheChallengeRecordOnly", "Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"],
+         "Resource": [zone],
+         "Condition": {"ForAllValues:StringEquals": {
+             "route53:ChangeResourceRecordSetsNormalizedRecordNames": [previews.challenge_record],
+             "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]}}},
+        {"Sid": "ReadTheZone", "Effect": "Allow", "Action": ["route53:ListResourceRecordSets"], "Resource": [zone]},
+        {"Sid": "WaitForTheChange", "Effect": "Allow", "Action": ["route53:GetChange"],
+         "Resource": [f"arn:{previews.partition}:route53:::change/*"]},
+    ]}
+
+
+def preview_listener(previews: Previews) -> dict[str, Any]:
+    """``https-preview`` for ``*.preview.<domain>`` with the wildcard's Secret; routes only from PR
+    environments' namespaces (Gateway API ``allowedRoutes``), so no other tenant of the cluster can
+    claim a preview host and no PR can claim another listener's host."""
+    return {"name": f"https-{PREVIEW_LISTENER}", "protocol": "HTTPS", "port": 443, "hostname": previews.wildcard,
+            "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": PREVIEW_SECRET}]},
+            "allowedRoutes": {"namespaces": {"from": "Selector",
+                                             "selector": {"matchLabels": dict(PR_ENVIRONMENT_LABELS)}}}}
 
 
 class Ingress(pulumi.ComponentResource):
-    """Creates: Envoy Gateway + cert-manager (when owned), issuer, EnvoyProxy, Gateway, policies, routes."""
+    """Creates: Envoy Gateway + cert-manager, issuers, EnvoyProxy, the shared Gateway, its policies and
+    routes (when the stack installs the platform); the app's route and rate limit (every stack)."""
 
     gateway: GatewayRef
-    """What a route attaches to (``https_route``): listeners ``http`` and ``https-<host name>``."""
-    issuer: pulumi.Output[str]
+    """What a route attaches to (``https_route``): listeners ``http``, ``https-<host name>`` and, on the
+    stack that hosts PR environments, ``https-preview``."""
+    issuer: pulumi.Output[str] | None
+    """The HTTP-01 ClusterIssuer of the stack's own hosts; None on a PR stack (it has no certificate)."""
 
     def __init__(self, name: str, args: IngressArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:kubernetes:Ingress", name, None, opts)
         self._name, self._args = name, args
         labels = dict(args.labels)
-
-        crds: list[pulumi.Resource] = []
+        self.gateway = GatewayRef(name=SHARED_GATEWAY, namespace=args.gateway_namespace)
+        self.issuer = None
+        # A PR stack's route waits for nothing here: the shared Gateway is staging's, up before any PR.
+        after_gateway = pulumi.ResourceOptions(parent=self)
         if args.install_platform:
-            redis = self._ratelimit_redis(labels)
-            envoy = helm_release(f"{name}-envoy-gateway", release="envoy-gateway", chart=ENVOY_GATEWAY,
-                                 namespace=args.platform_namespace, values=self._envoy_gateway_values(redis),
-                                 timeout=600, opts=pulumi.ResourceOptions(parent=self))
-            # cert-manager's Gateway API support needs the Gateway API CRDs Envoy Gateway installs at start.
-            certs = helm_release(f"{name}-cert-manager", release="cert-manager", chart=CERT_MANAGER,
-                                 namespace=args.cert_manager_namespace, values=self._cert_manager_values(),
-                                 timeout=600, opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy]))
-            crds = [envoy, certs]
-            gateway_class = k8s.apiextensions.CustomResource(
-                f"{name}-gateway-class", api_version=GATEWAY_API, kind="GatewayClass",
-                metadata=metadata(GATEWAY_CLASS, None, labels),
-                spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy]))
-            crds.append(gateway_class)
-        # Without install_platform the CRDs and the GatewayClass come from the shared platform
-        # (installed by the staging stack on the same cluster), which must be up first.
-        after_crds = pulumi.ResourceOptions(parent=self, depends_on=crds)
+            after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[self._shared_gateway(labels)])
 
-        gateway_name = "platform" if args.install_platform else "preview"
-        self.gateway = GatewayRef(name=gateway_name, namespace=args.gateway_namespace)
-        hosts = [Host(name="app", hostname=args.app_host), *args.extra_hosts]
-        self.issuer = self._issuer(gateway_name, after_crds)
-
-        envoy_proxy = k8s.apiextensions.CustomResource(
-            f"{name}-envoy-proxy", api_version=ENVOY_API, kind="EnvoyProxy",
-            metadata=metadata(gateway_name, args.gateway_namespace, labels), spec=self._envoy_proxy_spec(),
-            opts=after_crds)
-        gateway = k8s.apiextensions.CustomResource(
-            f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
-            metadata=metadata(gateway_name, args.gateway_namespace, labels,
-                              annotations={"cert-manager.io/cluster-issuer": self.issuer}),
-            spec={
-                "gatewayClassName": GATEWAY_CLASS,
-                "infrastructure": {"parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
-                                                     "name": gateway_name}},
-                "listeners": [
-                    # HTTP exists only to redirect (and for ACME HTTP-01 solver routes).
-                    {"name": "http", "protocol": "HTTP", "port": 80,
-                     "allowedRoutes": {"namespaces": {"from": "Same"}}},
-                    *[{"name": f"https-{h.name}", "protocol": "HTTPS", "port": 443, "hostname": h.hostname,
-                       "tls": {"mode": "Terminate",
-                               "certificateRefs": [{"kind": "Secret", "name": f"{h.name}-tls"}]},
-                       "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {
-                           "platform.example.com/gateway-backends": "true"}}}}} for h in hosts],
-                ],
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, envoy_proxy]))
-        after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[gateway])
-
-        k8s.apiextensions.CustomResource(
-            f"{name}-client-traffic", api_version=ENVOY_API, kind="ClientTrafficPolicy",
-            metadata=metadata(f"{gateway_name}-tls", args.gateway_namespace, labels),
-            # A local reference: the CRD has no targetRefs[].namespace (the API server would prune it).
-            spec={"targetRefs": [{k: v for k, v in self.gateway.ref().items() if k != "namespace"}],
-                  "tls": {"minVersion": "1.2"}}, opts=after_gateway)
-        k8s.apiextensions.CustomResource(
-            f"{name}-https-redirect", api_version=GATEWAY_API, kind="HTTPRoute",
-            metadata=metadata("https-redirect", args.gateway_namespace, labels),
-            spec={"parentRefs": [self.gateway.parent_ref("http")],
-                  "rules": [{"filters": [{"type": "RequestRedirect",
-                                          "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]},
-            opts=after_gateway)
-
-        app_route = https_route(f"{name}-app", gateway=self.gateway, listener="app", route_name="app",
+        app_route = https_route(f"{name}-app", gateway=self.gateway, listener=args.app_listener, route_name="app",
                                 namespace=args.app_namespace, hostname=args.app_host,
                                 backends=args.app_backends, labels=labels, opts=after_gateway)
         k8s.apiextensions.CustomResource(
@@ -209,42 +257,125 @@ class Ingress(pulumi.ComponentResource):
                       "limit": {"requests": args.gateway.rate_limit_per_minute, "unit": "Minute"}}]}}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[app_route]))
 
-        self.register_outputs({"gateway_name": gateway.metadata["name"],
-                               "gateway_namespace": gateway.metadata["namespace"], "issuer": self.issuer})
+        self.register_outputs({"gateway_name": self.gateway.name, "gateway_namespace": self.gateway.namespace,
+                               "issuer": self.issuer})
 
     # -- pieces ------------------------------------------------------------------------------------
 
-    def _issuer(self, gateway_name: str, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
+    def _shared_gateway(self, labels: Mapping[str, str]) -> pulumi.Resource:
+        """The releases, issuers, EnvoyProxy, Gateway, TLS policy and redirect of the platform stack."""
+        args, name = self._args, self._name
+        dns01_role = None
+        if args.previews is not None:
+            dns01_role = service_account_role(
+                f"{name}-cert-manager-dns01", role_name=f"{args.stack_name}-acme-dns01", irsa=args.previews.irsa,
+                namespace=args.cert_manager_namespace, service_account=CERT_MANAGER_SA,
+                policy=acme_dns01_policy(args.previews), parent=self)
+        redis = self._ratelimit_redis(labels)
+        envoy = helm_release(f"{name}-envoy-gateway", release="envoy-gateway", chart=ENVOY_GATEWAY,
+                             namespace=args.platform_namespace, values=self._envoy_gateway_values(redis),
+                             timeout=600, opts=pulumi.ResourceOptions(parent=self))
+        # cert-manager's Gateway API support needs the Gateway API CRDs Envoy Gateway installs at start.
+        certs = helm_release(f"{name}-cert-manager", release="cert-manager", chart=CERT_MANAGER,
+                             namespace=args.cert_manager_namespace, values=self._cert_manager_values(dns01_role),
+                             timeout=600, opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy]))
+        gateway_class = k8s.apiextensions.CustomResource(
+            f"{name}-gateway-class", api_version=GATEWAY_API, kind="GatewayClass",
+            metadata=metadata(GATEWAY_CLASS, None, labels),
+            spec={"controllerName": "gateway.envoyproxy.io/gatewayclass-controller"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[envoy]))
+        crds: list[pulumi.Resource] = [envoy, certs, gateway_class]
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=crds)
+
+        gateway_name, ns = self.gateway.name, args.gateway_namespace
+        hosts = [Host(name="app", hostname=args.app_host), *args.extra_hosts]
+        self.issuer = self._http01_issuer(after_crds)
+        annotations: dict[str, pulumi.Input[str]] = {"cert-manager.io/cluster-issuer": self.issuer}
+        # Not PR environments' hosts: they attach only to the preview listener.
+        not_previews = [{"key": ENVIRONMENT_LABEL, "operator": "NotIn", "values": [PR_ENVIRONMENT_LABELS[ENVIRONMENT_LABEL]]}]
+        listeners: list[dict[str, Any]] = [
+            # HTTP exists only to redirect (and for ACME HTTP-01 solver routes).
+            {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "Same"}}},
+            *[{"name": f"https-{h.name}", "protocol": "HTTPS", "port": 443, "hostname": h.hostname,
+               "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": f"{h.name}-tls"}]},
+               "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {
+                   "matchLabels": {GATEWAY_BACKENDS_LABEL: "true"}, "matchExpressions": not_previews}}}}
+              for h in hosts],
+        ]
+        if args.previews is not None:
+            certificate = self._preview_certificate(args.previews, after_crds)
+            listeners.append(preview_listener(args.previews))
+            # The wildcard has its own DNS-01 Certificate: keep cert-manager's gateway-shim from
+            # requesting an HTTP-01 one (which cannot issue a wildcard) for the same Secret.
+            annotations["cert-manager.io/ignore-tls-listeners"] = f"https-{PREVIEW_LISTENER}"
+            crds.append(certificate)
+
+        envoy_proxy = k8s.apiextensions.CustomResource(
+            f"{name}-envoy-proxy", api_version=ENVOY_API, kind="EnvoyProxy",
+            metadata=metadata(gateway_name, ns, labels), spec=self._envoy_proxy_spec(), opts=after_crds)
+        gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
+            metadata=metadata(gateway_name, ns, labels, annotations=annotations),
+            spec={"gatewayClassName": GATEWAY_CLASS,
+                  "infrastructure": {"parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
+                                                       "name": gateway_name}},
+                  "listeners": listeners},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, envoy_proxy]))
+        after_gateway = pulumi.ResourceOptions(parent=self, depends_on=[gateway])
+
+        k8s.apiextensions.CustomResource(
+            f"{name}-client-traffic", api_version=ENVOY_API, kind="ClientTrafficPolicy",
+            metadata=metadata(f"{gateway_name}-tls", ns, labels),
+            # A local reference: the CRD has no targetRefs[].namespace (the API server would prune it).
+            spec={"targetRefs": [{k: v for k, v in self.gateway.ref().items() if k != "namespace"}],
+                  "tls": {"minVersion": "1.2"}}, opts=after_gateway)
+        # No hostnames: it redirects every host on the Gateway, PR environments' too.
+        k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect", api_version=GATEWAY_API, kind="HTTPRoute",
+            metadata=metadata("https-redirect", ns, labels),
+            spec={"parentRefs": [self.gateway.parent_ref("http")],
+                  "rules": [{"filters": [{"type": "RequestRedirect",
+                                          "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]},
+            opts=after_gateway)
+        return gateway
+
+    def _http01_issuer(self, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
         args, name, labels = self._args, self._name, dict(self._args.labels)
         server = args.certificates.acme_server
-        if server is not None:
-            issuer = k8s.apiextensions.CustomResource(
-                f"{name}-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
-                metadata=metadata(args.certificates.issuer, None, labels),
-                spec={"acme": {"server": server, "email": args.acme_email,
-                               "privateKeySecretRef": {"name": f"{args.certificates.issuer}-account"},
-                               "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [{
-                                   "name": gateway_name, "namespace": args.gateway_namespace,
-                                   "kind": "Gateway", "sectionName": "http"}]}}}]}},
-                opts=opts)
-            return issuer.metadata["name"]
-        # PR environments: a throw-away CA per stack, so no stack trusts another's certificates.
-        selfsigned = k8s.apiextensions.CustomResource(
-            f"{name}-selfsigned-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
-            metadata=metadata(f"{args.stack_name}-selfsigned", None, labels), spec={"selfSigned": {}}, opts=opts)
-        ca = k8s.apiextensions.CustomResource(
-            f"{name}-ca", api_version=CERT_MANAGER_API, kind="Certificate",
-            metadata=metadata(f"{args.stack_name}-ca", args.cert_manager_namespace, labels),
-            spec={"isCA": True, "commonName": f"{args.stack_name} preview CA", "secretName": f"{args.stack_name}-ca",
-                  "duration": "2160h", "privateKey": {"algorithm": "ECDSA", "size": 256},
-                  "issuerRef": {"name": f"{args.stack_name}-selfsigned", "kind": "ClusterIssuer",
-                                "group": "cert-manager.io"}},
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[selfsigned])))
+        if server is None:
+            raise ValueError(f"certificates.issuer {args.certificates.issuer!r} of a stack that installs the "
+                             "platform must be an ACME directory (letsencrypt-staging or letsencrypt-production)")
         issuer = k8s.apiextensions.CustomResource(
             f"{name}-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
-            metadata=metadata(f"{args.stack_name}-ca", None, labels), spec={"ca": {"secretName": f"{args.stack_name}-ca"}},
-            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ca])))
+            metadata=metadata(args.certificates.issuer, None, labels),
+            spec={"acme": {"server": server, "email": args.acme_email,
+                           "privateKeySecretRef": {"name": f"{args.certificates.issuer}-account"},
+                           "solvers": [{"http01": {"gatewayHTTPRoute": {"parentRefs": [{
+                               "name": self.gateway.name, "namespace": args.gateway_namespace,
+                               "kind": "Gateway", "sectionName": "http"}]}}}]}},
+            opts=opts)
         return issuer.metadata["name"]
+
+    def _preview_certificate(self, previews: Previews, opts: pulumi.ResourceOptions) -> pulumi.Resource:
+        """The DNS-01 ClusterIssuer (Route53, ambient IRSA credentials of cert-manager's ServiceAccount)
+        and the one wildcard Certificate every PR environment is served under."""
+        args, name, labels = self._args, self._name, dict(self._args.labels)
+        issuer = k8s.apiextensions.CustomResource(
+            f"{name}-preview-issuer", api_version=CERT_MANAGER_API, kind="ClusterIssuer",
+            metadata=metadata(PREVIEW_ISSUER, None, labels),
+            spec={"acme": {"server": previews.acme_server, "email": args.acme_email,
+                           "privateKeySecretRef": {"name": f"{PREVIEW_ISSUER}-account"},
+                           "solvers": [{"selector": {"dnsZones": [previews.domain]},
+                                        "dns01": {"route53": {"region": previews.region,
+                                                              "hostedZoneID": previews.hosted_zone_id}}}]}},
+            opts=opts)
+        return k8s.apiextensions.CustomResource(
+            f"{name}-preview-certificate", api_version=CERT_MANAGER_API, kind="Certificate",
+            metadata=metadata("preview-wildcard", args.gateway_namespace, labels),
+            spec={"secretName": PREVIEW_SECRET, "dnsNames": [previews.wildcard],
+                  "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+                  "issuerRef": {"name": issuer.metadata["name"], "kind": "ClusterIssuer", "group": "cert-manager.io"}},
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[issuer])))
 
     def _envoy_proxy_spec(self) -> dict[str, Any]:
         profile = self._args.gateway
@@ -303,7 +434,7 @@ class Ingress(pulumi.ComponentResource):
                                               "limits": {"cpu": "200m", "memory": "128Mi"}}}},
         }
 
-    def _cert_manager_values(self) -> dict[str, Any]:
+    def _cert_manager_values(self, dns01_role: pulumi.Input[str] | None) -> dict[str, Any]:
         # Sized to fit the cert-manager namespace quota (2 CPU / 2 GiB of limits) with every
         # Deployment surging at once during an upgrade and the post-install startupapicheck hook.
         def secure(cpu: str, memory: str) -> dict[str, Any]:
@@ -323,6 +454,9 @@ class Ingress(pulumi.ComponentResource):
             "cainjector": {**secure("150m", "256Mi"), "replicaCount": 2 if self._args.gateway.disruption_budget else 1},
             "startupapicheck": secure("100m", "128Mi"),
             "prometheus": {"enabled": True, "servicemonitor": {"enabled": False}},
+            # IRSA: the controller's Route53 credentials for DNS-01 (the preview wildcard only).
+            "serviceAccount": {"name": CERT_MANAGER_SA, "annotations": (
+                {} if dns01_role is None else {"eks.amazonaws.com/role-arn": dns01_role})},
         }
 
     def _ratelimit_redis(self, labels: Mapping[str, str]) -> pulumi.Output[str]:

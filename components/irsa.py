@@ -1,7 +1,9 @@
-"""IRSA roles that may read exactly one Secrets Manager secret (the RDS-managed master secret).
+"""IRSA roles: one ServiceAccount's role with one narrow inline policy (``service_account_role``).
 
-Used by the application and the Postgres exporter in managed mode: the password stays in
-Secrets Manager; the pod fetches it at start with its own short-lived credentials.
+The application and the Postgres exporter in managed mode may read exactly one Secrets Manager
+secret (the RDS-managed master secret): the password stays in Secrets Manager; the pod fetches it
+at start with its own short-lived credentials. cert-manager's DNS-01 role (components/ingress.py)
+may write only the ACME challenge TXT record of the preview wildcard in the one hosted zone.
 
 Every ARN in these documents is built from names known before anything exists (account, region,
 role and instance names, the key alias), never from another resource's output: in a new stack's
@@ -97,6 +99,14 @@ def secret_reader_policy(irsa: Irsa, grant: RdsMasterSecretGrant) -> dict[str, A
 def secret_reader_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulumi.Input[str], service_account: str,
                        grant: RdsMasterSecretGrant, parent: pulumi.Resource) -> pulumi.Output[str]:
     """Creates the role (``{name}-role``) and its inline policy (``{name}-policy``); returns the role ARN."""
+    return service_account_role(name, role_name=role_name, irsa=irsa, namespace=namespace,
+                                service_account=service_account, policy=secret_reader_policy(irsa, grant), parent=parent)
+
+
+def service_account_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulumi.Input[str],
+                         service_account: str, policy: dict[str, Any], parent: pulumi.Resource) -> pulumi.Output[str]:
+    """A role only ``service_account`` in ``namespace`` may assume, with one inline ``policy``: the role
+    (``{name}-role``) and its policy (``{name}-policy``); returns the role ARN."""
     if len(role_name) > ROLE_NAME_MAX:
         raise ValueError(f"IAM role name {role_name!r} is {len(role_name)} characters; the limit is {ROLE_NAME_MAX}")
     child = pulumi.ResourceOptions(parent=parent)
@@ -104,7 +114,5 @@ def secret_reader_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulu
                         assume_role_policy=pulumi.Output.json_dumps(
                             trust_policy(irsa.oidc_provider_arn, irsa.oidc_provider_url, namespace, service_account)),
                         tags=dict(irsa.tags), opts=child)
-    aws.iam.RolePolicy(f"{name}-policy", role=role.id,
-                       policy=pulumi.Output.json_dumps(secret_reader_policy(irsa, grant)),
-                       opts=child)
+    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy), opts=child)
     return role_arn(irsa.account_id, role)

@@ -57,6 +57,10 @@ PUSHGATEWAY_PORT = 9091
 
 GATEWAY_BACKENDS_LABEL = "platform.example.com/gateway-backends"
 """Namespaces whose Services the shared Envoy proxies may reach (app, pr-<n>, monitoring)."""
+ENVIRONMENT_LABEL = "platform.example.com/environment"
+PR_ENVIRONMENT_LABELS = {ENVIRONMENT_LABEL: "ephemeral"}
+"""On every PR environment's namespace and no other (the label model, ``Settings.labels``): the
+shared Gateway's preview listener admits routes only from namespaces carrying it."""
 
 POSTGRES_EXPORTER_PORT = 9187
 REDIS_EXPORTER_PORT = 9121
@@ -92,8 +96,9 @@ class Size:
     default_request_memory: str = "64Mi"
 
 
-# Platform namespaces are sized for the operators they hold, not per environment: the shared
-# gateway namespace also runs one Envoy proxy per PR environment's Gateway (500m / 512Mi each).
+# Platform namespaces are sized for the operators they hold, not per environment: the gateway
+# namespace runs the one shared Gateway's Envoy proxies (500m / 512Mi each; PR environments attach
+# routes to it and add none).
 PLATFORM_SIZES: Mapping[str, Size] = {
     "gateway": Size(cpu="16", memory="16Gi", pods=60),
     "cert-manager": Size(cpu="2", memory="2Gi", pods=20),
@@ -258,9 +263,12 @@ def cert_manager_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str
     return [
         Rule(name="allow-apiserver-egress", egress=[https_egress(vpc_cidr)]),
         # ACME: the controller talks to Let's Encrypt (443) and self-checks the HTTP-01 token
-        # through the public load balancer (80) before asking for validation.
+        # through the public load balancer (80) before asking for validation; for DNS-01 (the
+        # preview wildcard) it asks the zone's public authoritative name servers (53) whether the
+        # challenge record has propagated.
         Rule(name="allow-acme", pods={"app.kubernetes.io/component": "controller"},
-             egress=[egress([internet_peer()], 80)],
+             egress=[egress([internet_peer()], 80),
+                     {"to": [internet_peer()], "ports": ports(53) + ports(53, protocol="UDP")}],
              ingress=[ingress([ns_peer(names.monitoring, PROMETHEUS_POD)], 9402)]),
         Rule(name="allow-webhook", pods={"app.kubernetes.io/component": "webhook"},
              ingress=[ingress(None, 10250)]),

@@ -38,6 +38,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-postgres-exporter"),
     ("iam-role", "{prefix}-external-dns"),
     ("iam-role", "{prefix}-ebs-csi"),
+    ("iam-role", "{prefix}-acme-dns01"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),
@@ -55,9 +56,10 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 
-def physical_names(*, prefix: str, account: str, region: str, services: Iterable[str]) -> Iterator[tuple[str, str]]:
+def physical_names(*, prefix: str, account: str, region: str, services: Iterable[str],
+                   templates: Iterable[tuple[str, str]] = TEMPLATES) -> Iterator[tuple[str, str]]:
     """``(kind, name)`` for every physical name a stack with this prefix may create (all modes)."""
-    for kind, template in TEMPLATES:
+    for kind, template in templates:
         for service in (services if "{service}" in template else ("",)):
             yield kind, template.format(prefix=prefix, account=account, region=region, service=service,
                                         suffix="0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES)

@@ -65,7 +65,8 @@ def tls_only(resources, ctx):
 
 @resource_rule(
     "gateway-hosts-specific", types=(GATEWAY, HTTP_ROUTE), severity="medium",
-    description="Routes and HTTPS listeners name specific hosts: no wildcard or empty host.",
+    description="Routes and HTTPS listeners name specific hosts: no wildcard or empty host (a wildcard "
+                "listener only where a namespace selector limits who attaches).",
     rows=("ING-04",), anchors=("gatekeeper:K8sBlockWildcardIngress",
                                "kyverno:other/restrict-ingress-wildcard"),
     fix="set the exact host (app.<domain>, pr-<n>.preview.<domain>) in hostnames / listener hostname")
@@ -83,13 +84,23 @@ def hosts_specific(props, ctx):
             yield "the route sets no hostnames: it matches every host on the gateway"
         hosts = as_list(hosts)
     else:
-        hosts = [x.get("hostname") for x in as_list(get(props, "spec.listeners"))
-                 if isinstance(x, dict) and x.get("protocol") in ("HTTPS", "TLS")]
-        if any(h in (None, "") for h in hosts):
+        listeners = [x for x in as_list(get(props, "spec.listeners"))
+                     if isinstance(x, dict) and x.get("protocol") in ("HTTPS", "TLS")]
+        if any(x.get("hostname") in (None, "") for x in listeners):
             yield "an HTTPS listener sets no hostname"
+        # A wildcard listener (one certificate for every PR environment) is fine when only selected
+        # namespaces may attach: each route there still names its one specific host (checked above).
+        hosts = [x.get("hostname") for x in listeners if not _admits_selected_namespaces(x)]
     for host in hosts:
         if isinstance(host, str) and "*" in host:
             yield f"host '{host}' is a wildcard"
+
+
+def _admits_selected_namespaces(listener: dict) -> bool:
+    namespaces = get(listener, "allowedRoutes.namespaces") or {}
+    selector = namespaces.get("selector") if isinstance(namespaces, dict) else None
+    return (isinstance(namespaces, dict) and namespaces.get("from") == "Selector" and isinstance(selector, dict)
+            and bool(selector.get("matchLabels") or selector.get("matchExpressions")))
 
 
 @stack_rule(

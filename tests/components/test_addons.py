@@ -52,32 +52,42 @@ def test_external_dns_watches_routes_for_this_cluster_zone_and_domain(plan_of, s
     assert f"--zone-id-filter={_zone_id(stack)}" in values["extraArgs"], values
 
 
-def _routed_hosts(plan) -> dict[str, list]:
-    """HTTPRoute hostnames -> parentRefs, for routes attached to a Gateway of this plan."""
-    gateways = {(g["metadata"]["namespace"], g["metadata"]["name"]) for g in
-                (inputs(r) for r in plan.resources if r.type.endswith(":Gateway"))}
+def _listener_hosts(plan) -> dict[tuple[str, str, str], str]:
+    """(Gateway namespace, name, listener) -> the listener's hostname, for the Gateways of this plan."""
+    return {(g["metadata"]["namespace"], g["metadata"]["name"], li["name"]): li.get("hostname", "")
+            for g in (inputs(r) for r in plan.resources if r.type.endswith(":Gateway")) for li in g["spec"]["listeners"]}
+
+
+def _served(host: str, listener_host: str) -> bool:
+    return host == listener_host or (listener_host.startswith("*.") and host.endswith(listener_host[1:]))
+
+
+def _routed_hosts(plan, cluster_plan) -> dict[str, list]:
+    """HTTPRoute hostnames -> the listeners serving them, on a Gateway of the cluster's platform stack."""
+    listeners = _listener_hosts(cluster_plan)
     hosts: dict[str, list] = {}
     for route in (inputs(r) for r in plan.resources if r.type.endswith(":HTTPRoute")):
-        refs = [p for p in route["spec"]["parentRefs"] if (p["namespace"], p["name"]) in gateways]
         for host in route["spec"].get("hostnames", []):
-            hosts.setdefault(host, []).extend(refs)
+            hosts.setdefault(host, []).extend(
+                key for p in route["spec"]["parentRefs"]
+                if _served(host, listeners.get(key := (p["namespace"], p["name"], p["sectionName"]), "")))
     return hosts
 
 
 @pytest.mark.parametrize("stack", ["pr-7", *PLATFORM_STACKS])
 def test_every_served_host_has_a_record_source(plan_of, stack):
-    """A host external-dns can see (an HTTPRoute on a Gateway) inside the domain filter of the
-    add-on serving the cluster (a PR stack runs on staging's)."""
+    """A host external-dns can see (an HTTPRoute on a listener of a Gateway that serves it) inside
+    the domain filter of the add-on serving the cluster (a PR stack runs on staging's Gateway)."""
     plan = plan_of(stack)
     owner = stack if stack in PLATFORM_STACKS else "staging"
     values = _one(plan_of(owner), "kubernetes:helm.sh/v3:Release", "addons-external-dns")["values"]
     assert not values.get("namespaced") and not values.get("sourceNamespace"), values
     outputs = {k: v for k, v in plan.stack_outputs.items() if k in ("appUrl", "grafanaUrl")}
-    hosts = _routed_hosts(plan)
+    hosts = _routed_hosts(plan, plan_of(owner))
     assert "appUrl" in outputs, plan.stack_outputs
     for url in outputs.values():
         host = url.removeprefix("https://")
-        assert hosts.get(host), f"{stack}: {host} has no HTTPRoute on a Gateway (no DNS record)"
+        assert hosts.get(host), f"{stack}: {host} has no HTTPRoute on a Gateway listener serving it (no DNS record)"
         assert any(host.endswith("." + d) for d in values["domainFilters"]), (host, values["domainFilters"])
 
 

@@ -1,13 +1,14 @@
-"""Ingress: Envoy Gateway + cert-manager releases, issuers, Gateway, TLS policy, routes, rate limit."""
+"""Ingress: Envoy Gateway + cert-manager releases, issuers, Gateway, TLS policy, routes, rate limit
+(the preview listener and its wildcard: test_previews.py)."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import environment_of, inputs
 
 from config import PROFILES
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-GATEWAY_NS = {"pr-7": "pr-7", "staging": "gateway", "production": "gateway"}
 HOSTS = {"pr-7": "pr-7.preview.example.com", "staging": "staging.example.com", "production": "app.example.com"}
 
 
@@ -32,7 +33,8 @@ def test_releases_are_pinned_and_installed_by_the_cluster_owner_only(plan, stack
 def test_custom_resources_wait_for_the_release_with_their_crds(plan_of):
     plan = plan_of("staging")
     releases = {r.name: r.urn for r in plan.by_type(RELEASE)}
-    for type_ in ("kubernetes:cert-manager.io/v1:ClusterIssuer", "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+    for type_ in ("kubernetes:cert-manager.io/v1:ClusterIssuer", "kubernetes:cert-manager.io/v1:Certificate",
+                  "kubernetes:gateway.networking.k8s.io/v1:Gateway",
                   "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy"):
         for r in plan.by_type(type_):
             assert {releases["ingress-cert-manager"], releases["ingress-envoy-gateway"]} <= set(r.dependencies), r.urn
@@ -46,26 +48,22 @@ def test_every_kubernetes_resource_uses_the_explicit_ssa_provider(plan, stack):
             assert r.provider.startswith(provider.urn), f"{r.urn} uses {r.provider or 'the default provider'}"
 
 
-def test_cluster_issuer_per_environment_class(plan, stack):
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_cluster_issuer_of_the_platform_stacks_is_http01_on_the_shared_gateway(plan_of, stack):
     env = environment_of(stack)
     issuers = {inputs(r)["metadata"]["name"]: inputs(r)["spec"]
-               for r in plan.by_type("kubernetes:cert-manager.io/v1:ClusterIssuer")}
-    if env == "ephemeral":
-        assert issuers == {"platform-pr-7-selfsigned": {"selfSigned": {}},
-                           "platform-pr-7-ca": {"ca": {"secretName": "platform-pr-7-ca"}}}
-        ca = one(plan, "kubernetes:cert-manager.io/v1:Certificate")["spec"]
-        assert ca["isCA"] is True and ca["issuerRef"]["name"] == "platform-pr-7-selfsigned"
-        return
-    (spec,) = issuers.values()
+               for r in plan_of(stack).by_type("kubernetes:cert-manager.io/v1:ClusterIssuer")}
+    spec = issuers[PROFILES[env].certificates.issuer]
     assert spec["acme"]["server"] == PROFILES[env].certificates.acme_server
     assert spec["acme"]["email"] == "platform@example.com"
     (ref,) = spec["acme"]["solvers"][0]["http01"]["gatewayHTTPRoute"]["parentRefs"]
     assert (ref["kind"], ref["name"], ref["sectionName"]) == ("Gateway", "platform", "http")
 
 
-def test_gateway_terminates_tls_for_the_app_host(plan, stack):
-    gw = one(plan, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
-    assert gw["metadata"]["namespace"] == GATEWAY_NS[stack]
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_gateway_terminates_tls_for_the_app_host(plan_of, stack):
+    gw = one(plan_of(stack), "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    assert (gw["metadata"]["namespace"], gw["metadata"]["name"]) == ("gateway", "platform")
     assert gw["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
     listeners = {listener["name"]: listener for listener in gw["spec"]["listeners"]}
     assert (listeners["http"]["port"], listeners["http"]["protocol"]) == (80, "HTTP")
@@ -75,13 +73,15 @@ def test_gateway_terminates_tls_for_the_app_host(plan, stack):
     assert gw["spec"]["infrastructure"]["parametersRef"]["kind"] == "EnvoyProxy"
 
 
-def test_tls_12_minimum(plan, stack):
-    assert one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")["spec"]["tls"] == {
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_tls_12_minimum(plan_of, stack):
+    assert one(plan_of(stack), "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy")["spec"]["tls"] == {
         "minVersion": "1.2"}
 
 
-def test_http_only_redirects_to_https(plan, stack):
-    route = one(plan, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "https-redirect")["spec"]
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_http_only_redirects_to_https(plan_of, stack):
+    route = one(plan_of(stack), "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "https-redirect")["spec"]
     assert route["parentRefs"][0]["sectionName"] == "http"
     assert route["rules"] == [{"filters": [{"type": "RequestRedirect",
                                             "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]
@@ -105,8 +105,9 @@ def test_rate_limit_per_client_ip(plan, stack):
     assert rule["limit"] == {"requests": PROFILES[environment_of(stack)].gateway.rate_limit_per_minute, "unit": "Minute"}
 
 
-def test_envoy_replicas_and_disruption_budget_follow_the_profile(plan, stack):
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_envoy_replicas_and_disruption_budget_follow_the_profile(plan_of, stack):
     profile = PROFILES[environment_of(stack)].gateway
-    kube = one(plan, "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")["spec"]["provider"]["kubernetes"]
+    kube = one(plan_of(stack), "kubernetes:gateway.envoyproxy.io/v1alpha1:EnvoyProxy")["spec"]["provider"]["kubernetes"]
     assert kube["envoyDeployment"]["replicas"] == profile.replicas
     assert ("envoyPDB" in kube) == profile.disruption_budget, stack

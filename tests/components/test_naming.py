@@ -1,6 +1,7 @@
 """components/naming.py is the truth about physical names: every name a plan gives an AWS resource
-is one of its templates (so config validation checks the names the stack really creates), and in
-production, which creates every kind, every template is used."""
+is one of its templates (so config validation checks the names the stack really creates), and
+every template is used: production creates every kind but the preview wildcard's DNS-01 role,
+which only staging (hosting the PR environments) has."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 
 from helpers import inputs
 
-from components.naming import FINAL_SNAPSHOT_SUFFIX_BYTES, physical_names
+from components.naming import FINAL_SNAPSHOT_SUFFIX_BYTES, TEMPLATES, physical_names
 from policies.constraints import PHYSICAL_NAMES
 from tools.offline import facts, mockrun
 
@@ -22,12 +23,12 @@ def _plan_names(plan: mockrun.Plan) -> dict[tuple[str, str], str]:
             for prop, kind in PHYSICAL_NAMES[r.type].items() if isinstance(inputs(r).get(prop), str)}
 
 
-def _template_names(plan: mockrun.Plan) -> set[tuple[str, str]]:
+def _template_names(plan: mockrun.Plan, templates=TEMPLATES) -> set[tuple[str, str]]:
     config = facts.engine_config(plan.stack, reproducible=True).config
     account = config["platform:cluster.oidcProviderArn"].split(":")[4]
     services = [r.name.removeprefix("registry-") for r in plan.by_type("aws:ecr/repository:Repository")]
     return set(physical_names(prefix=f"platform-{plan.stack}", account=account, region=config["aws:region"],
-                              services=services))
+                              services=services, templates=templates))
 
 
 def test_every_physical_name_in_the_plan_has_a_template(plan: mockrun.Plan) -> None:
@@ -35,7 +36,7 @@ def test_every_physical_name_in_the_plan_has_a_template(plan: mockrun.Plan) -> N
     assert not unknown, f"names no template in components/naming.py produces: {unknown}"
 
 
-def test_production_uses_every_template(plan_of) -> None:
-    plan = plan_of("production")
-    unused = _template_names(plan) - set(_plan_names(plan))
-    assert not unused, f"templates production never produces (stale?): {sorted(unused)}"
+def test_every_template_is_used_by_production_or_staging(plan_of) -> None:
+    plans = [plan_of("production"), plan_of("staging")]
+    unused = [t for t in TEMPLATES if not any(_template_names(p, [t]) & set(_plan_names(p)) for p in plans)]
+    assert not unused, f"templates no platform stack produces (stale?): {unused}"

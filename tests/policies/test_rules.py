@@ -271,6 +271,12 @@ CASES = [
     Case("gateway-hosts-specific", "app-route", "spec.hostnames", ["*.example.com"]),
     Case("gateway-hosts-specific", "app-route", "spec.hostnames", DELETE),
     Case("gateway-hosts-specific", "https-redirect", "spec.hostnames", DELETE, caught=False),
+    Case("gateway-hosts-specific", "gateway", "spec.listeners.1.hostname", "*.preview.example.com"),
+    Case("gateway-hosts-specific", "gateway", "spec.listeners.1.hostname", "*.preview.example.com", caught=False,
+         prep=(("gateway", "spec.listeners.1.allowedRoutes", {"namespaces": {"from": "Selector", "selector": {
+             "matchLabels": {"platform.example.com/environment": "ephemeral"}}}}),)),
+    Case("gateway-hosts-specific", "gateway", "spec.listeners.1.hostname", "*.preview.example.com",
+         prep=(("gateway", "spec.listeners.1.allowedRoutes", {"namespaces": {"from": "All"}}),)),
     Case("gateway-hosts-unique", "https-redirect", "spec.parentRefs.0.sectionName", "https"),
     Case("gateway-hosts-unique", "db", "tags.pr", "7"),  # a PR stack may route only pr-7.* hosts
     Case("cert-manager-issuer-approved", "letsencrypt", "spec.acme.server",

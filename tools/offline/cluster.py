@@ -9,7 +9,10 @@ their origin ``Release <name>`` and hook marks) and runs :data:`CHECKS` over it.
 
 A stack that does not install the shared platform (a PR stack on staging's cluster) still has its
 custom resources judged against the platform's CRDs: the caller passes the platform stack's
-Releases (``platform=``), which are rendered for their CRDs only (cached like any other render).
+Releases (``platform=``), which are rendered for their CRDs (cached like any other render). With
+the platform stack's own objects too (``platform_objects=``), the network check sees the cluster
+the PR joins (staging's Gateway, Envoy proxy, namespaces and policies) and judges every flow with
+one end in the PR stack (the shared proxy → the PR's app); the other checks judge only the stack's own.
 
 Design for ``pulumi preview --policy-pack policies`` (the second path; not built yet).
 The pack receives each Release with its inputs and no rendered objects, and the Kubernetes rules
@@ -50,6 +53,8 @@ class Context:
     stack: str = ""
     platform_crds: list[Obj] = field(default_factory=list)
     """CRDs the cluster serves that this stack does not install (the shared platform's)."""
+    shared: list[Obj] = field(default_factory=list)
+    """The platform stack's objects (program and rendered) a PR stack's objects live among."""
     skipped: list[Skip] = field(default_factory=list)
     policy_config: dict[str, Any] = field(default_factory=dict)
     """The environment's policy pack config (``policies/config/<environment>.json``)."""
@@ -61,7 +66,7 @@ CHECKS: list[tuple[str, Check]] = [
     (admission.CHECK, lambda objects, ctx: admission.check(objects, skipped=ctx.skipped)),
     (quota.CHECK, lambda objects, ctx: quota.check(objects)),
     (pack.CHECK, lambda objects, ctx: pack.check(objects, ctx.policy_config, skipped=ctx.skipped)),
-    ("network-reachability", lambda objects, ctx: netpol.check(objects)),
+    ("network-reachability", lambda objects, ctx: netpol.check(objects, shared=ctx.shared)),
     ("alert-rules", lambda objects, ctx: alerts.check(objects)),
 ]
 
@@ -174,17 +179,21 @@ def _exported_secrets(value: Any) -> Any:
     return value
 
 
-def platform_specs() -> list[helm.ReleaseSpec]:
-    """The Releases of the stack that installs the shared platform (its program run offline)."""
+def platform_stack() -> tuple[list[helm.ReleaseSpec], list[Obj]]:
+    """The Releases and the program objects of the stack that installs the shared platform (its
+    program run offline)."""
     from tools.offline.plan import build
 
-    return helm.releases(_resources(build(PLATFORM_STACK, reproducible=True)))
+    plan = build(PLATFORM_STACK, reproducible=True)
+    return helm.releases(_resources(plan)), program_objects(plan)
 
 
 def judge_stack(plan: Any, stack: str, environment: str) -> ClusterReport:
-    """``judge`` for ``tools plan``: an ephemeral stack is judged with the shared platform's CRDs."""
-    platform = platform_specs() if environment == "ephemeral" and helm.charts_dir().is_dir() else None
-    return judge(plan, stack=stack, environment=environment, platform=platform)
+    """``judge`` for ``tools plan``: an ephemeral stack is judged among the shared platform."""
+    if environment != "ephemeral" or not helm.charts_dir().is_dir():
+        return judge(plan, stack=stack, environment=environment)
+    specs, objects = platform_stack()
+    return judge(plan, stack=stack, environment=environment, platform=specs, platform_objects=objects)
 
 
 def _policy_config(environment: str) -> dict[str, Any]:
@@ -196,7 +205,8 @@ def _policy_config(environment: str) -> dict[str, Any]:
 
 
 def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | None = None,
-          cache: Path | None = None, platform: Sequence[helm.ReleaseSpec] | None = None) -> ClusterReport:
+          cache: Path | None = None, platform: Sequence[helm.ReleaseSpec] | None = None,
+          platform_objects: Sequence[Obj] = ()) -> ClusterReport:
     """``plan``: a ``mockrun.Plan`` or a ``pulumi stack export`` document of one. ``environment``
     selects the policy pack config the pack's rules use on rendered objects."""
     charts = charts if charts is not None else helm.charts_dir()
@@ -209,16 +219,18 @@ def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | N
     else:
         missing = [str(e) for e in _missing(specs, charts)]
     platform_crds: list[Obj] = []
+    shared: list[Obj] = list(platform_objects)
     if platform:
         for r in helm.render_all([s for s in platform if not _missing([s], charts)], charts, cache=cache):
             platform_crds += r.crds
+            shared += r.objects if platform_objects else []
     rendered = helm.render_all([s for s in specs if not _missing([s], charts)], charts, cache=cache,
                                extra_crds=platform_crds) if charts.is_dir() else []
     render_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
     objects = program_objects(plan) + [o for r in rendered for o in r.objects]
-    context = Context(stack=stack, platform_crds=platform_crds, policy_config=_policy_config(environment))
+    context = Context(stack=stack, platform_crds=platform_crds, shared=shared, policy_config=_policy_config(environment))
     findings: dict[str, list[Finding]] = {"helm-render": [f for r in rendered for f in r.findings]}
     if not missing:  # without every chart the cluster is incomplete: say so (above), judge nothing
         for check_id, function in CHECKS:

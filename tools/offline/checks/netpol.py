@@ -520,11 +520,13 @@ def _names(policies: Sequence[Obj]) -> str:
     return ", ".join(sorted(p.name for p in policies))
 
 
-def check(objects: Sequence[Obj], vpc_cidr: str = eks.OFFLINE_VPC_CIDR) -> list[Finding]:
-    """A ``blocked-flow`` finding per required flow that a NetworkPolicy blocks."""
-    inv = inventory(objects, vpc_cidr)
+def check(objects: Sequence[Obj], vpc_cidr: str = eks.OFFLINE_VPC_CIDR, shared: Sequence[Obj] = ()) -> list[Finding]:
+    """A ``blocked-flow`` finding per required flow that a NetworkPolicy blocks. ``shared``: the
+    objects of the platform stack a PR stack's objects share the cluster with; then only the flows
+    with one end in ``objects`` are judged (the platform stack's plan judges its own)."""
     findings: dict[str, Finding] = {}
-    for flow in required_flows(objects, inv):
+    inv, required = _judged_flows(objects, vpc_cidr, shared)
+    for flow in required:
         side = blocked_side(inv, flow)
         if side is None:
             continue
@@ -543,9 +545,19 @@ def check(objects: Sequence[Obj], vpc_cidr: str = eks.OFFLINE_VPC_CIDR) -> list[
     return sorted(findings.values(), key=lambda f: f.subject)
 
 
-def flows(objects: Sequence[Obj], vpc_cidr: str = eks.OFFLINE_VPC_CIDR) -> list[Flow]:
-    """Every required flow (for tests and the plan's summary)."""
-    return required_flows(objects, inventory(objects, vpc_cidr))
+def flows(objects: Sequence[Obj], vpc_cidr: str = eks.OFFLINE_VPC_CIDR, shared: Sequence[Obj] = ()) -> list[Flow]:
+    """Every required flow that ``check`` judges (for tests and the plan's summary)."""
+    return _judged_flows(objects, vpc_cidr, shared)[1]
+
+
+def _judged_flows(objects: Sequence[Obj], vpc_cidr: str, shared: Sequence[Obj]) -> tuple[Inventory, list[Flow]]:
+    if not shared:
+        inv = inventory(objects, vpc_cidr)
+        return inv, required_flows(objects, inv)
+    everything = [*objects, *shared]
+    inv = inventory(everything, vpc_cidr)
+    own = {p.ref for p, _ in inventory(objects, vpc_cidr).pods if p.origin != "EKS"}
+    return inv, [f for f in required_flows(everything, inv) if f.src.ref in own or f.dst.ref in own]
 
 
 
