@@ -20,6 +20,7 @@ from components.kms import KmsKey, KmsKeyArgs
 from components.kubernetes import cluster_provider
 from components.monitoring import Monitoring, MonitoringArgs
 from components.namespaces import Namespaces, NamespacesArgs
+from components.nodeagents import NodeAgents, NodeAgentsArgs
 from components.postgres import Postgres, PostgresArgs
 from components.redis import RedisCluster, RedisClusterArgs
 from components.registry import ContainerRegistry, ContainerRegistryArgs
@@ -67,11 +68,13 @@ monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
     settings, namespaces=namespaces, gateway=ingress.gateway, postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(ingress))
 
-# --- cluster add-ons (components/addons.py): only where this stack installs the platform --------
+# --- cluster add-ons, node agents (components/addons.py, nodeagents.py): where the platform is installed ---
 if settings.profile.installs_platform:
     ClusterAddons("addons", ClusterAddonsArgs.from_settings(
         settings, gateway_namespace=namespaces.gateway, irsa=irsa, kms_key_arn=kms.arn, kms_alias=kms.alias),
                   opts=after(ingress))
+    NodeAgents("node-agents", NodeAgentsArgs.from_settings(
+        settings, namespace=namespaces.node_agents, irsa=irsa, kms_key_arn=kms.arn), opts=after(monitoring))
 
 # --- outputs ----------------------------------------------------------------------------------
 pulumi.export("environment", settings.environment)

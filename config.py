@@ -191,6 +191,21 @@ class PrometheusProfile:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NodeLogsProfile:
+    """Container and node logs Fluent Bit ships to the stack's CloudWatch Logs group (components/nodeagents.py)."""
+
+    retention_days: int
+    """A value CloudWatch Logs accepts (policies/constraints.py LOG_RETENTION_DAYS); checked here."""
+
+    def __post_init__(self) -> None:
+        from policies.constraints import LOG_RETENTION_DAYS
+
+        if self.retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"NodeLogsProfile.retention_days={self.retention_days}: CloudWatch Logs accepts only "
+                             f"{', '.join(map(str, LOG_RETENTION_DAYS))}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class QuotaProfile:
     cpu: int
     memory_gib: int
@@ -209,6 +224,8 @@ class Profile:
     certificates: CertificateProfile
     prometheus: PrometheusProfile
     quota: QuotaProfile
+    node_logs: NodeLogsProfile | None
+    """None: the stack runs on a cluster whose platform stack ships its logs (PR stacks: staging's group)."""
     protect_data: bool
     """Pulumi ``protect`` on data stores and the backup bucket: a destroy must be deliberate."""
     installs_platform: bool
@@ -245,6 +262,7 @@ PROFILES: Mapping[Environment, Profile] = {
         certificates=CertificateProfile(issuer="preview-wildcard"),
         prometheus=PrometheusProfile(retention_days=1, storage_gib=0),
         quota=QuotaProfile(cpu=2, memory_gib=4),
+        node_logs=None,
         protect_data=False,
         installs_platform=False,
         ttl_hours=72,
@@ -279,6 +297,7 @@ PROFILES: Mapping[Environment, Profile] = {
         certificates=CertificateProfile(issuer="letsencrypt-staging", previews="letsencrypt-production"),
         prometheus=PrometheusProfile(retention_days=7, storage_gib=20),
         quota=QuotaProfile(cpu=8, memory_gib=16),
+        node_logs=NodeLogsProfile(retention_days=14),
         protect_data=False,
         installs_platform=True,
         hosts_pr_environments=True,
@@ -314,6 +333,7 @@ PROFILES: Mapping[Environment, Profile] = {
         certificates=CertificateProfile(issuer="letsencrypt-production"),
         prometheus=PrometheusProfile(retention_days=30, storage_gib=100, replicas=2),
         quota=QuotaProfile(cpu=32, memory_gib=64),
+        node_logs=NodeLogsProfile(retention_days=90),
         protect_data=True,
         installs_platform=True,
         kms_deletion_window_days=30,
@@ -1225,6 +1245,8 @@ def environment_table() -> str:
         ("Certificates", certificates),
         ("Prometheus", prometheus),
         ("Namespace quota", lambda p: f"{p.quota.cpu} CPU / {p.quota.memory_gib} GiB"),
+        ("Node and container logs", lambda p: "shipped by staging's Fluent Bit to staging's log group"
+         if p.node_logs is None else f"Fluent Bit → CloudWatch Logs, {p.node_logs.retention_days} d, KMS-encrypted"),
         ("Cluster platform", lambda p: "installs Envoy Gateway, cert-manager, monitoring" if p.installs_platform
          else "uses the one staging installs (own namespace)"),
         ("Teardown", teardown),

@@ -1,4 +1,4 @@
-"""Grafana dashboards as data: one panel builder, three dashboards, JSON rendered from dicts.
+"""Grafana dashboards as data: one panel builder, four dashboards, JSON rendered from dicts.
 
 The Grafana sidecar of kube-prometheus-stack loads every ConfigMap labelled
 ``grafana_dashboard: "1"``; ``monitoring.py`` creates those ConfigMaps from ``DASHBOARDS``.
@@ -106,6 +106,38 @@ def backups(namespace: str) -> dict[str, Any]:
             "age": f"time() - max(restore_drill_last_success_timestamp_seconds{{{ns}}})"}, unit="s", kind="stat",
               width=8),
     ], tags=["backups"])
+
+
+NODE = 'job="node-exporter"'
+FLUENT_BIT = 'job="fluent-bit"'
+_FS = f'{NODE}, fstype!="", mountpoint!=""'
+
+
+def nodes_and_logs() -> dict[str, Any]:
+    """Node pressure (node-exporter) and the log pipeline (Fluent Bit), next to the alerts on them
+    (monitoring.node_alerts, monitoring.log_pipeline_alerts)."""
+    return dashboard("platform-nodes-logs", "Nodes and log shipping", [
+        panel("CPU used", {"{{instance}}": f'1 - avg by (instance) (rate(node_cpu_seconds_total{{{NODE}, mode="idle"}}[5m]))'},
+              unit="percentunit", width=8),
+        panel("Memory used", {"{{instance}}": f"1 - node_memory_MemAvailable_bytes{{{NODE}}} / node_memory_MemTotal_bytes{{{NODE}}}"},
+              unit="percentunit", width=8),
+        panel("Filesystem used", {"{{instance}} {{mountpoint}}":
+                                  f"1 - node_filesystem_avail_bytes{{{_FS}}} / node_filesystem_size_bytes{{{_FS}}}"},
+              unit="percentunit", width=8),
+        panel("Read-only filesystems", {"read-only": f"sum(node_filesystem_readonly{{{_FS}}})"}, kind="stat", width=6),
+        panel("Log records shipped/s", {"{{name}}": f"sum by (name) (rate(fluentbit_output_proc_records_total{{{FLUENT_BIT}}}[5m]))"},
+              unit="ops", width=6),
+        panel("Output errors and retries/s", {
+            "errors {{name}}": f"sum by (name) (rate(fluentbit_output_errors_total{{{FLUENT_BIT}}}[5m]))",
+            "retries {{name}}": f"sum by (name) (rate(fluentbit_output_retries_total{{{FLUENT_BIT}}}[5m]))",
+            "retries failed {{name}}": f"sum by (name) (rate(fluentbit_output_retries_failed_total{{{FLUENT_BIT}}}[5m]))"},
+              unit="ops", width=12),
+    ], tags=["nodes", "logs"])
+
+
+def node_dashboards() -> dict[str, str]:
+    """``{configmap name: dashboard JSON}`` for the cluster's nodes (stacks that install the platform)."""
+    return {"dashboard-nodes-logs": json.dumps(nodes_and_logs(), indent=1, sort_keys=True)}
 
 
 def dashboards(namespace: str) -> dict[str, str]:

@@ -78,6 +78,10 @@ POSTGRES_EXPORTER = Chart(chart="prometheus-postgres-exporter", version="8.2.0",
 REDIS_EXPORTER = Chart(chart="prometheus-redis-exporter", version="6.29.0", repo=PROMETHEUS_COMMUNITY)
 METRICS_SERVER = Chart(chart="metrics-server", version="3.13.1", repo="https://kubernetes-sigs.github.io/metrics-server/")
 EXTERNAL_DNS = Chart(chart="external-dns", version="1.21.1", repo="https://kubernetes-sigs.github.io/external-dns/")
+FLUENT_BIT = Chart(chart="fluent-bit", version="0.58.1", repo="https://fluent.github.io/helm-charts")
+FLUENT_BIT_IMAGE = ("docker.io", "fluent/fluent-bit", "5.1.1")
+"""(upstream registry, repository, tag): the chart's appVersion, pinned; Fluent Bit publishes the
+same image on Docker Hub, which the account caches (the chart's default cr.fluentbit.io is not cached)."""
 
 
 def helm_release(resource_name: str, *, release: str, chart: Chart, namespace: pulumi.Input[str],

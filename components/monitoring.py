@@ -7,8 +7,8 @@ When this stack owns the shared platform (staging, production) it creates:
 * the Alertmanager configuration as the Secret ``alertmanager-config`` built from the secret
   Slack webhook / PagerDuty key Outputs (critical -> PagerDuty, the rest -> Slack, a ``null``
   receiver when neither is configured);
-* the kube-prometheus-stack release (pinned) with retention, volume and replicas per profile and
-  without node-exporter (it needs host access no Pod Security level but "privileged" allows);
+* the kube-prometheus-stack release (pinned) with retention, volume and replicas per profile, and
+  its node-exporter DaemonSet in the ``node-agents`` namespace (host access: the "privileged" level);
 * PrometheusRules (label ``release`` matches the chart's ruleSelector), dashboards as
   ConfigMaps for the Grafana sidecar, a ServiceMonitor for cert-manager and the Grafana HTTPRoute.
 
@@ -96,6 +96,8 @@ class MonitoringArgs:
     grafana_host: str | None = None
     """Grafana's HTTPS host on the Gateway (a listener ``https-grafana``); None = not exposed."""
     cert_manager_namespace: pulumi.Input[str] | None = None
+    node_agents_namespace: pulumi.Input[str] | None = None
+    """Where node-exporter runs (the privileged node-agents namespace; stacks that install the platform)."""
     app_metrics_port_name: str = "metrics"
 
     @classmethod
@@ -105,7 +107,8 @@ class MonitoringArgs:
                    namespace=namespaces.monitoring, app_namespace=namespaces.app,
                    app_namespace_name=settings.app_namespace, prometheus=settings.profile.prometheus,
                    alerting=settings.alerting, postgres=postgres, redis=redis, irsa=irsa, gateway=gateway,
-                   grafana_host=settings.grafana_host, cert_manager_namespace=namespaces.cert_manager)
+                   grafana_host=settings.grafana_host, cert_manager_namespace=namespaces.cert_manager,
+                   node_agents_namespace=namespaces.node_agents)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,6 +190,56 @@ def replica_lag_alerts(app_ns: str) -> list[dict[str, Any]]:
     ]
 
 
+NODE_PRESSURE = 0.85
+NODE_EXPORTER_JOB = 'job="node-exporter"'
+FLUENT_BIT_JOB = 'job="fluent-bit"'
+"""The Fluent Bit ServiceMonitor's job: its jobLabel is app.kubernetes.io/instance, the release name (nodeagents.RELEASE)."""
+_NODE_FS = f'{NODE_EXPORTER_JOB}, fstype!="", mountpoint!=""'
+
+
+def node_alerts() -> list[dict[str, Any]]:
+    """Node pressure at 85 %, from node-exporter. The chart's own node-exporter rules (enabled with
+    it) cover the later stages and the rest, and are not repeated: NodeCPUHighUsage (> 90 %, info),
+    NodeMemoryHighUtilization (> 90 %), NodeFilesystemAlmostOutOfSpace (< 5 % / < 3 % free),
+    NodeFilesystemSpaceFillingUp (predicted full in 24 h / 4 h), inodes, NodeDiskIOSaturation,
+    NodeSystemSaturation, network errors, clock, systemd; TargetDown covers a node-exporter that
+    stops answering. None of them watches a filesystem that turns read-only (ext4's
+    errors=remount-ro after an I/O error): NodeFilesystemReadOnly does, and only for one that was
+    writable within the last day, so a filesystem read-only by design (Bottlerocket's root) stays quiet."""
+    pct = int(NODE_PRESSURE * 100)
+    fs = _NODE_FS
+    return [
+        _alert("NodeCPUPressure", "1 - avg by (instance) (rate(node_cpu_seconds_total"
+               f'{{{NODE_EXPORTER_JOB}, mode="idle"}}[5m])) > {NODE_PRESSURE}', "15m", "warning",
+               f"{{{{ $labels.instance }}}} uses more than {pct}% of its CPU"),
+        _alert("NodeMemoryPressure", f"1 - node_memory_MemAvailable_bytes{{{NODE_EXPORTER_JOB}}} "
+               f"/ node_memory_MemTotal_bytes{{{NODE_EXPORTER_JOB}}} > {NODE_PRESSURE}", "15m", "warning",
+               f"{{{{ $labels.instance }}}} uses more than {pct}% of its memory"),
+        _alert("NodeDiskPressure", f"1 - node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}} "
+               f"> {NODE_PRESSURE} and node_filesystem_readonly{{{fs}}} == 0", "15m", "warning",
+               f"{{{{ $labels.mountpoint }}}} on {{{{ $labels.instance }}}} is more than {pct}% full"),
+        _alert("NodeFilesystemReadOnly", f"node_filesystem_readonly{{{fs}}} == 1 and on (instance, device, mountpoint) "
+               f"min_over_time(node_filesystem_readonly{{{fs}}}[1d]) == 0", "1m", "critical",
+               "{{ $labels.mountpoint }} on {{ $labels.instance }} turned read-only (I/O errors?)"),
+    ]
+
+
+def log_pipeline_alerts() -> list[dict[str, Any]]:
+    """Fluent Bit's own metrics (``/api/v2/metrics/prometheus``, per output instance ``name``; Fluent
+    Bit docs, "Monitoring"): errors and retries mean CloudWatch is refusing or throttling; a failed
+    retry means records were dropped after ``Retry_Limit`` (nodeagents.fluent_bit_config)."""
+    by = "sum by (pod, name)"
+    return [
+        _alert("FluentBitOutputErrors", f"{by} (rate(fluentbit_output_errors_total{{{FLUENT_BIT_JOB}}}[5m])) > 0",
+               "10m", "warning", "Fluent Bit {{ $labels.pod }} fails to ship logs ({{ $labels.name }})"),
+        _alert("FluentBitOutputRetrying", f"{by} (rate(fluentbit_output_retries_total{{{FLUENT_BIT_JOB}}}[5m])) > 0",
+               "15m", "warning", "Fluent Bit {{ $labels.pod }} has been retrying for 15 minutes ({{ $labels.name }})"),
+        _alert("FluentBitRecordsDropped",
+               f"{by} (increase(fluentbit_output_retries_failed_total{{{FLUENT_BIT_JOB}}}[10m])) > 0", "0m",
+               "critical", "Fluent Bit {{ $labels.pod }} dropped logs after its retries ({{ $labels.name }})"),
+    ]
+
+
 def alert_rules(app_ns: str) -> list[dict[str, Any]]:
     ns = f'namespace="{app_ns}"'
     app = f'{ns}, job="app"'
@@ -226,6 +279,8 @@ def alert_rules(app_ns: str) -> list[dict[str, Any]]:
             *backup_alerts(app_ns),
         ]},
         {"name": "platform.replication", "rules": replica_lag_alerts(app_ns)},
+        {"name": "platform.nodes", "rules": node_alerts()},
+        {"name": "platform.logs", "rules": log_pipeline_alerts()},
         {"name": "platform.certificates", "rules": [
             _alert("CertificateExpiringSoon", "certmanager_certificate_expiration_timestamp_seconds - time() "
                    "< 14 * 24 * 3600", "1h", "warning", "certificate {{ $labels.name }} expires within 14 days"),
@@ -338,10 +393,21 @@ class Monitoring(pulumi.ComponentResource):
             "kube-state-metrics": {"image": {"registry": cache_registry("registry.k8s.io", parent=self)},
                                    "resources": small, "securityContext": pod_security_context(65534),
                                    "containerSecurityContext": container_security_context(65534)},
-            # node-exporter needs hostNetwork, hostPID and hostPath: no Pod Security level but
-            # "privileged" admits it, and every namespace here enforces "restricted". Container,
-            # volume and kubelet metrics (all the rules and dashboards use) come from the kubelet.
-            "nodeExporter": {"enabled": False},
+            # node-exporter (node CPU, memory, filesystems) needs hostNetwork, hostPID and the host's
+            # root filesystem: only the "privileged" level admits it, so it runs in the node-agents
+            # namespace (namespaces.py), the one exception to "restricted". Its ServiceMonitor follows
+            # it there and carries the release label (releaseLabel) Prometheus selects by.
+            "nodeExporter": {"enabled": True, "operatingSystems": {"linux": {"enabled": True},
+                                                                   "aix": {"enabled": False},
+                                                                   "darwin": {"enabled": False}}},
+            "prometheus-node-exporter": {
+                "namespaceOverride": args.node_agents_namespace,
+                "image": {"registry": quay},
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                             "privileged": False, "capabilities": {"drop": ["ALL"]},
+                                             "seccompProfile": {"type": "RuntimeDefault"}},
+            },
             # EKS runs the control plane in an AWS account: no kube-controller-manager,
             # kube-scheduler or etcd endpoint exists in the cluster, so their ServiceMonitors find
             # no target and the chart's absent(up{job=...}) alerts (KubeSchedulerDown,
@@ -352,11 +418,9 @@ class Monitoring(pulumi.ComponentResource):
             "kubeScheduler": {"enabled": False},
             "kubeEtcd": {"enabled": False},
             "kubeProxy": {"enabled": False},
-            "defaultRules": {"rules": {"node": False, "nodeExporterAlerting": False,
-                                       "nodeExporterRecording": False,
-                                       # node-network: NodeNetworkInterfaceFlapping reads node-exporter.
-                                       "network": False,
-                                       "etcd": False, "kubeControllerManager": False, "kubeProxy": False,
+            # The chart's node-exporter rules (node-exporter, node-exporter.rules, node.rules,
+            # node-network) come with node-exporter; node_alerts() adds only what they lack.
+            "defaultRules": {"rules": {"etcd": False, "kubeControllerManager": False, "kubeProxy": False,
                                        "kubeSchedulerAlerting": False, "kubeSchedulerRecording": False}},
         }
         release = helm_release(f"{name}-kube-prometheus-stack", release=RELEASE, chart=KUBE_PROMETHEUS_STACK,
@@ -376,7 +440,7 @@ class Monitoring(pulumi.ComponentResource):
             f"{name}-rules", api_version="monitoring.coreos.com/v1", kind="PrometheusRule",
             metadata=metadata("platform-alerts", args.namespace, {**labels, **SELECTED}),
             spec={"groups": alert_rules(args.app_namespace_name)}, opts=after)
-        for cm_name, body in dashboards.dashboards(args.app_namespace_name).items():
+        for cm_name, body in {**dashboards.dashboards(args.app_namespace_name), **dashboards.node_dashboards()}.items():
             k8s.core.v1.ConfigMap(f"{name}-{cm_name}", metadata=metadata(
                 cm_name, args.namespace, {**labels, "grafana_dashboard": "1"}), data={f"{cm_name}.json": body},
                 opts=pulumi.ResourceOptions(parent=self))

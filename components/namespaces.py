@@ -9,8 +9,12 @@ shared platform — the platform namespaces (gateway, cert-manager, monitoring):
 * the ``default`` ServiceAccount patched (server-side apply) to stop mounting API tokens.
 
 Every namespace enforces the ``restricted`` Pod Security Standard, platform namespaces too: the
-operators' charts run restricted pods. The one workload that cannot (node-exporter: hostNetwork,
-hostPID, hostPath) is not installed; see monitoring.py.
+operators' charts run restricted pods. The one exception is ``node-agents`` (stacks that install
+the platform, one per cluster): it enforces ``privileged`` because its DaemonSets read the node
+itself — node-exporter (hostNetwork, hostPID, the host's root filesystem) and Fluent Bit (hostPath
+/var/log and the journal). Its annotation ``POD_SECURITY_REASON`` says why, and the pack
+(``k8s-namespace-pod-security``) admits only the allow-listed DaemonSets in it; audit and warn stay
+``restricted``, so every pod there is recorded as the exception it is.
 
 Decision — who owns the platform namespaces: PR environments run on the staging cluster, and
 the operators installed there (Envoy Gateway, cert-manager, kube-prometheus-stack) are
@@ -54,6 +58,15 @@ GRAFANA_POD = {"app.kubernetes.io/name": "grafana"}
 ALERTMANAGER_POD = {"app.kubernetes.io/name": "alertmanager"}
 PUSHGATEWAY_POD = {"app.kubernetes.io/name": "pushgateway"}
 PUSHGATEWAY_PORT = 9091
+FLUENT_BIT_POD = {"app.kubernetes.io/name": "fluent-bit"}
+FLUENT_BIT_METRICS_PORT = 2020
+NODE_EXPORTER_PORT = 9100
+"""node-exporter runs on the host network: Prometheus reaches it at the node's address (VPC CIDR)."""
+
+POD_SECURITY_REASON = "platform.example.com/pod-security-reason"
+"""Annotation: why a namespace enforces a level other than ``restricted`` (the pack requires it)."""
+NODE_AGENTS_REASON = ("node agents read the node itself: node-exporter needs hostNetwork, hostPID and the host's "
+                      "root filesystem, Fluent Bit hostPath /var/log and the journal; only these DaemonSets run here")
 
 GATEWAY_BACKENDS_LABEL = "platform.example.com/gateway-backends"
 """Namespaces whose Services the shared Envoy proxies may reach (app, pr-<n>, monitoring)."""
@@ -81,6 +94,7 @@ class PlatformNamespaceNames:
     gateway: str = "gateway"
     cert_manager: str = "cert-manager"
     monitoring: str = "monitoring"
+    node_agents: str = "node-agents"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +117,8 @@ PLATFORM_SIZES: Mapping[str, Size] = {
     "gateway": Size(cpu="16", memory="16Gi", pods=60),
     "cert-manager": Size(cpu="2", memory="2Gi", pods=20),
     "monitoring": Size(cpu="16", memory="48Gi", pods=40),
+    # Two DaemonSets: two pods per node (Fluent Bit 100m-500m / 128-256Mi, node-exporter 50-200m / 64-128Mi).
+    "node-agents": Size(cpu="40", memory="40Gi", pods=200),
 }
 
 
@@ -284,10 +300,10 @@ def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str],
         Rule(name="allow-pushgateway", pods=PUSHGATEWAY_POD,
              ingress=[ingress([ns_peer(app_namespace, BACKUP_POD)], PUSHGATEWAY_PORT),
                       ingress([pod_peer(PROMETHEUS_POD)], PUSHGATEWAY_PORT)]),
-        # Prometheus scrapes pods in every namespace (on their own metrics ports), the kubelets on
-        # the nodes (10250, in the VPC) and the API server.
+        # Prometheus scrapes pods in every namespace (on their own metrics ports), the kubelets and
+        # node-exporter on the nodes (10250, 9100, in the VPC) and the API server.
         Rule(name="allow-prometheus", pods=PROMETHEUS_POD,
-             egress=[egress([{"namespaceSelector": {}}]), egress([cidr_peer(vpc_cidr)], 10250),
+             egress=[egress([{"namespaceSelector": {}}]), egress([cidr_peer(vpc_cidr)], 10250, NODE_EXPORTER_PORT),
                      https_egress(vpc_cidr)],
              ingress=[ingress([pod_peer(GRAFANA_POD)], 9090),
                       ingress([pod_peer(PROMETHEUS_POD)], 9090, CONFIG_RELOADER_PORT)]),
@@ -310,6 +326,17 @@ def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str],
     ]
 
 
+def node_agents_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str]) -> list[Rule]:
+    """Fluent Bit: scraped by Prometheus on its metrics port, calls the API server (the kubernetes
+    filter reads pod metadata) and CloudWatch Logs, both over 443. node-exporter runs on the host
+    network, where NetworkPolicy does not apply; monitoring_rules lets Prometheus reach it."""
+    return [
+        Rule(name="allow-fluent-bit", pods=FLUENT_BIT_POD,
+             ingress=[ingress([ns_peer(names.monitoring, PROMETHEUS_POD)], FLUENT_BIT_METRICS_PORT)],
+             egress=[https_egress(vpc_cidr)]),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The component.
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +350,8 @@ class Namespaces(pulumi.ComponentResource):
     gateway: pulumi.Output[str]
     cert_manager: pulumi.Output[str]
     monitoring: pulumi.Output[str]
+    node_agents: pulumi.Output[str] | None
+    """Created only where this stack owns the platform; None elsewhere (nothing may run there from a PR stack)."""
 
     def __init__(self, name: str, args: NamespacesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:kubernetes:Namespaces", name, None, opts)
@@ -343,7 +372,11 @@ class Namespaces(pulumi.ComponentResource):
             self.monitoring = self._namespace(names.monitoring, pod_security="restricted",
                                               size=PLATFORM_SIZES["monitoring"], rules=monitoring_rules(names, vpc_cidr, args.app_namespace),
                                               gateway_backend=True)
+            self.node_agents = self._namespace(names.node_agents, pod_security="privileged",
+                                               size=PLATFORM_SIZES["node-agents"],
+                                               rules=node_agents_rules(names, vpc_cidr), reason=NODE_AGENTS_REASON)
         else:
+            self.node_agents = None
             self.gateway = pulumi.Output.from_input(names.gateway)
             self.cert_manager = pulumi.Output.from_input(names.cert_manager)
             self.monitoring = pulumi.Output.from_input(names.monitoring)
@@ -356,7 +389,7 @@ class Namespaces(pulumi.ComponentResource):
                                "monitoring": self.monitoring})
 
     def _namespace(self, ns: str, *, pod_security: str, size: Size, rules: Sequence[Rule],
-                   gateway_backend: bool = False) -> pulumi.Output[str]:
+                   gateway_backend: bool = False, reason: str | None = None) -> pulumi.Output[str]:
         prefix = f"{self._name}-{ns}"
         labels = dict(self._args.labels)
         labels.update({
@@ -368,7 +401,8 @@ class Namespaces(pulumi.ComponentResource):
         })
         if gateway_backend:
             labels[GATEWAY_BACKENDS_LABEL] = "true"
-        namespace = k8s.core.v1.Namespace(prefix, metadata=metadata(ns, None, labels),
+        extra = {"annotations": {POD_SECURITY_REASON: reason}} if reason is not None else {}
+        namespace = k8s.core.v1.Namespace(prefix, metadata=metadata(ns, None, labels, **extra),
                                           opts=pulumi.ResourceOptions(parent=self))
         name = namespace.metadata.name
         child = pulumi.ResourceOptions(parent=self, depends_on=[namespace])

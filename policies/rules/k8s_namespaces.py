@@ -14,23 +14,91 @@ LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
 PSA = "pod-security.kubernetes.io"
 
 
+POD_SECURITY_REASON = "platform.example.com/pod-security-reason"
+"""Annotation a namespace on the allow-list must carry: why it enforces less than ``restricted``."""
+PRIVILEGED_NAMESPACES = "privilegedNamespaces"
+"""Config key: ``{namespace: {DaemonSet name: reason}}``, the only namespaces that may enforce less
+than ``restricted`` and the only workloads (DaemonSets) that may run in them."""
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", DAEMON_SET,
+                  "kubernetes:batch/v1:CronJob", "kubernetes:batch/v1:Job", "kubernetes:core/v1:Pod",
+                  "kubernetes:apps/v1:ReplicaSet")
+HOST_ACCESS_RULES = ("k8s-no-host-namespaces", "k8s-no-host-path-or-port", "k8s-volume-types-restricted",
+                     "k8s-run-as-non-root")
+"""What an allow-listed node agent needs and its namespace's Pod Security level admits (host network
+and PID, hostPath, root to read the node's root-owned files); every other workload rule still
+applies to it (no privileged containers, no escalation, all capabilities dropped, seccomp, a
+read-only root filesystem, pinned images from the cache)."""
+_SCHEMA = {PRIVILEGED_NAMESPACES: {"type": "object", "additionalProperties": {
+    "type": "object", "additionalProperties": {"type": "string", "minLength": 1}}, "default": {}}}
+
+
+def privileged_namespaces(config: Any) -> dict[str, dict[str, str]]:
+    value = config.get(PRIVILEGED_NAMESPACES) if isinstance(config, dict) else None
+    return {str(ns): dict(agents) for ns, agents in value.items() if isinstance(agents, dict)} if isinstance(
+        value, dict) else {}
+
+
+def node_agent_reason(type_: str, props: Any, config: Any) -> str | None:
+    """Why ``props`` (a workload) may skip HOST_ACCESS_RULES: an allow-listed DaemonSet in an
+    allow-listed namespace (the reason written in the config), else None."""
+    if type_ != DAEMON_SET:
+        return None
+    agents = privileged_namespaces(config).get(get(props, "metadata.namespace"), {})
+    reason = agents.get(get(props, "metadata.name"))
+    return reason.strip() if isinstance(reason, str) and reason.strip() else None
+
+
 @resource_rule(
-    "k8s-namespace-pod-security", types=(NAMESPACE,), severity="high",
-    description="Namespaces enforce the restricted (or baseline) Pod Security Standard and warn/audit on it.",
-    rows=("NS-01",), anchors=("kyverno:psa/add-psa-labels", "kyverno:psa/deny-privileged-profile",
-                              "cis-k8s:5.2.1", "pss:restricted"),
-    fix="label the namespace pod-security.kubernetes.io/enforce, /warn and /audit = restricted")
+    "k8s-namespace-pod-security", types=(NAMESPACE, *WORKLOAD_TYPES), severity="high",
+    description="Namespaces enforce, audit and warn on the restricted Pod Security Standard; the only "
+                "exceptions are allow-listed namespaces with a written reason, and only their allow-listed "
+                "DaemonSets run there.",
+    rows=("NS-01", "NS-05"), anchors=("kyverno:psa/add-psa-labels", "kyverno:psa/deny-privileged-profile",
+                                      "cis-k8s:5.2.1", "pss:restricted"),
+    config=_SCHEMA,
+    fix="label the namespace pod-security.kubernetes.io/enforce, /warn and /audit = restricted; a node agent "
+        "that needs host access goes to an allow-listed namespace (privilegedNamespaces in "
+        "policies/config/<environment>.json, reviewed) whose annotation "
+        f"{POD_SECURITY_REASON} says why, and nothing else runs there")
 def pod_security(props, ctx):
-    labels = get(props, "metadata.labels") or {}
-    if is_unknown(labels):
-        yield unknown_msg("metadata.labels")
+    allowed = privileged_namespaces(ctx.config)
+    if ctx.type != NAMESPACE:
+        yield from _workload_in_exception(props, ctx, allowed)
+        return
+    labels, name = get(props, "metadata.labels") or {}, get(props, "metadata.name")
+    if is_unknown(labels) or is_unknown(name):
+        yield unknown_msg("metadata.labels" if is_unknown(labels) else "metadata.name")
         return
     enforce = labels.get(f"{PSA}/enforce")
-    if enforce not in ("restricted", "baseline"):
-        yield f"{PSA}/enforce is {enforce or 'unset'}, not restricted"
+    if name in allowed:
+        annotations = get(props, "metadata.annotations")
+        reason = annotations if is_unknown(annotations) else (annotations or {}).get(POD_SECURITY_REASON)
+        if is_unknown(reason) or not isinstance(reason, str) or not reason.strip():
+            yield f"namespace '{name}' is allowed a lower Pod Security level but has no {POD_SECURITY_REASON} annotation"
+        if enforce not in ("restricted", "baseline", "privileged"):
+            yield f"{PSA}/enforce is {enforce or 'unset'}"
+    elif enforce != "restricted":
+        yield f"{PSA}/enforce is {enforce or 'unset'}, not restricted (namespace '{name}' is not an allow-listed exception)"
     for mode in ("warn", "audit"):
-        if labels.get(f"{PSA}/{mode}") in (None, "", "privileged"):
-            yield f"{PSA}/{mode} is {labels.get(f'{PSA}/{mode}') or 'unset'}"
+        if labels.get(f"{PSA}/{mode}") != "restricted":
+            yield f"{PSA}/{mode} is {labels.get(f'{PSA}/{mode}') or 'unset'}, not restricted"
+
+
+def _workload_in_exception(props: Any, ctx: Any, allowed: dict[str, dict[str, str]]) -> Any:
+    namespace, name = get(props, "metadata.namespace"), get(props, "metadata.name")
+    if is_unknown(namespace):
+        if allowed:
+            yield unknown_msg("metadata.namespace")
+        return
+    if namespace not in allowed:
+        return
+    kind = ctx.type.rsplit(":", 1)[-1]
+    if ctx.type != DAEMON_SET:
+        yield f"{kind} '{name}' runs in '{namespace}', which admits only the allow-listed DaemonSets"
+    elif is_unknown(name) or name not in allowed[namespace]:
+        yield (f"DaemonSet '{name}' is not on the allow-list of '{namespace}' "
+               f"({', '.join(sorted(allowed[namespace])) or 'empty'})")
 
 
 def namespace_name(ns: Res) -> Any:

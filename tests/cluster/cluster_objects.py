@@ -145,6 +145,26 @@ def kube_prometheus_stack(ns: str = "monitoring") -> list[Obj]:
     ]
 
 
+def node_agents(ns: str = "node-agents") -> list[Obj]:
+    """node-exporter (kube-prometheus-stack's subchart 4.56.1, namespaceOverride) and Fluent Bit
+    (chart 0.58.1) as they render here: their metrics Services and ServiceMonitors, and the pods."""
+    exporter = {"app.kubernetes.io/name": "prometheus-node-exporter", "app.kubernetes.io/instance": KPS}
+    fluent = {"app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/instance": "fluent-bit"}
+    pods = [deployment(ns, f"{KPS}-prometheus-node-exporter", exporter, ("http-metrics", 9100, "TCP"), origin=RELEASE),
+            deployment(ns, "fluent-bit", fluent, ("http", 2020, "TCP"), origin="Release node-agents-fluent-bit")]
+    for pod in pods:
+        pod.body["kind"] = "DaemonSet"
+    pods[0].body["spec"]["template"]["spec"]["hostNetwork"] = True
+    return [*pods,
+            service(ns, f"{KPS}-prometheus-node-exporter", exporter, ("http-metrics", 9100, 9100, "TCP"),
+                    labels={**exporter, "jobLabel": "node-exporter", "release": KPS}, origin=RELEASE),
+            service_monitor(ns, f"{KPS}-prometheus-node-exporter", exporter, "http-metrics", job_label="jobLabel"),
+            service(ns, "fluent-bit", fluent, ("http", 2020, "http", "TCP"), labels=fluent,
+                    origin="Release node-agents-fluent-bit"),
+            service_monitor(ns, "fluent-bit", fluent, "http", namespaces=[ns], job_label="app.kubernetes.io/instance",
+                            origin="Release node-agents-fluent-bit")]
+
+
 def envoy_gateway(ns: str = "gateway") -> list[Obj]:
     """The Envoy Gateway controller (chart gateway-helm v1.9.0); its proxies run in the same namespace."""
     labels = {"control-plane": "envoy-gateway", "app.kubernetes.io/name": "gateway-helm",

@@ -13,6 +13,7 @@ from cluster.cluster_objects import (
     control_plane_monitors,
     deployment,
     kube_prometheus_stack,
+    node_agents,
     prometheus_rule,
     service,
     service_monitor,
@@ -88,8 +89,15 @@ def test_a_missing_promtool_is_a_finding_not_a_silent_pass():
 def test_the_programs_rules_with_the_charts_monitors_never_fire_forever(plan_of, stack):
     program = [Obj(body) for body in manifests(plan_of(stack)).values()]
     assert any(o.kind == "PrometheusRule" for o in program), f"{stack}: no PrometheusRule in the plan"
-    found = alerts.check(program + kube_prometheus_stack())
+    found = alerts.check(program + kube_prometheus_stack() + node_agents())
     assert found == [], "\n".join(f.line() for f in found)
+
+
+def test_the_node_and_log_alerts_guard_the_node_agents_jobs(plan_of):
+    """Without node-exporter's and Fluent Bit's monitors, every node and log-pipeline alert guards nothing."""
+    program = [Obj(body) for body in manifests(plan_of("staging")).values()]
+    found = {f.subject.rsplit(" ", 1)[-1] for f in alerts.check(program + kube_prometheus_stack())}
+    assert {"NodeCPUPressure", "NodeFilesystemReadOnly", "FluentBitOutputErrors", "FluentBitRecordsDropped"} <= found
 
 
 def test_the_chart_values_disable_what_eks_never_exposes(plan_of):

@@ -32,3 +32,10 @@ def test_the_suppression_key_is_the_packs_rule_option():
     from policies.rules import _core
 
     assert pack.SUPPRESSIONS_KEY == _core.RENDERED_SUPPRESSIONS
+
+
+def test_a_chart_deployment_in_the_privileged_namespace_is_found(judge):
+    objects = judge(namespace("node-agents", "privileged"), release("privileged", {}, ns="node-agents")).objects
+    config = {"k8s-namespace-pod-security": {"privilegedNamespaces": {"node-agents": {"fluent-bit": "ships logs"}}}}
+    found = [f.what for f in pack.check(objects, config) if f.subject == "Release demo → Deployment node-agents/demo"]
+    assert any(w.startswith("k8s-namespace-pod-security: Deployment 'demo' runs in 'node-agents'") for w in found), found

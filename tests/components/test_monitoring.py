@@ -34,7 +34,9 @@ def test_kube_prometheus_stack_follows_the_profile(plan, stack):
     assert (spec["retention"], spec["replicas"]) == (f"{p.retention_days}d", p.replicas)
     size = spec["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"]
     assert size == f"{p.storage_gib}Gi"
-    assert rel["values"]["nodeExporter"] == {"enabled": False}, "host access: no restricted namespace admits it"
+    assert rel["values"]["nodeExporter"]["enabled"] is True, stack
+    assert rel["values"]["prometheus-node-exporter"]["namespaceOverride"] == "node-agents", \
+        "host access: only the privileged node-agents namespace admits node-exporter"
 
 
 def test_helm_values_hold_no_secret(plan, stack):
@@ -84,7 +86,9 @@ ALERTS = {"ServiceDown", "HighLatencyP95", "HighErrorRate", "PostgresConnections
           "BackupJobFailed", "BackupMissing", "CertificateExpiringSoon", "PostgresExporterDown",
           "RedisExporterDown", "PersistentVolumeFillingUp", "BackupNotVerified", "BackupMetricsAbsent",
           "BackupSizeDropped", "RestoreDrillFailed", "RestoreDrillStale", "RestoreDrillMetricsAbsent",
-          "PostgresReplicaLagging", "PostgresReplicaLagCritical"}
+          "PostgresReplicaLagging", "PostgresReplicaLagCritical",
+          "NodeCPUPressure", "NodeMemoryPressure", "NodeDiskPressure", "NodeFilesystemReadOnly",
+          "FluentBitOutputErrors", "FluentBitOutputRetrying", "FluentBitRecordsDropped"}
 
 
 def test_prometheus_rules_are_selected_and_complete(plan, stack):
@@ -103,10 +107,29 @@ def test_prometheus_rules_are_selected_and_complete(plan, stack):
 def test_dashboards_are_configmaps_for_the_sidecar(plan, stack):
     maps = [inputs(r) for r in plan.by_type("kubernetes:core/v1:ConfigMap")
             if inputs(r)["metadata"]["labels"].get("grafana_dashboard") == "1"]
-    assert len(maps) == (3 if owner(stack) else 0)
+    assert len(maps) == (4 if owner(stack) else 0)
     for cm in maps:
         (body,) = cm["data"].values()
         assert json.loads(body)["panels"], cm["metadata"]["name"]
+
+
+def test_node_pressure_alerts_fire_above_85_percent_and_on_read_only_filesystems():
+    from components.monitoring import node_alerts
+
+    alerts = {a["alert"]: a["expr"] for a in node_alerts()}
+    for name in ("NodeCPUPressure", "NodeMemoryPressure", "NodeDiskPressure"):
+        assert "> 0.85" in alerts[name] and 'job="node-exporter"' in alerts[name], (name, alerts[name])
+    assert "node_filesystem_readonly" in alerts["NodeFilesystemReadOnly"]
+    assert "== 1" in alerts["NodeFilesystemReadOnly"]
+
+
+def test_log_pipeline_alerts_watch_fluent_bits_output_errors_and_retries():
+    from components.monitoring import log_pipeline_alerts
+
+    exprs = " ".join(a["expr"] for a in log_pipeline_alerts())
+    for metric in ("fluentbit_output_errors_total", "fluentbit_output_retries_total",
+                   "fluentbit_output_retries_failed_total"):
+        assert f'{metric}{{job="fluent-bit"}}' in exprs, metric
 
 
 @pytest.mark.parametrize("chart, version", [("prometheus-postgres-exporter", "8.2.0"),

@@ -43,10 +43,32 @@ def test_platform_namespaces_belong_to_the_cluster_owner_only(plan, stack):
     assert names & set(PLATFORM) == expected, f"{stack}: PR stacks reuse staging's platform namespaces"
 
 
-def test_every_namespace_enforces_restricted(plan, stack):
-    for r in plan.by_type("kubernetes:core/v1:Namespace"):
-        labels = inputs(r)["metadata"]["labels"]
-        assert labels["pod-security.kubernetes.io/enforce"] == "restricted", r.urn
+def test_only_node_agents_enforces_less_than_restricted(plan, stack):
+    lower = {inputs(r)["metadata"]["name"]: r for r in plan.by_type("kubernetes:core/v1:Namespace")
+             if inputs(r)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] != "restricted"}
+    assert set(lower) == ({"node-agents"} if environment_of(stack) != "ephemeral" else set()), stack
+
+
+@pytest.mark.parametrize("stack_name", ["staging", "production"])
+def test_node_agents_is_privileged_with_a_reason_and_audited_as_restricted(plan_of, stack_name):
+    meta = namespace(plan_of(stack_name), "node-agents")["metadata"]
+    labels = meta["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "privileged", stack_name
+    assert (labels["pod-security.kubernetes.io/audit"], labels["pod-security.kubernetes.io/warn"]) == (
+        "restricted", "restricted"), f"{stack_name}: every node-agents pod is recorded as an exception"
+    assert meta["annotations"]["platform.example.com/pod-security-reason"].strip(), stack_name
+
+
+@pytest.mark.parametrize("stack_name", ["staging", "production"])
+def test_node_agents_has_quota_limits_default_deny_and_fluent_bit_rules(plan_of, stack_name):
+    plan = plan_of(stack_name)
+    assert in_ns(plan, "kubernetes:core/v1:ResourceQuota", "node-agents"), stack_name
+    assert in_ns(plan, "kubernetes:core/v1:LimitRange", "node-agents"), stack_name
+    policies = in_ns(plan, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "node-agents")
+    assert {"default-deny", "allow-dns-egress", "allow-fluent-bit"} <= set(policies), stack_name
+    fluent = policies["allow-fluent-bit"]["spec"]
+    assert fluent["ingress"][0]["ports"] == [{"port": 2020, "protocol": "TCP"}], "Prometheus scrapes :2020"
+    assert fluent["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}], "API server and CloudWatch Logs"
 
 
 def test_internet_egress_never_reaches_private_ranges_or_metadata(plan, stack):

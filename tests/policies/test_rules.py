@@ -4,11 +4,12 @@ reported rather than passed, and other resource types are ignored."""
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 import policy_baseline as baseline
 import pytest
-from policy_helpers import DELETE, META, UNKNOWN, mutate, run_rule
+from policy_helpers import CONFIG_DIR, DELETE, META, UNKNOWN, mutate, run_rule
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy
 
 from policies.rules import POLICIES, REGISTRY
@@ -22,6 +23,11 @@ PUBLIC = '{"Statement": [{"Sid": "Pub", "Effect": "Allow", "Principal": "*", "Ac
 EPHEMERAL = [("key", "@protect", False), ("db", "@protect", False), ("redis", "@protect", False), ("backups", "@protect", False),
              ("backups", "forceDestroy", True), ("repo", "forceDelete", True),
              ("db", "deletionProtection", False), ("db", "skipFinalSnapshot", True)]
+
+
+PSA_REASON = "platform.example.com/pod-security-reason"
+AGENTS_NS = (("app-ns", "metadata.name", "node-agents"), ("app-ns", "metadata.annotations", {PSA_REASON: "node agents"}))
+"""The baseline's namespace as the allow-listed node-agents namespace, with its reason."""
 
 
 class Case(NamedTuple):
@@ -252,6 +258,22 @@ CASES = [
     # Kubernetes namespaces, services, gateway
     Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/enforce", "privileged"),
     Case("k8s-namespace-pod-security", "app-ns", "metadata.labels", DELETE),
+    # issue 10: an application namespace downgraded from restricted, in any of the three modes
+    Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/enforce", "baseline"),
+    Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/audit", "baseline"),
+    Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/warn", "privileged"),
+    # a written reason alone is no exception: the namespace must be on the config's allow-list
+    Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/enforce", "privileged",
+         prep=(("app-ns", "metadata.annotations", {PSA_REASON: "node agents"}),)),
+    # the allow-listed namespace: privileged with a reason passes, without one it does not
+    Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/enforce", "privileged",
+         caught=False, prep=AGENTS_NS),
+    Case("k8s-namespace-pod-security", "app-ns", f"metadata.annotations.{PSA_REASON}", " ", prep=AGENTS_NS),
+    Case("k8s-namespace-pod-security", "app-ns", "metadata.labels.pod-security.kubernetes.io/audit", "privileged",
+         prep=AGENTS_NS),
+    # no Deployment/CronJob of ours in it
+    Case("k8s-namespace-pod-security", "app", "metadata.namespace", "node-agents"),
+    Case("k8s-namespace-pod-security", "backup", "metadata.namespace", "node-agents"),
     Case("k8s-namespace-guardrails", "default-deny", "", None),
     Case("k8s-namespace-guardrails", "default-deny", "spec.policyTypes", ["Ingress"]),
     Case("k8s-namespace-guardrails", "quota", "", None),
@@ -372,3 +394,29 @@ def test_ephemeral_needs_pr_and_expiry_tags_and_no_managed_data_stores():
     assert ("db", "missing tag(s) ['pr', 'expires-at']") in tags
     sizes = {name for name, _ in run_rule("aws-allowed-instance-sizes", dep, "ephemeral")}
     assert sizes == {"db", "redis"}
+
+
+def _daemon_set(name: str, namespace: str) -> list:
+    return [("kubernetes:apps/v1:DaemonSet", "agent", baseline.k8s("DaemonSet", "apps/v1", name, namespace), {})]
+
+
+@pytest.mark.parametrize("name, namespace, caught", [
+    ("fluent-bit", "node-agents", False),          # allow-listed
+    ("crypto-miner", "node-agents", True),         # not on the allow-list
+    ("crypto-miner", "app", False),                # elsewhere the restricted namespace itself judges it
+])
+def test_only_allow_listed_daemon_sets_run_in_the_privileged_namespace(name, namespace, caught):
+    found = run_rule("k8s-namespace-pod-security", baseline.deployment(_daemon_set(name, namespace)))
+    assert bool(found) == caught, f"DaemonSet {namespace}/{name}: {found or 'no violation'}"
+
+
+@pytest.mark.parametrize("env", ["ephemeral", "staging", "production"])
+def test_node_agents_is_the_only_privileged_namespace_in_every_environment(env):
+    from policy_helpers import rule_config
+
+    allowed = rule_config("k8s-namespace-pod-security", env)["privilegedNamespaces"]
+    assert set(allowed) == {"node-agents"}, f"{env}: {sorted(allowed)}"
+    assert set(allowed["node-agents"]) == {"fluent-bit", "kube-prometheus-stack-prometheus-node-exporter"}, env
+    assert all(reason.strip() for reason in allowed["node-agents"].values()), f"{env}: every exception says why"
+    level = json.loads((CONFIG_DIR / f"{env}.json").read_text())["k8s-namespace-pod-security"]["enforcementLevel"]
+    assert level == "mandatory", f"{env}: a downgraded namespace must fail the preview"

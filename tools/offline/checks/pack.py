@@ -9,7 +9,11 @@ Deployment meets the rules a program Deployment meets. The pack's own suppressio
 the pack config can carry one for objects whose chart offers no annotation, in the rule's own
 config (validated by its schema, like any rule option):
 ``"<rule id>": {"renderedSuppressions": {"<Release> → <Kind ns/name>": "<reason>"}}``.
-A suppression without a reason is itself a finding. A finding carries its rule's enforcement
+A suppression without a reason is itself a finding. Node agents: a DaemonSet on the allow-list of
+a privileged namespace (``k8s-namespace-pod-security``'s ``privilegedNamespaces``, with a reason per
+DaemonSet) is not judged by the host-access rules its namespace's level admits
+(``k8s_namespaces.HOST_ACCESS_RULES``); the skip is listed with that reason. Every other rule
+judges it as usual. A finding carries its rule's enforcement
 level in the environment (``details["enforcement"]``): an advisory rule's finding is advice here
 as it is in the pack, a mandatory rule's fails the plan.
 """
@@ -36,6 +40,7 @@ def check(objects: Sequence[Obj], config: Mapping[str, Any], skipped: MutableSeq
     """``config``: the environment's pack config (``policies/config/<environment>.json``)."""
     from policies.rules import REGISTRY, VALIDATORS, Context
     from policies.rules._core import suppression_problem, suppressions
+    from policies.rules.k8s_namespaces import HOST_ACCESS_RULES, node_agent_reason
 
     rules = [m for m in REGISTRY if m.kind == "resource" and any(t.startswith("kubernetes:") for t in m.types)]
     extra: dict[str, Mapping[str, str]] = {m.id: _rule_config(config, m.id).get(SUPPRESSIONS_KEY) or {} for m in rules}
@@ -46,8 +51,13 @@ def check(objects: Sequence[Obj], config: Mapping[str, Any], skipped: MutableSeq
         type_ = pulumi_type(obj)
         subject = obj.describe()
         declared = {**suppressions(type_, obj.body), **{r: s[subject] for r, s in extra.items() if subject in s}}
+        agent = node_agent_reason(type_, obj.body, _rule_config(config, "k8s-namespace-pod-security"))
         for meta in rules:
             if type_ not in meta.types or _level(config, meta.id) == "disabled":
+                continue
+            if agent is not None and meta.id in HOST_ACCESS_RULES:
+                if skipped is not None and list(VALIDATORS[meta.id](obj.body, Context(type=type_, name=obj.name))):
+                    skipped.append(Skip(CHECK, subject, f"{meta.id} not applicable: allow-listed node agent: {agent}"))
                 continue
             ctx = Context(type=type_, name=obj.name, urn=subject, config=_rule_config(config, meta.id))
             found = list(VALIDATORS[meta.id](obj.body, ctx))
