@@ -102,11 +102,16 @@ class IngressArgs:
     extra_hosts: Sequence[Host] = field(default_factory=tuple)
     """More HTTPS listeners on the same Gateway (e.g. Grafana); their owners attach routes by section
     name through ``Ingress.gateway``."""
+    proxy_after: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """What the ``EnvoyProxy`` (so the Gateway's LoadBalancer Service) waits for: the load balancer
+    controller's release (components/loadbalancer.py), so the NLB is made at the first reconcile."""
 
     @classmethod
     def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces,
-                      app_services: Mapping[str, pulumi.Input[str]], image_cache: pulumi.Input[str]) -> IngressArgs:
-        """``app_services``: per release track, its Service (``App.service_names``)."""
+                      app_services: Mapping[str, pulumi.Input[str]], image_cache: pulumi.Input[str],
+                      load_balancer: pulumi.Resource | None = None) -> IngressArgs:
+        """``app_services``: per release track, its Service (``App.service_names``); ``load_balancer``:
+        the controller release this stack installs (None: the cluster's, installed by staging)."""
         p = settings.profile
         backends = [Backend(service=app_services[t.name], port=settings.app.port, weight=t.weight,
                             header=None if t.weight is None else (TRACK_HEADER, t.name))
@@ -116,7 +121,8 @@ class IngressArgs:
                    platform_namespace=namespaces.gateway, cert_manager_namespace=namespaces.cert_manager,
                    app_namespace=namespaces.app, gateway_namespace=namespaces.named[settings.gateway_namespace],
                    app_host=settings.app_host, app_backends=backends,
-                   extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()])
+                   extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()],
+                   proxy_after=[load_balancer] if load_balancer is not None else [])
 
 
 class Ingress(pulumi.ComponentResource):
@@ -160,7 +166,7 @@ class Ingress(pulumi.ComponentResource):
         envoy_proxy = k8s.apiextensions.CustomResource(
             f"{name}-envoy-proxy", api_version=ENVOY_API, kind="EnvoyProxy",
             metadata=metadata(gateway_name, args.gateway_namespace, labels), spec=self._envoy_proxy_spec(),
-            opts=after_crds)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, *args.proxy_after]))
         gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
             metadata=metadata(gateway_name, args.gateway_namespace, labels,

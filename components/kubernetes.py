@@ -78,6 +78,9 @@ POSTGRES_EXPORTER = Chart(chart="prometheus-postgres-exporter", version="8.2.0",
 REDIS_EXPORTER = Chart(chart="prometheus-redis-exporter", version="6.29.0", repo=PROMETHEUS_COMMUNITY)
 METRICS_SERVER = Chart(chart="metrics-server", version="3.13.1", repo="https://kubernetes-sigs.github.io/metrics-server/")
 EXTERNAL_DNS = Chart(chart="external-dns", version="1.21.1", repo="https://kubernetes-sigs.github.io/external-dns/")
+AWS_LOAD_BALANCER_CONTROLLER = Chart(chart="aws-load-balancer-controller", version="3.5.0",
+                                     repo="https://aws.github.io/eks-charts")
+"""Controller v3.5.0; its IAM policy (components/data/) is the one published for that tag."""
 
 
 def helm_release(resource_name: str, *, release: str, chart: Chart, namespace: pulumi.Input[str],
