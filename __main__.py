@@ -18,6 +18,7 @@ from components.ingress import Ingress, IngressArgs
 from components.irsa import Irsa
 from components.kms import KmsKey, KmsKeyArgs
 from components.kubernetes import cluster_provider
+from components.loadbalancer import LoadBalancerController, LoadBalancerControllerArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.namespaces import Namespaces, NamespacesArgs
 from components.nodeagents import NodeAgents, NodeAgentsArgs
@@ -61,9 +62,14 @@ app = App("app", AppArgs.from_settings(
 if settings.profile.app.autoscales:
     AppAutoscaler("app-autoscaler", AppAutoscalerArgs.from_settings(
         settings, namespace=namespaces.app, deployment=app.deployment_name), opts=after(app))
+# The gateway's NLB (components/loadbalancer.py): where this stack installs the platform; PR stacks use staging's.
+load_balancer = None
+if settings.profile.installs_platform:
+    load_balancer = LoadBalancerController("lb-controller", LoadBalancerControllerArgs.from_settings(
+        settings, namespace=namespaces.gateway, irsa=irsa), opts=k8s_opts).release
 ingress = Ingress("ingress", IngressArgs.from_settings(
-    settings, namespaces=namespaces, app_services=app.service_names, image_cache=registry.public_cache, irsa=irsa),
-    opts=k8s_opts)
+    settings, namespaces=namespaces, app_services=app.service_names, image_cache=registry.public_cache, irsa=irsa,
+    load_balancer=load_balancer), opts=k8s_opts)
 monitoring = Monitoring("monitoring", MonitoringArgs.from_settings(
     settings, namespaces=namespaces, gateway=ingress.gateway, postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(ingress))

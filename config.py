@@ -1108,6 +1108,10 @@ def _aws_constraint_problems(ctx: _Context, values: Mapping[str, Any], profile: 
         suffix = constraints.dns_suffix(region)
         if isinstance(url, str) and f".{suffix}/" not in url:
             ctx.problem("cluster.oidcProviderUrl", url, f"an issuer under {suffix} (the DNS suffix of {region})")
+        provider = values.get("cluster.oidcProviderArn")
+        if isinstance(url, str) and isinstance(provider, str) and not provider.endswith(f":oidc-provider/{url}"):
+            ctx.problem("cluster.oidcProviderUrl", url, f"the issuer platform:cluster.oidcProviderArn names "
+                        f"({provider.partition('oidc-provider/')[2] or '?'})", "IRSA trust would name another provider")
         services = tuple(values.get("services", _DEFAULTS["services"]))
         provider_arn = str(values.get("cluster.oidcProviderArn", ""))
         account = provider_arn.split(":")[4] if provider_arn.count(":") >= 5 else "0" * 12
@@ -1156,6 +1160,47 @@ def stack_name_problem(stack: str, *, project: str, region: str, services: tuple
         return None
     return (f"stack name = {json.dumps(stack)} ({why}): expected lower-case letters, digits and single inner "
             f"hyphens, at most {budget} characters in {region}")
+
+
+# --------------------------------------------------------------------------------------------
+# Prerequisites: what must exist before the first `pulumi up`, in one place (`tools plan` prints it).
+# --------------------------------------------------------------------------------------------
+
+KUBERNETES_VERSION = "1.31"
+"""The EKS version the program targets: every manifest is validated against it (kubernetes-validate
+--strict) and the pinned charts and the EBS CSI add-on version were chosen for it. Another minor
+version needs those pins re-checked first; the offline plan cannot see the cluster's version."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Prerequisite:
+    what: str
+    checked_by: str | None
+    """The config keys validated for it, or None: not visible offline, the operator checks it."""
+    environments: tuple[Environment, ...] = ENVIRONMENTS
+
+
+PREREQUISITES: tuple[Prerequisite, ...] = (
+    Prerequisite(what=f"an EKS cluster on Kubernetes {KUBERNETES_VERSION}", checked_by=None),
+    Prerequisite(what="the cluster's IAM OIDC provider (IRSA: every add-on role trusts it)",
+                 checked_by="platform:cluster.oidcProviderArn/.oidcProviderUrl (format, partition, same issuer)"),
+    Prerequisite(what="the node IAM role and security group (ECR pulls; the only source the data stores admit)",
+                 checked_by="platform:cluster.nodeRoleArn (format, partition), platform:cluster.nodeSecurityGroupId"),
+    Prerequisite(what="a VPC with private subnets in two or more AZs", checked_by="platform:vpcId, platform:privateSubnetIds"),
+    Prerequisite(what="public subnets tagged kubernetes.io/role/elb=1 (where the load balancer controller puts the "
+                      "internet-facing NLB)", checked_by=None, environments=("staging", "production")),
+    Prerequisite(what="the domain's public Route53 hosted zone", checked_by="platform:dns.hostedZoneId",
+                 environments=("staging", "production")),
+    Prerequisite(what="the bootstrap stack (ECR pull-through cache rules, deploy roles; bootstrap/)", checked_by=None),
+    Prerequisite(what="the staging stack, up (PR stacks use its cluster platform and preview Gateway)",
+                 checked_by=None, environments=("ephemeral",)),
+)
+
+
+def prerequisites(environment: Environment) -> list[str]:
+    """The lines `tools plan` prints for a stack of ``environment``."""
+    return [f"  - {p.what}; " + (f"checked: {p.checked_by}" if p.checked_by else "not visible offline: check it first")
+            for p in PREREQUISITES if environment in p.environments]
 
 
 # --------------------------------------------------------------------------------------------

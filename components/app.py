@@ -75,6 +75,9 @@ class AppArgs:
     """Per track name (``blue``, ``green``): one Deployment, Service and PDB each."""
     active: str
     """The track carrying the traffic (the autoscaler's target)."""
+    autoscaled: bool = False
+    """A HorizontalPodAutoscaler (components/autoscaling.py) scales the active track: Pulumi sets its
+    replicas when it creates it (the autoscaler's floor) and then leaves ``spec.replicas`` alone."""
     port: int
     metrics_port: int
     health_path: str
@@ -94,7 +97,7 @@ class AppArgs:
         """``image``: what a track without its own release image runs (this stack's ``app`` repository)."""
         tracks = {t.name: TrackSpec(image=t.image or image, replicas=t.replicas) for t in settings.release.tracks}
         return cls(namespace=namespace, labels=settings.labels, tracks=tracks, active=settings.release.active,
-                   port=settings.app.port,
+                   autoscaled=settings.profile.app.autoscales, port=settings.app.port,
                    metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,
                    postgres=postgres, redis=redis, irsa=irsa, role_name=f"{settings.name}-app")
 
@@ -152,9 +155,18 @@ class App(pulumi.ComponentResource):
         labels = {**labels, TRACK_LABEL: track}
         k8s_name = f"app-{track}"
 
-        def opts(suffix: str) -> pulumi.ResourceOptions:
+        def opts(suffix: str, ignore_changes: list[str] | None = None) -> pulumi.ResourceOptions:
             aliases = [pulumi.Alias(name=f"{name}-{suffix}")] if track == "blue" else None
-            return pulumi.ResourceOptions(parent=self, aliases=aliases)
+            return pulumi.ResourceOptions(parent=self, aliases=aliases, ignore_changes=ignore_changes)
+
+        # The autoscaler owns the active track's scale. Declared replicas would undo it at every
+        # `pulumi up` (server-side apply with force); left out, they would default to 1 on create and
+        # drop a track to 1 pod when it becomes the active one. With ignore_changes, pulumi-kubernetes
+        # (handleSSAIgnoreFields, since v4.3) leaves the field out of the patch once the autoscaler's
+        # field manager owns it and otherwise re-sends the live value, so the scale is never reset,
+        # and the declared value (the autoscaler's floor, what the PodDisruptionBudget counts on)
+        # stays visible to the policy pack. The idle track keeps its declared replicas.
+        scaled = ["spec.replicas"] if args.autoscaled and track == args.active else None
 
         container = restricted_container(
             name="app", image=spec.image, cpu=args.cpu, memory=args.memory, imagePullPolicy="Always",
@@ -176,7 +188,7 @@ class App(pulumi.ComponentResource):
             "selector": {"matchLabels": dict(pods)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {"metadata": {"labels": labels}, "spec": pod_spec},
-        }, opts=opts("deployment"))
+        }, opts=opts("deployment", scaled))
         service = k8s.core.v1.Service(f"{name}-{track}-service", metadata=metadata(k8s_name, args.namespace, labels),
                                       spec={"selector": dict(pods), "ports": [
                                           {"name": "http", "port": args.port, "targetPort": "http"},

@@ -2,7 +2,9 @@
 
 Creates one ``autoscaling/v2`` HorizontalPodAutoscaler ``app`` on the App's Deployment (named by
 ``App.deployment_name``). Its floor is the profile's ``app.replicas``, which the
-PodDisruptionBudget counts on; metrics come from metrics-server (components/addons.py).
+PodDisruptionBudget counts on; metrics come from metrics-server (components/addons.py). The
+Deployment it scales ignores changes to ``spec.replicas`` (components/app.py), so a ``pulumi up``
+never resets the scale the autoscaler chose.
 """
 
 from __future__ import annotations

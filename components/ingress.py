@@ -167,12 +167,16 @@ class IngressArgs:
     def app_listener(self) -> str:
         """The listener the app's route attaches to: its own host's, or (PR stacks) the preview listener."""
         return "app" if self.install_platform else PREVIEW_LISTENER
+    proxy_after: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """What the ``EnvoyProxy`` (so the Gateway's LoadBalancer Service) waits for: the load balancer
+    controller's release (components/loadbalancer.py), so the NLB is made at the first reconcile."""
 
     @classmethod
     def from_settings(cls, settings: config.Settings, *, namespaces: Namespaces,
                       app_services: Mapping[str, pulumi.Input[str]], image_cache: pulumi.Input[str],
-                      irsa: Irsa) -> IngressArgs:
-        """``app_services``: per release track, its Service (``App.service_names``)."""
+                      irsa: Irsa, load_balancer: pulumi.Resource | None = None) -> IngressArgs:
+        """``app_services``: per release track, its Service (``App.service_names``); ``load_balancer``:
+        the controller release this stack installs (None: the cluster's, installed by staging)."""
         from policies.constraints import partition_of
 
         p = settings.profile
@@ -192,7 +196,7 @@ class IngressArgs:
                    app_namespace=namespaces.app, gateway_namespace=namespaces.named[settings.gateway_namespace],
                    app_host=settings.app_host, app_backends=backends,
                    extra_hosts=[Host(name=name, hostname=host) for name, host in settings.extra_hosts.items()],
-                   previews=previews)
+                   previews=previews, proxy_after=[load_balancer] if load_balancer is not None else [])
 
 
 def acme_dns01_policy(previews: Previews) -> dict[str, Any]:
@@ -312,7 +316,8 @@ class Ingress(pulumi.ComponentResource):
 
         envoy_proxy = k8s.apiextensions.CustomResource(
             f"{name}-envoy-proxy", api_version=ENVOY_API, kind="EnvoyProxy",
-            metadata=metadata(gateway_name, ns, labels), spec=self._envoy_proxy_spec(), opts=after_crds)
+            metadata=metadata(gateway_name, ns, labels), spec=self._envoy_proxy_spec(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, *args.proxy_after]))
         gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
             metadata=metadata(gateway_name, ns, labels, annotations=annotations),

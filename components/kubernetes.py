@@ -82,6 +82,9 @@ FLUENT_BIT = Chart(chart="fluent-bit", version="0.58.1", repo="https://fluent.gi
 FLUENT_BIT_IMAGE = ("docker.io", "fluent/fluent-bit", "5.1.1")
 """(upstream registry, repository, tag): the chart's appVersion, pinned; Fluent Bit publishes the
 same image on Docker Hub, which the account caches (the chart's default cr.fluentbit.io is not cached)."""
+AWS_LOAD_BALANCER_CONTROLLER = Chart(chart="aws-load-balancer-controller", version="3.5.0",
+                                     repo="https://aws.github.io/eks-charts")
+"""Controller v3.5.0; its IAM policy (components/data/) is the one published for that tag."""
 
 
 def helm_release(resource_name: str, *, release: str, chart: Chart, namespace: pulumi.Input[str],

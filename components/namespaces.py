@@ -52,6 +52,12 @@ ENVOY_GATEWAY_POD = {"control-plane": "envoy-gateway"}
 RATELIMIT_POD = {"app.kubernetes.io/name": "envoy-ratelimit"}
 RATELIMIT_REDIS_POD = {"app.kubernetes.io/name": "ratelimit-redis"}
 EXTERNAL_DNS_POD = {"app.kubernetes.io/name": "external-dns"}
+LB_CONTROLLER_POD = {"app.kubernetes.io/name": "aws-load-balancer-controller"}
+LB_CONTROLLER_WEBHOOK_PORT = 9443
+READINESS_GATES = {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"}
+"""On the gateway namespace: the load balancer controller gives each Envoy pod a readiness gate that
+opens once the NLB's target for it is healthy, so a rollout never stops the old pods first (IP
+targets; the controller's pod webhook, failurePolicy Ignore)."""
 ACME_SOLVER_POD = {"acme.cert-manager.io/http01-solver": "true"}
 PROMETHEUS_POD = {"app.kubernetes.io/name": "prometheus"}
 GRAFANA_POD = {"app.kubernetes.io/name": "grafana"}
@@ -272,6 +278,10 @@ def gateway_rules(names: PlatformNamespaceNames, app_port: int, vpc_cidr: pulumi
         Rule(name="allow-acme-solver", pods=ACME_SOLVER_POD, ingress=[ingress([pod_peer(ENVOY_POD)], 8089)]),
         # external-dns (components/addons.py) watches routes through the API server and calls Route53.
         Rule(name="allow-external-dns", pods=EXTERNAL_DNS_POD, egress=[https_egress(vpc_cidr)]),
+        # The load balancer controller (components/loadbalancer.py): the API server calls its webhook
+        # (no fixed address); it watches Services through the API server and calls the ELB/EC2 APIs.
+        Rule(name="allow-lb-controller", pods=LB_CONTROLLER_POD,
+             ingress=[ingress(None, LB_CONTROLLER_WEBHOOK_PORT)], egress=[https_egress(vpc_cidr)]),
     ]
 
 
@@ -365,7 +375,8 @@ class Namespaces(pulumi.ComponentResource):
 
         if args.manage_platform:
             self.gateway = self._namespace(names.gateway, pod_security="restricted",
-                                           size=PLATFORM_SIZES["gateway"], rules=gateway_rules(names, args.app_port, vpc_cidr))
+                                           size=PLATFORM_SIZES["gateway"], rules=gateway_rules(names, args.app_port, vpc_cidr),
+                                           extra_labels=READINESS_GATES)
             self.cert_manager = self._namespace(names.cert_manager, pod_security="restricted",
                                                 size=PLATFORM_SIZES["cert-manager"],
                                                 rules=cert_manager_rules(names, vpc_cidr))
@@ -389,7 +400,8 @@ class Namespaces(pulumi.ComponentResource):
                                "monitoring": self.monitoring})
 
     def _namespace(self, ns: str, *, pod_security: str, size: Size, rules: Sequence[Rule],
-                   gateway_backend: bool = False, reason: str | None = None) -> pulumi.Output[str]:
+                   gateway_backend: bool = False, reason: str | None = None,
+                   extra_labels: Mapping[str, str] | None = None) -> pulumi.Output[str]:
         prefix = f"{self._name}-{ns}"
         labels = dict(self._args.labels)
         labels.update({
@@ -401,6 +413,7 @@ class Namespaces(pulumi.ComponentResource):
         })
         if gateway_backend:
             labels[GATEWAY_BACKENDS_LABEL] = "true"
+        labels.update(extra_labels or {})
         extra = {"annotations": {POD_SECURITY_REASON: reason}} if reason is not None else {}
         namespace = k8s.core.v1.Namespace(prefix, metadata=metadata(ns, None, labels, **extra),
                                           opts=pulumi.ResourceOptions(parent=self))

@@ -263,6 +263,12 @@ def suppression_problem(meta: Meta, reason: Any) -> str | None:
     return None
 
 
+class Accepted(str):
+    """What a validator yields instead of a violation for a reviewed exception the pack itself holds
+    (e.g. a vendor's published IAM document, matched by content hash): the reason, reported like an
+    applied suppression, so the exception is listed by every check and never silent."""
+
+
 def message(what: str, fix: str) -> str:
     """What a violation reports to the engine: what is wrong, then how to fix it."""
     return f"{what}{FIX_SEPARATOR}{fix}"
@@ -305,17 +311,22 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           config=dict(args.get_config() or {}),
                           provider=plain(args.provider.props) if args.provider else {})
             props = plain(args.props)
-            found = [message(what, fix) for what in fn(props, ctx)]
+            results = list(fn(props, ctx))
+            accepted = [(args.urn, str(r)) for r in results if isinstance(r, Accepted)]
+            found = [message(what, fix) for what in results if not isinstance(what, Accepted)]
             declared = suppressions(args.resource_type, props)
             if id in declared:
                 problem = suppression_problem(meta, declared[id])
                 if problem is None:
                     if found:
-                        args.not_applicable(_suppressed_reason([(args.urn, declared[id].strip())]))
-                    return
-                found.append(message(problem, fix))
+                        accepted.append((args.urn, declared[id].strip()))
+                    found = []
+                else:
+                    found.append(message(problem, fix))
             for text in found:
                 report_violation(text, None)
+            if accepted:  # after every report: the engine keeps the violations reported before it
+                args.not_applicable(_suppressed_reason(accepted))
 
         return _register(ResourceValidationPolicy, meta, fn, validate, config)
     return wrap

@@ -8,10 +8,14 @@ read. Build documents from names known at plan time, or check the offline plan.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from ._core import Context, as_list, get, resource_rule, unknown_msg
+from ._core import Accepted, Context, as_list, get, parse_json, resource_rule, unknown_msg
 from ._docs import action_matches, actions, allows, document_state, principals, resources, statements
 
 ROLE = "aws:iam/role:Role"
@@ -31,15 +35,83 @@ def _documents(type_: str, props: dict[str, Any]) -> Iterator[tuple[str, Any]]:
         yield "policy", props.get("policy")
 
 
-def _each_allow_statement(check: Callable[[dict[str, Any]], Iterable[str]]):
+@dataclass(frozen=True)
+class PublishedDocument:
+    """A vendor's published IAM policy, accepted as a whole where it needs ``Resource: "*"``.
+
+    Matched by the sha256 of its content (``document_hash``), so only the reviewed document passes:
+    one more statement, action or resource and it is judged like any policy of ours. The entry is
+    changed only together with the pin of what the document belongs to."""
+
+    title: str
+    source: str
+    sha256: str
+    waives: tuple[str, ...]
+    """Rule ids the document may break; every other rule still applies to it."""
+    reason: str
+
+
+PUBLISHED_DOCUMENTS: tuple[PublishedDocument, ...] = (
+    PublishedDocument(
+        title="AWS Load Balancer Controller v3.5.0 IAM policy",
+        source="kubernetes-sigs/aws-load-balancer-controller @ v3.5.0 (11eb202c), docs/install/iam_policy.json; "
+               "components/data/aws-load-balancer-controller-v3.5.0-iam-policy.json",
+        sha256="bb9e48240ace4258c78d152ce98175ee6a118f0715faad4ff5a3e394c9d66171",
+        waives=("aws-iam-no-wildcard-resource",),
+        reason="the controller's published policy: the load balancers, target groups and security groups it "
+               "creates have no ARN before they exist, so it grants Resource '*' and bounds the mutating calls by "
+               "the elbv2.k8s.aws/cluster tag (and the service-linked role by name); kept verbatim so an upgrade "
+               "is a diff against the vendor's file"),
+)
+
+_PARTITION = re.compile(r"^arn:aws(-[a-z]+)*:")
+
+
+def _canonical(value: Any) -> Any:
+    """The document with every ARN in partition ``aws``: the partition never widens a grant, and the
+    program sets it per region (upstream's per-partition copies hold the same statements)."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return _PARTITION.sub("arn:aws:", value) if isinstance(value, str) else value
+
+
+def document_hash(doc: Any) -> str | None:
+    """sha256 of the document's canonical JSON (sorted keys, no whitespace, partition ``aws``)."""
+    parsed = parse_json(doc)
+    if not isinstance(parsed, dict):
+        return None
+    text = json.dumps(_canonical(parsed), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def published(doc: Any) -> PublishedDocument | None:
+    digest = document_hash(doc)
+    return next((p for p in PUBLISHED_DOCUMENTS if p.sha256 == digest), None)
+
+
+def _each_allow_statement(check: Callable[[dict[str, Any]], Iterable[str]] | None = None, *,
+                          rule: str | None = None):
     """A permissions rule read statement by statement: ``check(st)`` yields what is wrong with one
     Allow statement, reported as ``<path>: statement '<Sid>' <what>``. A document the rule cannot
-    read (unknown during preview, or not JSON) is itself a violation naming its property."""
+    read (unknown during preview, or not JSON) is itself a violation naming its property. With
+    ``rule``, a published document that waives it (``PUBLISHED_DOCUMENTS``) is accepted, with its
+    reason, when it would break the rule."""
+    if check is None:
+        return functools.partial(_each_allow_statement, rule=rule)
+
     @functools.wraps(check)
     def validate(props: dict[str, Any], ctx: Context) -> Iterator[str]:
         for path, doc in _documents(ctx.type, props):
             if document_state(doc) in ("unknown", "invalid"):
                 yield unknown_msg(path)
+                continue
+            vendor = published(doc) if rule is not None else None
+            if vendor is not None and rule in vendor.waives:
+                if any(allows(st) and any(True for _ in check(st)) for st in statements(doc)):
+                    yield Accepted(f"{path}: {vendor.title}, sha256 {vendor.sha256[:12]}: "
+                                   f"{vendor.reason}")
                 continue
             for st in statements(doc):
                 if allows(st):
@@ -90,7 +162,7 @@ _UNSCOPABLE = ("ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "kms:ListAl
     description="IAM actions that can be scoped to a resource are not granted on Resource '*'.",
     rows=("IAM-03",), anchors=("checkov:CKV_AWS_355",),
     fix="grant the action on the ARNs of the stack's own resources (bucket, key, repository)")
-@_each_allow_statement
+@_each_allow_statement(rule="aws-iam-no-wildcard-resource")
 def no_wildcard_resource(st):
     if not _star(resources(st)):
         return

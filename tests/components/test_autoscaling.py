@@ -28,9 +28,25 @@ def test_hpa_targets_the_app_deployment_with_the_profiles_bounds(plan_of, stack)
 def test_hpa_floor_keeps_the_disruption_budget_satisfiable(plan_of, stack):
     plan = plan_of(stack)
     [hpa] = _of(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
-    for pdb in _of(plan, "kubernetes:policy/v1:PodDisruptionBudget"):
-        if pdb["metadata"]["name"] == "app":
-            assert hpa["spec"]["minReplicas"] > pdb["spec"]["minAvailable"], (hpa["spec"], pdb["spec"])
+    target = hpa["spec"]["scaleTargetRef"]["name"]
+    [pdb] = [p for p in _of(plan, "kubernetes:policy/v1:PodDisruptionBudget") if p["metadata"]["name"] == target]
+    assert hpa["spec"]["minReplicas"] > pdb["spec"]["minAvailable"], (hpa["spec"], pdb["spec"])
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_only_the_scaled_deployment_leaves_its_replicas_to_the_hpa(plan_of, stack):
+    plan = plan_of(stack)
+    [hpa] = _of(plan, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    ignoring = {inputs(d)["metadata"]["name"]: d.ignore_changes for d in plan.resources
+                if d.type == "kubernetes:apps/v1:Deployment" and inputs(d)["metadata"]["name"].startswith("app-")}
+    target = hpa["spec"]["scaleTargetRef"]["name"]
+    assert ignoring.pop(target) == ["spec.replicas"], f"{stack}: Deployment {target} resets the HPA's scale"
+    assert ignoring and all(v == [] for v in ignoring.values()), f"{stack}: idle track ignores its replicas: {ignoring}"
+
+
+def test_without_an_hpa_the_deployment_keeps_its_replicas(plan_of):
+    apps = [d for d in plan_of("pr-7").resources if d.type == "kubernetes:apps/v1:Deployment"]
+    assert apps and all(d.ignore_changes == [] for d in apps), [(d.name, d.ignore_changes) for d in apps]
 
 
 def test_production_autoscales_and_a_pr_stack_does_not(plan_of):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import config
 from tools import cli, wire
 from tools.offline import plan as plan_cli
 from tools.offline import stackfile
@@ -75,6 +76,25 @@ def test_plan_prints_tree_counts_and_outputs(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "pulumi:pulumi:Stack" in out and "Resources by type:" in out and "total to create" in out
     assert "appUrl: https://staging.example.com" in out
+
+
+@pytest.mark.parametrize(("stack", "shown", "not_shown"), [
+    ("production", "kubernetes.io/role/elb=1", "the staging stack, up"),
+    ("pr-7", "the staging stack, up", "kubernetes.io/role/elb=1")])
+def test_plan_prints_the_prerequisites_of_its_environment(stack: str, shown: str, not_shown: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan_cli.main([stack, "--no-policy", "--no-render"]) == 0
+    block = capsys.readouterr().out.split("Prerequisites (", 1)[1].split("\n\n", 1)[0]
+    assert f"Kubernetes {config.KUBERNETES_VERSION}; not visible offline" in block, block
+    assert "IAM OIDC provider" in block and "checked: platform:cluster.oidcProviderArn" in block, block
+    assert shown in block and not_shown not in block, block
+
+
+def test_a_provider_arn_naming_another_issuer_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _project(tmp_path, "bad", {"platform:cluster.oidcProviderUrl": "oidc.eks.eu-west-1.amazonaws.com/id/OTHER"})
+    assert plan_cli.main(["bad", "-C", str(project), "--no-policy"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "platform:cluster.oidcProviderUrl" in err and "IRSA trust would name another provider" in err, err
 
 
 def test_json_export_round_trips_with_a_consistent_graph(tmp_path: Path) -> None:

@@ -279,6 +279,13 @@ def _start_policy_pack() -> threading.Thread:
     return thread
 
 
+def prerequisites_text(environment: str) -> list[str]:
+    """What the stack needs before its first `pulumi up` (config.PREREQUISITES)."""
+    import config
+
+    return [f"Prerequisites ({environment}; config.PREREQUISITES):", *config.prerequisites(environment)]  # type: ignore[arg-type]
+
+
 def _policy(plan_export: dict[str, Any], stack: str, environment: str) -> CheckResult:
     from tools.offline import check
 
@@ -319,7 +326,7 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
         if pr is not None and not (args.cwd / f"Pulumi.{stack}.yaml").exists():
             lines += [f"(no Pulumi.{stack}.yaml: planning what `python -m tools ephemeral config --pr {pr}` "
                       f"writes, expiring {facts.format_time(facts.SNAPSHOT_EXPIRES_AT)})", ""]
-        lines += [tree(plan), "", outputs_text(plan), "", counts(plan)]
+        lines += [tree(plan), "", outputs_text(plan), "", counts(plan), "", *prerequisites_text(environment)]
     for w in plan.warnings:
         print(f"warning: {stack}: {w}", file=sys.stderr)
     json_file = args.json_file or (args.json_dir / f"plan-{stack}.json" if args.json_dir else None)
