@@ -160,3 +160,12 @@ def test_restore_drill_refuses_a_stack_without_drills(capsys) -> None:
 def test_restore_wants_exactly_one_of_from_and_drill(capsys) -> None:
     assert cli.run(restore.main, ["--stack", "staging", "--drill", "--from", "postgres/20260301T020000Z.dump"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stack", DRILLED)
+def test_drill_runs_the_pushed_backup_image(plan_of, stack: str) -> None:
+    plan = plan_of(stack)
+    cron, image = plan.get(CRON, "backup-drill-cronjob"), plan.get("docker:index/image:Image", "registry-backup-image")
+    (c,) = _pod(plan)["containers"]
+    assert (c["image"], c["command"]) == (inputs(image)["imageName"], ["/usr/local/bin/drill.sh"]), cron.urn
+    assert image.urn in cron.dependencies, f"{cron.urn} must roll out after the push"
