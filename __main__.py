@@ -14,6 +14,7 @@ from components.app import App, AppArgs
 from components.autoscaling import AppAutoscaler, AppAutoscalerArgs
 from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
 from components.connections import password_location
+from components.drills import RestoreDrill, RestoreDrillArgs
 from components.ingress import Ingress, IngressArgs
 from components.irsa import Irsa
 from components.kms import KmsKey, KmsKeyArgs
@@ -56,6 +57,10 @@ backups = BackupSchedule("backup", BackupScheduleArgs.from_settings(
 
 # --- Kubernetes platform (components/app.py, ingress.py, monitoring.py) --------------------
 irsa = Irsa.from_settings(settings, account_id=account_id)
+if settings.profile.backups.drills:  # weekly restore drills (components/drills.py); none in PR stacks
+    RestoreDrill("backup-drill", RestoreDrillArgs.from_settings(
+        settings, storage=backup_storage, image=registry.images["backup"], kms=kms, namespace=namespaces.app,
+        irsa=irsa), opts=k8s_opts)
 app = App("app", AppArgs.from_settings(
     settings, namespace=namespaces.app, image=registry.images["app"], postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(postgres, redis))

@@ -108,6 +108,20 @@ class BackupProfile:
     spool_gib: int = 1
     """The backup pod's spool volume (BACKUP_SPOOL_DIR): the dump is written, verified and hashed
     there before the upload, so it must hold one compressed dump of the database."""
+    drill_schedule: str | None = "0 6 * * 0"
+    """The restore drill's CronJob schedule (UTC; components/drills.py); None: no drills (a visible
+    opt-out). Weekly, Sunday 06:00: after the nightly backup's latest end (02:00 + its 3 h deadline),
+    so the drill restores that night's dump and never runs beside the backup job."""
+
+    @property
+    def drills(self) -> bool:
+        return self.drill_schedule is not None
+
+    @property
+    def drill_gib(self) -> int:
+        """The drill pod's scratch volume (DRILL_DIR): the dump (at most ``spool_gib``) plus the
+        database restored from it, taken as twice the spool (a custom-format dump is compressed)."""
+        return 3 * self.spool_gib
 
     @property
     def object_lock_days(self) -> int:
@@ -255,7 +269,8 @@ PROFILES: Mapping[Environment, Profile] = {
         # Immutable here too: CI tags every PR image with its commit SHA, so a tag is never reused
         # and a pushed image can never be swapped under a running pod.
         registry=RegistryProfile(immutable_tags=True, force_delete=True, untagged_expiry_days=1),
-        backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False),
+        # No restore drills: a PR stack's data is disposable and it has no Pushgateway or alerts.
+        backups=BackupProfile(retention_days=1, force_destroy=True, retain_on_delete=False, drill_schedule=None),
         gateway=GatewayProfile(replicas=1, disruption_budget=False),
         app=AppProfile(replicas=1, max_replicas=1),
         release=ReleaseProfile(tracks=1),

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 SERVICE_ACCOUNT = "backup"
 CONFIGMAP = "backup-config"
 OBJECT_PREFIX = "postgres/"
+REPORT_PREFIX = "drills/postgres/"
+"""The restore drill's reports (images/backup/drill.sh DRILL_REPORT_PREFIX; components/drills.py)."""
 BUCKET_NAME_MAX = 63
 ACCOUNT_ID_LENGTH = 12
 CREDENTIALS_MOUNT = "/run/secrets/postgres"
@@ -84,8 +86,20 @@ def job_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], 
 
 
 def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str,
-                  writer_role_arn: pulumi.Input[str]) -> dict[str, Any]:
+                  writer_role_arn: pulumi.Input[str], report_writer_role_arn: pulumi.Input[str] | None = None,
+                  ) -> dict[str, Any]:
+    """``writer_role_arn`` (the backup job) is the only writer of ``postgres/*``; ``report_writer_role_arn``
+    (the restore drill, where the profile has drills) the only writer of ``drills/postgres/*``; nobody
+    writes anywhere else. Each role's own IAM grant is the same split, so either side alone holds."""
     objects = pulumi.Output.concat(bucket_arn, "/*")
+    writers: list[pulumi.Input[str]] = [writer_role_arn]
+    only_drills: list[dict[str, Any]] = []
+    if report_writer_role_arn is not None:
+        writers.append(report_writer_role_arn)
+        only_drills.append(
+            {"Sid": "OnlyTheDrillRoleWritesReports", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": pulumi.Output.concat(bucket_arn, "/", REPORT_PREFIX, "*"),
+             "Condition": {"ArnNotEquals": {"aws:PrincipalArn": report_writer_role_arn}}})
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -99,15 +113,21 @@ def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str
              "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}},
             # This account's keys in this region: the S3 condition key takes a key ARN only (no
             # alias), and the key's ARN is unknown until it exists (first preview). The one key is
-            # enforced by the next statement: only the backup role writes, and its IAM grant covers
-            # no KMS key but this one (by alias, TheDataKey).
+            # enforced by the statements below: only the backup role and the drill role write, and
+            # their IAM grants cover no KMS key but this one (by alias).
             {"Sid": "DenyOtherKmsKeys", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
              "Resource": objects,
              "Condition": {"StringNotLikeIfExists": {
                  "s3:x-amz-server-side-encryption-aws-kms-key-id":
                      partition.arn("kms", region, account_id, "key/*")}}},
-            {"Sid": "OnlyTheBackupRoleWrites", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
-             "Resource": objects, "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer_role_arn}}},
+            {"Sid": "OnlyTheBackupRoleWritesBackups", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": pulumi.Output.concat(bucket_arn, "/", OBJECT_PREFIX, "*"),
+             "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writer_role_arn}}},
+            *only_drills,
+            # ArnNotEquals with a list: denied unless the caller is one of them.
+            {"Sid": "OnlyTheJobRolesWrite", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+             "Resource": objects,
+             "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers[0] if len(writers) == 1 else writers}}},
         ],
     }
 
@@ -137,15 +157,21 @@ class BackupStorageArgs:
     """Where the database password lives (``PostgresConnection.password``): a Secrets Manager
     secret the role may read, or a mounted Kubernetes Secret (nothing to grant)."""
     tags: Mapping[str, str]
+    drill_role_name: str | None = None
+    """The restore drill's IAM role (components/drills.py), the one writer of ``drills/postgres/*``;
+    None where the profile has no drills."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str], kms: KmsKey,
                       namespace: pulumi.Input[str], postgres: PostgresConnection) -> BackupStorageArgs:
+        from components import drills
+
         return cls(prefix=settings.name, account_id=account_id, region=settings.region,
                    profile=settings.profile.backups, protect=settings.profile.protect_data, kms_key_arn=kms.arn,
                    kms_alias=kms.alias, oidc_provider_arn=settings.cluster.oidc_provider_arn,
                    oidc_provider_url=settings.cluster.oidc_provider_url, namespace=namespace,
-                   db_password=postgres.password, tags=settings.tags)
+                   db_password=postgres.password, tags=settings.tags,
+                   drill_role_name=drills.role_name(settings.name) if settings.profile.backups.drills else None)
 
 
 class BackupStorage(pulumi.ComponentResource):
@@ -209,7 +235,9 @@ class BackupStorage(pulumi.ComponentResource):
             bucket=bucket.id,
             policy=pulumi.Output.json_dumps(bucket_policy(
                 bucket_arn, account_id=args.account_id, region=args.region,
-                writer_role_arn=partition.arn("iam", "", args.account_id, f"role/{role_name}", parent=self))),
+                writer_role_arn=partition.arn("iam", "", args.account_id, f"role/{role_name}", parent=self),
+                report_writer_role_arn=None if args.drill_role_name is None else partition.arn(
+                    "iam", "", args.account_id, f"role/{args.drill_role_name}", parent=self))),
             opts=pulumi.ResourceOptions.merge(on_bucket, pulumi.ResourceOptions(depends_on=[public])),
         )
 

@@ -116,3 +116,39 @@ def service_account_role(name: str, *, role_name: str, irsa: Irsa, namespace: pu
                         tags=dict(irsa.tags), opts=child)
     aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy), opts=child)
     return role_arn(irsa.account_id, role)
+
+
+def drill_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str], region: str,
+                 kms_alias: pulumi.Input[str], backup_prefix: str, report_prefix: str) -> dict[str, Any]:
+    """The restore drill (components/drills.py): read the backups, write its reports, nothing else.
+
+    No database secret and no ``PutObject`` on ``backup_prefix``: the drill restores into its own
+    throw-away server and must never be able to touch the backups it proves. KMS only through S3
+    (``kms:ViaService``): the key decrypts the objects it reads and encrypts the report it writes.
+    """
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadBackups", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": pulumi.Output.concat(bucket_arn, "/", backup_prefix, "*")},
+        {"Sid": "ListBackups", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [backup_prefix, f"{backup_prefix}*"]}}},
+        {"Sid": "WriteReports", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": pulumi.Output.concat(bucket_arn, "/", report_prefix, "*")},
+        key_statement("TheDataKeyThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], account_id=account_id,
+                      region=region, alias=kms_alias,
+                      condition={"StringEquals": {"kms:ViaService": partition.service_host("s3", region)}}),
+    ]}
+
+
+def scoped_role(name: str, *, role_name: str, irsa: Irsa, namespace: pulumi.Input[str], service_account: str,
+                policy: dict[str, Any], description: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """Creates a role only ``service_account`` in ``namespace`` assumes (``{name}-role``) and its inline
+    ``policy`` (``{name}-policy``); returns the role ARN."""
+    if len(role_name) > ROLE_NAME_MAX:
+        raise ValueError(f"IAM role name {role_name!r} is {len(role_name)} characters; the limit is {ROLE_NAME_MAX}")
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(f"{name}-role", name=role_name, description=description,
+                        assume_role_policy=pulumi.Output.json_dumps(
+                            trust_policy(irsa.oidc_provider_arn, irsa.oidc_provider_url, namespace, service_account)),
+                        max_session_duration=3600, tags=dict(irsa.tags), opts=child)
+    aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=pulumi.Output.json_dumps(policy), opts=child)
+    return role_arn(irsa.account_id, role)

@@ -45,6 +45,7 @@ APP_POD = {"app.kubernetes.io/name": "app"}
 POSTGRES_POD = {"app.kubernetes.io/name": "postgres"}
 REDIS_POD = {"app.kubernetes.io/name": "redis"}
 BACKUP_POD = {"app.kubernetes.io/name": "backup"}
+DRILL_POD = {"app.kubernetes.io/name": "restore-drill"}
 POSTGRES_EXPORTER_POD = {"app.kubernetes.io/name": "prometheus-postgres-exporter"}
 REDIS_EXPORTER_POD = {"app.kubernetes.io/name": "prometheus-redis-exporter"}
 ENVOY_POD = {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy"}
@@ -153,6 +154,8 @@ class NamespacesArgs:
     manage_platform: bool
     """True for the stack that owns the shared platform (staging, production); False for PRs."""
     platform: PlatformNamespaceNames = field(default_factory=PlatformNamespaceNames)
+    restore_drills: bool = False
+    """The profile schedules restore drills (components/drills.py): their pod gets its own rule."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NamespacesArgs:
@@ -160,7 +163,8 @@ class NamespacesArgs:
         return cls(app_namespace=settings.app_namespace, labels=settings.labels, app_cpu=p.quota.cpu,
                    app_memory_gib=p.quota.memory_gib, app_port=settings.app.port,
                    metrics_port=settings.app.metrics_port, postgres_in_cluster=p.postgres.in_cluster,
-                   redis_in_cluster=p.redis.in_cluster, vpc_id=settings.vpc_id, manage_platform=p.installs_platform)
+                   redis_in_cluster=p.redis.in_cluster, vpc_id=settings.vpc_id, manage_platform=p.installs_platform,
+                   restore_drills=p.backups.drills)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +249,12 @@ def app_rules(args: NamespacesArgs, names: PlatformNamespaceNames, vpc_cidr: pul
              egress=[pg] + ([] if args.postgres_in_cluster else [https_egress(vpc_cidr)])),
         Rule(name="allow-redis-exporter", pods=REDIS_EXPORTER_POD, egress=[redis]),
     ]
+    if args.restore_drills:
+        # The restore drill (components/drills.py) reads backups from S3, writes its report there and
+        # pushes its figures; its throw-away server is a Unix socket in the pod. Never the real
+        # database, and no ingress at all.
+        rules.append(Rule(name="allow-restore-drill", pods=DRILL_POD, ingress=[], egress=[https_egress(vpc_cidr)] + (
+            [egress([ns_peer(names.monitoring, PUSHGATEWAY_POD)], PUSHGATEWAY_PORT)] if args.manage_platform else [])))
     if args.postgres_in_cluster:
         rules.append(Rule(name="allow-postgres-clients", pods=POSTGRES_POD, ingress=[
             ingress([pod_peer(APP_POD), pod_peer(BACKUP_POD), pod_peer(POSTGRES_EXPORTER_POD)], 5432)]))
@@ -305,10 +315,11 @@ def monitoring_rules(names: PlatformNamespaceNames, vpc_cidr: pulumi.Input[str],
                      app_namespace: str = "app") -> list[Rule]:
     mesh = ports(ALERTMANAGER_MESH_PORT) + ports(ALERTMANAGER_MESH_PORT, protocol="UDP")
     return [
-        # The backup job and the restore drill (label name=backup) of this stack's app namespace
-        # push; Prometheus scrapes. The gateway itself talks to nobody (DNS only).
+        # The backup job and the restore drill of this stack's app namespace push; Prometheus
+        # scrapes. The gateway itself talks to nobody (DNS only).
         Rule(name="allow-pushgateway", pods=PUSHGATEWAY_POD,
-             ingress=[ingress([ns_peer(app_namespace, BACKUP_POD)], PUSHGATEWAY_PORT),
+             ingress=[ingress([ns_peer(app_namespace, BACKUP_POD), ns_peer(app_namespace, DRILL_POD)],
+                              PUSHGATEWAY_PORT),
                       ingress([pod_peer(PROMETHEUS_POD)], PUSHGATEWAY_PORT)]),
         # Prometheus scrapes pods in every namespace (on their own metrics ports), the kubelets and
         # node-exporter on the nodes (10250, 9100, in the VPC) and the API server.

@@ -39,6 +39,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-external-dns"),
     ("iam-role", "{prefix}-ebs-csi"),
     ("iam-role", "{prefix}-acme-dns01"),
+    ("iam-role", "{prefix}-restore-drill"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),

@@ -20,7 +20,7 @@ from cluster.cluster_objects import (
     service_monitor,
 )
 from components.namespaces import DNS_EGRESS
-from tools.offline.checks import netpol
+from tools.offline.checks import eks, netpol
 from tools.offline.checks.base import Obj
 from tools.offline.plan import manifests
 
@@ -161,6 +161,7 @@ def test_the_program_blocks_no_required_flow(plan_of, stack):
     *(f"gateway/envoy-gateway-platform → app/app-{track}:8080/TCP" for track in ("blue", "green")),
     "EKS API server → gateway/envoy-gateway:9443/TCP",
     "app/postgres-backup → monitoring/pushgateway:9091/TCP",
+    "app/postgres-restore-drill → monitoring/pushgateway:9091/TCP",
     f"{PROMETHEUS} → monitoring/pushgateway:9091/TCP",
 ])
 def test_production_requires_the_flows_the_issue_names(plan_of, flow):
@@ -187,8 +188,37 @@ def test_production_without_the_udp_mesh_rule_is_caught(plan_of):
         f"monitoring/alertmanager-{KPS}-alertmanager → monitoring/alertmanager-{KPS}-alertmanager:9094/UDP"]
 
 
-def test_a_pushgateway_that_admits_only_prometheus_blocks_the_backup_push(plan_of):
+def test_a_pushgateway_that_admits_only_prometheus_blocks_the_backup_and_drill_pushes(plan_of):
     objects = [Obj({**o.body, "spec": {**o.body["spec"], "ingress": o.body["spec"]["ingress"][1:]}})
                if o.kind == "NetworkPolicy" and o.name == "allow-pushgateway" else o
                for o in cluster(plan_of("staging"))]
-    assert [f.subject for f in netpol.check(objects)] == ["app/postgres-backup → monitoring/pushgateway:9091/TCP"]
+    assert [f.subject for f in netpol.check(objects)] == ["app/postgres-backup → monitoring/pushgateway:9091/TCP",
+                                                          "app/postgres-restore-drill → monitoring/pushgateway:9091/TCP"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_the_drill_pod_without_its_own_rule_cannot_push(plan_of, stack):
+    objects = [o for o in cluster(plan_of(stack)) if not (o.kind == "NetworkPolicy" and o.name == "allow-restore-drill")]
+    [finding] = netpol.check(objects)
+    assert finding.subject == "app/postgres-restore-drill → monitoring/pushgateway:9091/TCP", finding.line()
+    assert finding.details["side"] == "egress", finding.line()
+
+
+@pytest.mark.parametrize(("port", "blocked"), [(5432, "egress"), (6379, "egress"), (443, None)])
+def test_the_drill_pod_reaches_https_but_no_data_store(plan_of, port, blocked):
+    objects = cluster(plan_of("production"))
+    inv = netpol.inventory(objects, eks.OFFLINE_VPC_CIDR)
+    (drill,) = [p for p, _ in inv.pods if p.ref == "app/postgres-restore-drill"]
+    store = eks.Endpoint(ref="RDS", cidr=eks.OFFLINE_VPC_CIDR, origin="AWS")
+    assert netpol.blocked_side(inv, netpol.Flow(drill, store, eks.Port(port), "test")) == blocked, port
+
+
+def test_nothing_may_connect_to_the_drill_pod(plan_of):
+    objects = cluster(plan_of("staging"))
+    inv = netpol.inventory(objects, eks.OFFLINE_VPC_CIDR)
+    (drill,) = [p for p, _ in inv.pods if p.ref == "app/postgres-restore-drill"]
+    # Prometheus may leave for any pod of any namespace: only the drill's ingress isolation stops it
+    # (the namespace-wide scrape rule admits it on the exporters' ports; the drill listens on none).
+    (prometheus_pod,) = [p for p, _ in inv.pods if p.ref == PROMETHEUS]
+    own = [o for o in netpol.selecting(inv, drill, "Ingress") if o.name == "allow-restore-drill"]
+    assert own and netpol.blocked_side(inv, netpol.Flow(prometheus_pod, drill, eks.Port(5432), "test")) == "ingress"

@@ -66,13 +66,23 @@ def test_bucket_policy_denies_plain_http_and_non_kms_uploads(plan: mockrun.Plan)
     assert any('"s3:x-amz-server-side-encryption": "true"' in c for c in conditions), conditions
 
 
-def test_only_the_backup_role_may_write(plan: mockrun.Plan) -> None:
-    # With the role's KMS grant limited to this environment's key, uploads can carry no other key.
-    statements = _statements(plan, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy", "policy")
+def test_only_the_backup_role_may_write_backups(plan: mockrun.Plan) -> None:
+    # With the roles' KMS grants limited to this environment's key, uploads can carry no other key.
+    statements = {s["Sid"]: s for s in _statements(plan, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy", "policy")}
     role = plan.get("aws:iam/role:Role", "backups-role").outputs["arn"]
-    (only,) = [s for s in statements if s.get("Sid") == "OnlyTheBackupRoleWrites"]
+    only = statements["OnlyTheBackupRoleWritesBackups"]
     assert (only["Effect"], only["Principal"], only["Action"]) == ("Deny", "*", "s3:PutObject"), only
+    assert only["Resource"] == f"arn:aws:s3:::{inputs(plan.get(BUCKET, 'backups-bucket'))['bucket']}/postgres/*", only
     assert only["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}, only
+
+
+def test_nobody_else_writes_anywhere_in_the_bucket(plan: mockrun.Plan) -> None:
+    statements = {s["Sid"]: s for s in _statements(plan, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy", "policy")}
+    roles = plan.by_type("aws:iam/role:Role")
+    writers = [r.outputs["arn"] for name in ("backups-role", "backup-drill-role") for r in roles if r.name == name]
+    every = statements["OnlyTheJobRolesWrite"]
+    assert (every["Effect"], every["Action"]) == ("Deny", "s3:PutObject") and every["Resource"].endswith("/*"), every
+    assert every["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": writers[0] if len(writers) == 1 else writers}}
 
 
 def test_lifecycle_expires_after_the_profile_retention(plan: mockrun.Plan) -> None:

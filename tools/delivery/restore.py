@@ -1,18 +1,27 @@
-"""``python -m tools restore --stack <stack> --from postgres/<timestamp>.dump [--out FILE] [--image REF]``
+"""``python -m tools restore --stack <stack> (--from postgres/<timestamp>.dump | --drill) [--out FILE] [--image REF]``
 
 Renders the one-off Kubernetes Job that restores a logical Postgres backup into the stack's
-database. Offline: it reads only the stack file; apply the output with ``kubectl apply -f``.
+database, or (``--drill``) a restore drill on demand. Offline: it reads only the stack file; apply
+the output with ``kubectl apply -f``.
 
 The Job runs the backup image's ``restore.sh`` with the same pod spec as the nightly CronJob
 (components/backups.py ``backup_pod_spec``): ServiceAccount ``backup`` (IRSA: read the object,
 decrypt it, read the database secret), settings from the ``backup-config`` ConfigMap, the
 restricted security floor, and the password as a file, never an env var. See docs/restore.md.
 
-Exit codes: 0 rendered, 2 bad input (unknown stack, invalid configuration, malformed key).
+``--drill`` renders the weekly drill CronJob's Job from the same function as its ``jobTemplate``
+(components/drills.py ``drill_job_spec``): drill.sh restores the newest verified backup into a
+throw-away server in the pod, checks it, writes ``drills/postgres/<UTC>.json`` and pushes RTO/RPO.
+It needs the ``restore-drill`` ServiceAccount and ConfigMap the stack creates, so a stack whose
+profile has no drills (PR stacks) is refused.
+
+Exit codes: 0 rendered, 2 bad input (unknown stack, invalid configuration, malformed key, a drill
+for a stack without drills).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 import sys
 from pathlib import Path
@@ -71,10 +80,35 @@ def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
     }
 
 
+def drill_job(settings: Any, image: str, now: datetime.datetime) -> dict[str, Any]:
+    from components import drills  # deferred: provider SDK imports are slow
+
+    b = settings.profile.backups
+    if not b.drills:
+        raise UsageError(f"--drill: stack {settings.stack} ({settings.environment} profile) has no restore drills: "
+                         f"no restore-drill ServiceAccount, role or ConfigMap to run under (BackupProfile.drill_schedule "
+                         f"in config.py); drill staging or production, or restore with --from postgres/<stamp>.dump")
+    labels = {**settings.labels, **drills.POD_LABELS}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": f"{drills.CRONJOB}-{now:%Y%m%dt%H%M%Sz}",
+            "namespace": settings.app_namespace,
+            "labels": labels,
+            "annotations": {"platform.example.com/restore-drill": "on demand"},
+        },
+        "spec": drills.drill_job_spec(image=image, drill_gib=b.drill_gib, labels=settings.labels),
+    }
+
+
 def _parser() -> cli.ArgumentParser:
     p = cli.ArgumentParser(prog="python -m tools restore", description=(__doc__ or "").split("\n\n")[1])
     p.add_argument("--stack", required=True, help="stack name: staging, production or pr-<n>")
-    p.add_argument("--from", dest="key", required=True, help="object key, e.g. postgres/20260301T020000Z.dump")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--from", dest="key", help="object key, e.g. postgres/20260301T020000Z.dump")
+    what.add_argument("--drill", action="store_true",
+                      help="a restore drill of the newest verified backup (the weekly CronJob's Job, now)")
     p.add_argument("--out", type=Path, help="write the Job here instead of stdout")
     p.add_argument("--image", help="backup image (default: <account>.dkr.ecr.<region>.amazonaws.com/"
                                    "platform-<stack>/backup:<imageTag>, the image the CronJob runs; "
@@ -94,7 +128,10 @@ def main(argv: list[str]) -> int:
         # No tag means 'latest' to every container runtime: the same moving target, unnamed.
         raise UsageError(f"--image {image}: no tag (that means 'latest'); give the deployed tag or the digest, "
                          f"e.g. {image}:<imageTag> or {image}@sha256:<digest>")
-    job = restore_job(settings, args.key, image)
+    if args.drill:
+        job = drill_job(settings, image, datetime.datetime.now(datetime.UTC))
+    else:
+        job = restore_job(settings, args.key, image)
 
     text = yaml.safe_dump(job, sort_keys=False)
     if args.out:

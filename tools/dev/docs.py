@@ -1,5 +1,6 @@
 """``make docs``: regenerate what is derived from ``config.py`` — the ``config:`` block of
-``Pulumi.yaml`` (every key with type and description) and the README's environment table.
+``Pulumi.yaml`` (every key with type and description), the README's environment table and the
+table of backups per environment in ``docs/restore.md``.
 
 Without ``--write`` it only reports what is stale (exit 1); tests run that check.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import config
 from tools import cli
@@ -18,6 +20,9 @@ PROJECT_FILE = ROOT / "Pulumi.yaml"
 README = ROOT / "README.md"
 _CONFIG_HEADER = "config:\n"
 _TABLE = re.compile(r"(<!-- BEGIN environment-table[^>]*-->\n)(.*?)(<!-- END environment-table -->)", re.S)
+RESTORE_DOC = ROOT / "docs/restore.md"
+_BACKUP_TABLE = re.compile(r"(<!-- BEGIN backup-table[^>]*-->\n)(.*?)(<!-- END backup-table -->)", re.S)
+_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 
 def _scalar(text: str) -> str:
@@ -50,10 +55,62 @@ def readme(current: str) -> str:
     return _TABLE.sub(lambda m: m.group(1) + config.environment_table() + "\n" + m.group(3), current)
 
 
+def when(schedule: str) -> str:
+    """A CronJob schedule of the profiles (``M H * * *`` or ``M H * * D``) in words."""
+    fields = schedule.split()
+    if len(fields) != 5 or fields[2:4] != ["*", "*"] or not (fields[0] + fields[1]).isdigit() or not (
+            fields[4] == "*" or fields[4] in "0123456"):
+        raise ValueError(f"schedule {schedule!r}: docs/restore.md describes only daily (M H * * *) or weekly "
+                         f"(M H * * D) schedules")
+    at = f"{int(fields[1]):02d}:{int(fields[0]):02d} UTC"
+    return f"daily {at}" if fields[4] == "*" else f"weekly, {_DAYS[int(fields[4])]} {at}"
+
+
+def backup_table() -> str:
+    """What is backed up, where, for how long and how it is proven restorable, per environment."""
+    def cells(render: Any) -> str:
+        return " | ".join(render(config.PROFILES[e]) for e in config.ENVIRONMENTS)
+
+    def what(p: config.Profile) -> str:
+        dump = f"`pg_dump` custom format, {when(p.backups.schedule)}"
+        if p.postgres.in_cluster:
+            return f"{dump} (the only copy: the in-cluster volume goes with the stack)"
+        extra = ", final snapshot on delete" if p.postgres.final_snapshot else ""
+        return f"{dump}; RDS automated backups (point-in-time){extra}"
+
+    def where(p: config.Profile) -> str:
+        rds = "" if p.postgres.in_cluster else "; RDS backups in the stack's region"
+        return f"`s3://platform-<stack>-backups-<account>-<region>/postgres/`, SSE-KMS `alias/platform-<stack>`{rds}"
+
+    def how_long(p: config.Profile) -> str:
+        b = p.backups
+        lock = f", Object Lock (GOVERNANCE) {b.object_lock_days} d" if b.object_lock_days else ""
+        rds = "" if p.postgres.in_cluster else f"; RDS {p.postgres.backup_retention_days} d"
+        return f"dumps {b.retention_days} d{lock}{rds}"
+
+    def proven(p: config.Profile) -> str:
+        verified = "every dump read back block by block, row counts in its manifest"
+        if p.backups.drill_schedule is None:
+            return f"{verified}; no restore drill"
+        return (f"{verified}; restore drill {when(p.backups.drill_schedule)} (newest dump into a throw-away "
+                f"server, row counts checked, RTO/RPO pushed, report in `drills/postgres/`)")
+
+    lines = ["| | ephemeral (`pr-<n>`) | staging | production |", "|---|---|---|---|"]
+    lines += [f"| {title} | {cells(render)} |" for title, render in (
+        ("What", what), ("Where", where), ("How long", how_long), ("Proven restorable", proven))]
+    return "\n".join(lines)
+
+
+def restore_doc(current: str) -> str:
+    if not _BACKUP_TABLE.search(current):
+        raise UsageError("docs/restore.md lost its <!-- BEGIN backup-table --> markers; restore them around the table")
+    return _BACKUP_TABLE.sub(lambda m: m.group(1) + backup_table() + "\n" + m.group(3), current)
+
+
 def stale() -> dict[Path, str]:
     """``{path: regenerated text}`` for every derived file that differs from its source of truth."""
     out = {}
-    for path, render in ((PROJECT_FILE, project_file), (README, readme)):
+    for path, render in ((PROJECT_FILE, project_file), (README, readme), (RESTORE_DOC, restore_doc)):
         current = path.read_text()
         fresh = render(current)
         if fresh != current:
