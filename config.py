@@ -1132,7 +1132,7 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
 def _restore_and_copy_checks(ctx: _Context, values: Mapping[str, Any], profile: Profile) -> None:
     """postgres.restoreFrom: not this stack's own instance. backups.replicaRegion: exactly where the
     profile copies backups, in the stack's partition, not its own region, with a valid bucket name."""
-    from components.naming import ACCOUNT_ID_LENGTH
+    from components.naming import ACCOUNT_ID_LENGTH, replica_region_names
     from policies import constraints
 
     own = f"{ctx.project}-{ctx.stack}-postgres"
@@ -1154,15 +1154,19 @@ def _restore_and_copy_checks(ctx: _Context, values: Mapping[str, Any], profile: 
     if home is None:
         return
     partition = constraints.partition_of(home)
-    bucket = f"{ctx.project}-{ctx.stack}-backups-{'0' * ACCOUNT_ID_LENGTH}-{region}"
+    replica_names = replica_region_names(prefix=f"{ctx.project}-{ctx.stack}", account="0" * ACCOUNT_ID_LENGTH,
+                                         replica_region=region)
     if region == home:
         ctx.problem(key, region, f"a region other than aws:region ({home})", "a copy in the same region survives "
                     "no regional outage")
     elif constraints.partition_of(region) != partition:
         ctx.problem(key, region, f"a region of partition {partition} (that of aws:region {home})",
                     "S3 and RDS replicate within a partition only")
-    elif bad := constraints.name_problems("s3-bucket", bucket):
-        ctx.problem(key, region, "a region whose replica bucket name is valid", f"it makes {bucket!r}, which {bad[0]}")
+    else:
+        for kind, name in replica_names:
+            for what in constraints.name_problems(kind, name):
+                ctx.problem(key, region, f"a region whose {constraints.NAMES[kind].title} is valid",
+                            f"it makes {name!r}, which {what}")
 
 
 # --------------------------------------------------------------------------------------------

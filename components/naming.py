@@ -8,7 +8,9 @@ changes a name without changing its template fails the suite.
 
 Placeholders: ``{prefix}`` (``<project>-<stack>``), ``{account}`` (12 digits), ``{region}``,
 ``{service}`` (one per ECR repository), ``{suffix}`` (a final snapshot's random hex, always
-``2 * FINAL_SNAPSHOT_SUFFIX_BYTES`` characters, so the length budget holds for every value).
+``2 * FINAL_SNAPSHOT_SUFFIX_BYTES`` characters, so the length budget holds for every value),
+``{replica_region}`` (``platform:backups.replicaRegion``: the cross-region backup copy; its templates
+are left out when there is none, and config.py checks its bucket name on its own).
 
 ``final_snapshot_identifier``: ``<identifier>-final-<hex>``, the hex from a ``random.RandomId`` kept
 in state whose keepers hold the identifier. A constant ``<identifier>-final`` makes the second
@@ -33,7 +35,9 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("ecr-pull-through-prefix", "ecr-public"),
     ("ecr-pull-through-prefix", "quay"),
     ("s3-bucket", "{prefix}-backups-{account}-{region}"),
+    ("s3-bucket", "{prefix}-backups-{account}-{replica_region}"),
     ("iam-role", "{prefix}-backup"),
+    ("iam-role", "{prefix}-backup-replication"),
     ("iam-role", "{prefix}-app"),
     ("iam-role", "{prefix}-postgres-exporter"),
     ("iam-role", "{prefix}-external-dns"),
@@ -58,12 +62,22 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
 )
 
 
-def physical_names(*, prefix: str, account: str, region: str, services: Iterable[str]) -> Iterator[tuple[str, str]]:
+def physical_names(*, prefix: str, account: str, region: str, services: Iterable[str],
+                   replica_region: str | None = None) -> Iterator[tuple[str, str]]:
     """``(kind, name)`` for every physical name a stack with this prefix may create (all modes)."""
     for kind, template in TEMPLATES:
+        if "{replica_region}" in template and replica_region is None:
+            continue
         for service in (services if "{service}" in template else ("",)):
             yield kind, template.format(prefix=prefix, account=account, region=region, service=service,
-                                        suffix="0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES)
+                                        suffix="0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES, replica_region=replica_region)
+
+
+def replica_region_names(*, prefix: str, account: str, replica_region: str) -> Iterator[tuple[str, str]]:
+    """``(kind, name)`` for the physical names the cross-region copy creates in ``replica_region``."""
+    for kind, template in TEMPLATES:
+        if "{replica_region}" in template:
+            yield kind, template.format(prefix=prefix, account=account, replica_region=replica_region)
 
 
 def final_snapshot_identifier(name: str, identifier: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:

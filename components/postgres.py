@@ -112,10 +112,13 @@ class Postgres(pulumi.ComponentResource):
 
     connection: PostgresConnection
     """How clients connect, and where the password lives (the only public output)."""
+    instance_identifier: str | None
+    """The RDS instance's identifier (its automated backups are replicated by name); None in-cluster."""
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:Postgres", name, None, opts)
         self._name, self._args = name, args
+        self.instance_identifier = None
         self.connection = self._managed() if args.profile.mode == "managed" else self._in_cluster()
         c = self.connection
         source, ref = password_location(c.password)
@@ -143,7 +146,7 @@ class Postgres(pulumi.ComponentResource):
     def _managed(self) -> PostgresConnection:
         name, args, p = self._name, self._args, self._args.profile
         child = pulumi.ResourceOptions(parent=self)
-        identifier = f"{args.prefix}-postgres"
+        identifier = self.instance_identifier = f"{args.prefix}-postgres"
         tags = dict(args.tags)
 
         subnets, sg = private_network(name, identifier, engine="Postgres", port=PORT,

@@ -27,7 +27,7 @@ def _template_names(plan: mockrun.Plan) -> set[tuple[str, str]]:
     account = config["platform:cluster.oidcProviderArn"].split(":")[4]
     services = [r.name.removeprefix("registry-") for r in plan.by_type("aws:ecr/repository:Repository")]
     return set(physical_names(prefix=f"platform-{plan.stack}", account=account, region=config["aws:region"],
-                              services=services))
+                              services=services, replica_region=config.get("platform:backups.replicaRegion")))
 
 
 def test_every_physical_name_in_the_plan_has_a_template(plan: mockrun.Plan) -> None:
