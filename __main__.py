@@ -12,7 +12,14 @@ import config
 from components.addons import ClusterAddons, ClusterAddonsArgs
 from components.app import App, AppArgs
 from components.autoscaling import AppAutoscaler, AppAutoscalerArgs
-from components.backups import BackupSchedule, BackupScheduleArgs, BackupStorage, BackupStorageArgs
+from components.backups import (
+    BackupReplica,
+    BackupReplicaArgs,
+    BackupSchedule,
+    BackupScheduleArgs,
+    BackupStorage,
+    BackupStorageArgs,
+)
 from components.connections import password_location
 from components.drills import RestoreDrill, RestoreDrillArgs
 from components.ingress import Ingress, IngressArgs
@@ -48,6 +55,10 @@ redis = RedisCluster("redis", RedisClusterArgs.from_settings(settings, kms=kms, 
                      opts=k8s_opts)
 backup_storage = BackupStorage("backups", BackupStorageArgs.from_settings(
     settings, account_id=account_id, kms=kms, namespace=namespaces.app, postgres=postgres.connection))
+if settings.backup_replica_region is not None:  # the profile's cross-region copy (config.py requires the region)
+    BackupReplica("backups-replica", BackupReplicaArgs.from_settings(
+        settings, account_id=account_id, storage=backup_storage, kms=kms,
+        db_instance_identifier=postgres.instance_identifier), opts=pulumi.ResourceOptions(depends_on=[postgres]))
 registry = ContainerRegistry("registry", ContainerRegistryArgs.from_settings(
     settings, account_id=account_id, kms=kms,
     pull_role_arns=[settings.cluster.node_role_arn, backup_storage.role_arn]))

@@ -13,6 +13,7 @@ profile they need.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import functools
 import json
@@ -61,10 +62,34 @@ class PostgresProfile:
     deletion_protection: bool = False
     final_snapshot: bool = False
     performance_insights: bool = False
+    read_replica: bool = False
+    """Managed mode: one RDS read replica of the primary (same key, parameter group and floor); its
+    endpoint is the connection's ``reader_host``."""
 
     @property
     def in_cluster(self) -> bool:
         return self.mode == "in-cluster"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreFromSnapshot:
+    """``platform:postgres.restoreFrom`` = a DB snapshot: the database is created from it."""
+
+    snapshot: str
+    """Identifier (``rds:<db>-<date>`` for an automated one) or ARN (a shared snapshot)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoreToPointInTime:
+    """``platform:postgres.restoreFrom`` = ``<source instance>@<RFC 3339 UTC time | latest>``."""
+
+    source: str
+    """DB instance identifier whose automated backups are restored (``platform-production-postgres``)."""
+    time: str | None
+    """UTC restore time; None: the latest restorable time."""
+
+
+RestoreSource = RestoreFromSnapshot | RestoreToPointInTime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,6 +130,9 @@ class BackupProfile:
     """Daily at 02:00 UTC (CronJob timeZone is set to Etc/UTC)."""
     object_lock: bool = False
     """Object Lock (GOVERNANCE) for the whole retention: nobody deletes or overwrites a backup early."""
+    cross_region_copy: bool = False
+    """Backup objects replicated to a bucket in ``platform:backups.replicaRegion`` (own key, same
+    Object Lock retention), and the RDS automated backups replicated there too."""
     spool_gib: int = 1
     """The backup pod's spool volume (BACKUP_SPOOL_DIR): the dump is written, verified and hashed
     there before the upload, so it must hold one compressed dump of the database."""
@@ -329,6 +357,7 @@ PROFILES: Mapping[Environment, Profile] = {
             deletion_protection=True,
             final_snapshot=True,
             performance_insights=True,
+            read_replica=True,
         ),
         redis=RedisProfile(
             mode="managed",
@@ -340,7 +369,7 @@ PROFILES: Mapping[Environment, Profile] = {
         ),
         registry=RegistryProfile(immutable_tags=True, force_delete=False),
         backups=BackupProfile(retention_days=30, force_destroy=False, retain_on_delete=True, object_lock=True,
-                              spool_gib=32),
+                              cross_region_copy=True, spool_gib=32),
         gateway=GatewayProfile(replicas=3, disruption_budget=True),
         app=AppProfile(replicas=3, max_replicas=10),
         # The old track stays fully warm: a rollback moves traffic back without waiting for pods.
@@ -460,6 +489,10 @@ class Settings:
     alerting: AlertingSettings
     pr: int | None = None
     expires_at: str | None = None
+    postgres_restore: RestoreSource | None = None
+    """``platform:postgres.restoreFrom``: the managed database is created from this (docs/restore.md)."""
+    backup_replica_region: str | None = None
+    """``platform:backups.replicaRegion``: where the profile's cross-region copy goes (None: no copy)."""
 
     @property
     def name(self) -> str:
@@ -606,6 +639,60 @@ def _image(value: str) -> str | None:
     return release_model.image_problem(value, digest_only=False)
 
 
+_RESTORE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_SNAPSHOT_ARN = re.compile(r"arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:(?P<id>.+)")
+RESTORE_FROM_FORMS = ("a DB snapshot identifier (rds:<instance>-<date> for an automated snapshot) or a shared "
+                      "snapshot's ARN, or <source instance>@<UTC time like 2026-11-30T23:45:00Z> or "
+                      "<source instance>@latest for a point-in-time restore")
+
+
+def restore_source(value: str) -> RestoreSource:
+    """The parsed form of a ``postgres.restoreFrom`` value ``_restore_from`` accepted."""
+    source, at, time = value.partition("@")
+    if at:
+        return RestoreToPointInTime(source=source, time=None if time == "latest" else time)
+    return RestoreFromSnapshot(snapshot=value)
+
+
+def _restore_from(value: str, *, now: datetime.datetime | None = None) -> str | None:
+    """RDS's own rules (policies/constraints.py, botocore): snapshot and instance identifiers; the
+    restore time in UTC, in the past and within the longest automated-backup retention RDS allows."""
+    from policies.constraints import BACKUP_RETENTION_DAYS, name_problems
+
+    match restore_source(value):
+        case RestoreFromSnapshot(snapshot=snapshot):
+            arn = _SNAPSHOT_ARN.fullmatch(snapshot)
+            name = arn.group("id") if arn else snapshot.removeprefix("rds:")
+            bad = name_problems("rds-snapshot", name)
+            return f"{RESTORE_FROM_FORMS}; the snapshot identifier {bad[0]}" if bad else None
+        case RestoreToPointInTime(source=source, time=time):
+            bad = name_problems("rds-instance", source)
+            if bad:
+                return f"{RESTORE_FROM_FORMS}; the source instance {source!r} {bad[0]}"
+            if time is None:
+                return None
+            if not _RESTORE_TIME.fullmatch(time):
+                return f"{RESTORE_FROM_FORMS}; {time!r} is not a UTC time like 2026-11-30T23:45:00Z"
+            try:
+                when = datetime.datetime.fromisoformat(time.replace("Z", "+00:00"))
+            except ValueError:
+                return f"{RESTORE_FROM_FORMS}; {time!r} is not a valid time"
+            now = now or datetime.datetime.now(datetime.UTC)
+            oldest = now - datetime.timedelta(days=BACKUP_RETENTION_DAYS[1])
+            if when > now:
+                return f"a restore time in the past (now is {now:%Y-%m-%dT%H:%M:%SZ}), or <source>@latest"
+            if when < oldest:
+                return (f"a restore time after {oldest:%Y-%m-%dT%H:%M:%SZ}: RDS keeps automated backups for at most "
+                        f"{BACKUP_RETENTION_DAYS[1]} days; restore an older state from a snapshot instead")
+    return None
+
+
+def _replica_region(value: str) -> str | None:
+    from policies.constraints import KNOWN_REGIONS
+
+    return None if value in KNOWN_REGIONS else "a region botocore knows (policies/aws_shapes.json), e.g. eu-central-1"
+
+
 _R = release_model.config_name
 
 KEYS: tuple[Key, ...] = (
@@ -720,6 +807,19 @@ KEYS: tuple[Key, ...] = (
         description="Replicas per shard.", check=_int_range(0, 5)),
     Key(name="redis.snapshotRetentionDays", type="integer", example="7", profile_field="redis.snapshot_retention_days",
         description="ElastiCache snapshot retention in days.", check=_int_range(0, 35)),
+    Key(name="postgres.readReplica", type="boolean", example="true", profile_field="postgres.read_replica",
+        description="One RDS read replica of the primary (managed Postgres; on in production). Its endpoint is "
+                    "PGHOST_READER in the postgres-connection ConfigMap."),
+    Key(name="postgres.restoreFrom", type="string", example="platform-production-postgres@2026-11-30T23:45:00Z",
+        description="Create the RDS database from a backup (docs/restore.md): a DB snapshot identifier or shared "
+                    "snapshot ARN, or <source instance>@<UTC time> / <source instance>@latest for a point-in-time "
+                    "restore. The restored instance keeps the source's KMS key: restore from a snapshot copied into "
+                    "this stack's key (aws rds copy-db-snapshot --kms-key-id alias/platform-<stack>).",
+        check=_restore_from),
+    Key(name="backups.replicaRegion", type="string", example="eu-central-1",
+        description="Second region for the cross-region backup copy (production): the backup bucket is replicated "
+                    "there and the RDS automated backups too. Same partition as aws:region, not aws:region itself.",
+        check=_replica_region),
     Key(name="backups.retentionDays", type="integer", example="30", profile_field="backups.retention_days",
         description="Days a backup object (current and noncurrent) is kept.", check=_int_range(1, 3650)),
     Key(name="gateway.replicas", type="integer", example="3", profile_field="gateway.replicas",
@@ -843,6 +943,8 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
         ),
         pr=values.get("pr"),
         expires_at=values.get("expiresAt"),
+        postgres_restore=restore_source(values["postgres.restoreFrom"]) if "postgres.restoreFrom" in values else None,
+        backup_replica_region=values.get("backups.replicaRegion"),
     )
 
 
@@ -1048,6 +1150,7 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
             ctx.problem("postgres.backupRetentionDays", pg.backup_retention_days,
                         "at least 7 in production",
                         fix=f"pulumi config set {ctx.project}:postgres.backupRetentionDays 30")
+    _restore_and_copy_checks(ctx, values, profile)
     if profile.release.tracks == 1:
         for name in ("release.activeTrack", "release.candidateWeight", "release.greenImage", "release.steps"):
             if name in values and not (name == "release.activeTrack" and values[name] == "blue"):
@@ -1063,7 +1166,7 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
                             f"{ctx.stack} --image <repository>@sha256:<digest>  # or: {ctx.rm(_R(key))}")
     if env == "ephemeral":
         for name in ("postgres.instanceClass", "postgres.multiAz", "postgres.maxAllocatedStorageGib",
-                     "postgres.backupRetentionDays", "redis.nodeType", "redis.shards",
+                     "postgres.backupRetentionDays", "postgres.readReplica", "postgres.restoreFrom", "redis.nodeType", "redis.shards",
                      "redis.replicasPerShard", "redis.snapshotRetentionDays"):
             if name in values:
                 ctx.problem(name, values[name], "unset: ephemeral stacks run data stores in-cluster",
@@ -1077,6 +1180,46 @@ def _cross_checks(ctx: _Context, env: Environment, values: Mapping[str, Any], pr
         name = "pr" if "pr" in values else "expiresAt"
         ctx.problem(name, values[name], "unset outside ephemeral stacks", "only for ephemeral stacks",
                     fix=ctx.rm(name))
+
+
+def _restore_and_copy_checks(ctx: _Context, values: Mapping[str, Any], profile: Profile) -> None:
+    """postgres.restoreFrom: not this stack's own instance. backups.replicaRegion: exactly where the
+    profile copies backups, in the stack's partition, not its own region, with a valid bucket name."""
+    from components.naming import ACCOUNT_ID_LENGTH, replica_region_names
+    from policies import constraints
+
+    own = f"{ctx.project}-{ctx.stack}-postgres"
+    restore = values.get("postgres.restoreFrom")
+    if isinstance(restore, str) and isinstance(source := restore_source(restore), RestoreToPointInTime) \
+            and source.source == own:
+        ctx.problem("postgres.restoreFrom", restore, f"a source instance other than this stack's own ({own})",
+                    "the restored instance takes that identifier", fix=f"pulumi config set {ctx.project}:postgres.restoreFrom '<snapshot id>'")
+    key, region, home = "backups.replicaRegion", values.get("backups.replicaRegion"), values.get("aws:region")
+    if not profile.backups.cross_region_copy:
+        if region is not None:
+            ctx.problem(key, region, "unset: this environment's profile makes no cross-region copy", fix=ctx.rm(key))
+        return
+    if region is None:
+        if key not in ctx.bad:
+            ctx.problem(key, None, f"a second region for the backup copy ({profile.environment} copies backups "
+                        "to another region)")
+        return
+    if home is None:
+        return
+    partition = constraints.partition_of(home)
+    replica_names = replica_region_names(prefix=f"{ctx.project}-{ctx.stack}", account="0" * ACCOUNT_ID_LENGTH,
+                                         replica_region=region)
+    if region == home:
+        ctx.problem(key, region, f"a region other than aws:region ({home})", "a copy in the same region survives "
+                    "no regional outage")
+    elif constraints.partition_of(region) != partition:
+        ctx.problem(key, region, f"a region of partition {partition} (that of aws:region {home})",
+                    "S3 and RDS replicate within a partition only")
+    else:
+        for kind, name in replica_names:
+            for what in constraints.name_problems(kind, name):
+                ctx.problem(key, region, f"a region whose {constraints.NAMES[kind].title} is valid",
+                            f"it makes {name!r}, which {what}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1240,7 +1383,8 @@ def environment_table() -> str:
                  f"backups {pg.backup_retention_days} d",
                  _yes(pg.deletion_protection, "deletion protection"),
                  _yes(pg.final_snapshot, "final snapshot"),
-                 _yes(pg.performance_insights, "Performance Insights")]
+                 _yes(pg.performance_insights, "Performance Insights"),
+                 _yes(pg.read_replica, "read replica")]
         return ", ".join(x for x in parts if x)
 
     def redis(p: Profile) -> str:
@@ -1261,7 +1405,8 @@ def environment_table() -> str:
         b = p.backups
         return ", ".join(x for x in [f"objects expire after {b.retention_days} d",
                                      _yes(b.force_destroy, "force-destroy"),
-                                     _yes(b.retain_on_delete, "retained when the stack is deleted")] if x)
+                                     _yes(b.retain_on_delete, "retained when the stack is deleted"),
+                                     _yes(b.cross_region_copy, "replicated to a second region")] if x)
 
     def prometheus(p: Profile) -> str:
         pr = p.prometheus

@@ -13,6 +13,10 @@ built from them, the account (an invoke), the region, the key's alias and the DB
 identifier. In a new stack's first preview the outputs of resources to create (the key ARN, the
 secret ARN, an autonamed bucket) are unknown, and the policy pack refuses a document it cannot read.
 
+``BackupReplica`` creates, where the profile copies backups to a second region (production): that
+region's bucket and key, the S3 replication of ``postgres/*`` from the backup bucket, and the RDS
+automated-backups replication.
+
 ``BackupSchedule`` creates: the ``backup`` ServiceAccount (IRSA), a ``backup-config`` ConfigMap
 (everything non-secret the job needs) and the CronJob. ``backup_pod_spec`` is a plain function so
 ``python -m tools restore`` renders its one-off restore Job from the same pod spec.
@@ -37,12 +41,11 @@ from components import partition
 from components.buckets import private_bucket_settings
 from components.connections import InKubernetesSecret, InSecretsManager, PasswordSource, PostgresConnection
 from components.irsa import rds_secret_statement, role_arn, trust_policy
-from components.kms import key_statement
+from components.kms import KmsKey, KmsKeyArgs, key_statement
 from components.kubernetes import metadata, restricted_container, restricted_pod_spec, skip_annotations
 from config import BackupProfile
 
 if TYPE_CHECKING:
-    from components.kms import KmsKey
     from config import Settings
 
 SERVICE_ACCOUNT = "backup"
@@ -132,9 +135,71 @@ def bucket_policy(bucket_arn: pulumi.Input[str], *, account_id: pulumi.Input[str
     }
 
 
+def replication_trust(account_id: pulumi.Input[str], *, parent: pulumi.Resource | None = None) -> dict[str, Any]:
+    """S3 replication assumes the role, for this account's buckets only (the confused-deputy guard)."""
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "S3ReplicationForThisAccount", "Effect": "Allow",
+        "Principal": {"Service": partition.service_principal("s3", parent=parent)}, "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}]}
+
+
+def replication_policy(source_arn: pulumi.Input[str], destination_arn: pulumi.Input[str], *,
+                       account_id: pulumi.Input[str], source_region: str, destination_region: str,
+                       source_alias: pulumi.Input[str], destination_alias: pulumi.Input[str],
+                       parent: pulumi.Resource | None = None) -> dict[str, Any]:
+    """What S3 needs to copy ``postgres/*`` with its Object Lock retention, and nothing else: read the
+    source's versions (retention and legal hold included), write replicas into the destination, decrypt
+    with the source key and encrypt with the destination key, each only through S3 in its region and
+    for its bucket (both buckets use bucket keys, so the encryption context is the bucket's ARN)."""
+    def via_s3(region: str, bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
+        return {"StringEquals": {"kms:ViaService": partition.service_host("s3", region, parent=parent)},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": bucket_arn}}
+
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "SourceReplicationConfiguration", "Effect": "Allow",
+         "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": source_arn},
+        {"Sid": "SourceVersions", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+                    "s3:GetObjectRetention", "s3:GetObjectLegalHold"],
+         "Resource": pulumi.Output.concat(source_arn, "/", OBJECT_PREFIX, "*")},
+        {"Sid": "DestinationReplicas", "Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateTags"],
+         "Resource": pulumi.Output.concat(destination_arn, "/", OBJECT_PREFIX, "*")},
+        key_statement("DecryptWithTheSourceKey", "kms:Decrypt", account_id=account_id, region=source_region,
+                      alias=source_alias, condition=via_s3(source_region, source_arn)),
+        key_statement("EncryptWithTheDestinationKey", "kms:Encrypt", account_id=account_id,
+                      region=destination_region, alias=destination_alias,
+                      condition=via_s3(destination_region, destination_arn)),
+    ]}
+
+
 # ----------------------------------------------------------------------------------------------
 # Storage: bucket + IRSA role
 # ----------------------------------------------------------------------------------------------
+
+
+def retention_settings(name: str, bucket: aws.s3.Bucket, profile: BackupProfile, opts: pulumi.ResourceOptions) -> None:
+    """Creates ``<name>-lifecycle`` (current and old versions expire after the retention, stale
+    multipart uploads after a day) and, when the profile locks objects, ``<name>-object-lock``."""
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle",
+        bucket=bucket.id,
+        rules=[{
+            "id": "expire-backups",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "expiration": {"days": profile.retention_days},
+            "noncurrent_version_expiration": {"noncurrent_days": profile.retention_days},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+        }],
+        opts=opts,
+    )
+    if profile.object_lock_days:
+        # GOVERNANCE, not COMPLIANCE: a break-glass role with s3:BypassGovernanceRetention can
+        # still remove a poisoned backup; nobody else can delete or overwrite one early.
+        aws.s3.BucketObjectLockConfiguration(
+            f"{name}-object-lock", bucket=bucket.id, object_lock_enabled="Enabled",
+            rule={"default_retention": {"mode": "GOVERNANCE", "days": profile.object_lock_days}},
+            opts=opts)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +244,8 @@ class BackupStorage(pulumi.ComponentResource):
 
     bucket: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
+    versioning: aws.s3.BucketVersioning
+    """A replication configuration on the bucket must wait for it."""
     role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: BackupStorageArgs, opts: pulumi.ResourceOptions | None = None):
@@ -193,7 +260,7 @@ class BackupStorage(pulumi.ComponentResource):
 
         lock_days = p.object_lock_days
         bucket = aws.s3.Bucket(
-            f"{name}-bucket",
+            resource_name=f"{name}-bucket",
             bucket=pulumi.Output.concat(args.prefix, "-backups-", args.account_id, "-", args.region),
             force_destroy=p.force_destroy,
             object_lock_enabled=lock_days > 0 or None,
@@ -207,27 +274,9 @@ class BackupStorage(pulumi.ComponentResource):
         # unencrypted for new objects, or never expiring).
         on_bucket = pulumi.ResourceOptions(parent=self, depends_on=[bucket], protect=args.protect,
                                            retain_on_delete=p.retain_on_delete)
-        public = private_bucket_settings(name, bucket, args.kms_key_arn, on_bucket)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=bucket.id,
-            rules=[{
-                "id": "expire-backups",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "expiration": {"days": p.retention_days},
-                "noncurrent_version_expiration": {"noncurrent_days": p.retention_days},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-            }],
-            opts=on_bucket,
-        )
-        if lock_days:
-            # GOVERNANCE, not COMPLIANCE: a break-glass role with s3:BypassGovernanceRetention can
-            # still remove a poisoned backup; nobody else can delete or overwrite one early.
-            aws.s3.BucketObjectLockConfiguration(
-                f"{name}-object-lock", bucket=bucket.id, object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": "GOVERNANCE", "days": lock_days}},
-                opts=on_bucket)
+        settings = private_bucket_settings(name, bucket, args.kms_key_arn, on_bucket)
+        public = settings.public_access
+        retention_settings(name, bucket, p, on_bucket)
         role_name = f"{args.prefix}-backup"
         # After the public-access block: a policy with Principal "*" (denies only) must not race it.
         aws.s3.BucketPolicy(
@@ -262,8 +311,126 @@ class BackupStorage(pulumi.ComponentResource):
 
         self.bucket = bucket.bucket
         self.bucket_arn = bucket_arn
+        self.versioning = settings.versioning
         self.role_arn = role_arn(args.account_id, role)
         self.register_outputs({"bucket": self.bucket, "roleArn": self.role_arn})
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-region copy: a second region's bucket and key, S3 replication, RDS backup replication
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupReplicaArgs:
+    prefix: str
+    account_id: pulumi.Input[str]
+    source_region: str
+    region: str
+    """``platform:backups.replicaRegion`` (config.py checks it is another region of the same partition)."""
+    profile: BackupProfile
+    """The source's: the copy has the same retention and Object Lock."""
+    protect: bool
+    source: BackupStorage
+    source_kms_alias: pulumi.Input[str]
+    kms: KmsKeyArgs
+    """The destination key's arguments (the source key's deletion window, protection and tags)."""
+    db_instance_identifier: str | None
+    """The RDS instance whose automated backups are replicated too; None: Postgres runs in-cluster."""
+    db_backup_retention_days: int
+    tags: Mapping[str, str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str], storage: BackupStorage,
+                      kms: KmsKey, db_instance_identifier: str | None) -> BackupReplicaArgs:
+        if settings.backup_replica_region is None:
+            raise ValueError("BackupReplica needs platform:backups.replicaRegion (config.py requires it where "
+                             "the profile copies backups)")
+        return cls(prefix=settings.name, account_id=account_id, source_region=settings.region,
+                   region=settings.backup_replica_region, profile=settings.profile.backups,
+                   protect=settings.profile.protect_data, source=storage, source_kms_alias=kms.alias,
+                   kms=KmsKeyArgs.from_settings(settings), db_instance_identifier=db_instance_identifier,
+                   db_backup_retention_days=settings.profile.postgres.backup_retention_days, tags=settings.tags)
+
+
+class BackupReplica(pulumi.ComponentResource):
+    """Creates: an ``aws`` provider for the second region; there a KMS key (``alias/<prefix>``, the alias
+    names are per region) and the replica bucket (``<prefix>-backups-<account>-<region>``) with the
+    source's settings, retention and Object Lock; the replication role and its policy; the source
+    bucket's replication configuration (``postgres/*``, KMS-encrypted objects, retention replicated,
+    delete markers not: a delete in the source never deletes a copy); and the RDS automated-backups
+    replication into the second region with its key.
+
+    Kept like the source: where the source bucket is protected and retained, so are the copy, its
+    settings, its key, the replication configuration and the RDS backup replication.
+    """
+
+    bucket: pulumi.Output[str]
+
+    def __init__(self, name: str, args: BackupReplicaArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("platform:data:BackupReplica", name, None, opts)
+        p, tags = args.profile, dict(args.tags)
+        keep = pulumi.ResourceOptions(parent=self, retain_on_delete=p.retain_on_delete, protect=args.protect)
+        provider = aws.Provider(f"{name}-provider", region=args.region, opts=pulumi.ResourceOptions(parent=self))
+        there = pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(provider=provider))
+        key = KmsKey(f"{name}-kms", args.kms, opts=pulumi.ResourceOptions(parent=self, providers={"aws": provider}))
+
+        bucket = aws.s3.Bucket(
+            bucket=pulumi.Output.concat(args.prefix, "-backups-", args.account_id, "-", args.region),
+            force_destroy=p.force_destroy, object_lock_enabled=p.object_lock_days > 0 or None, tags=tags, opts=there,
+            resource_name=f"{name}-bucket")
+        bucket_arn = partition.arn("s3", "", "", bucket.bucket, parent=self)
+        on_bucket = pulumi.ResourceOptions.merge(there, pulumi.ResourceOptions(depends_on=[bucket]))
+        settings = private_bucket_settings(name, bucket, key.arn, on_bucket)
+        retention_settings(name, bucket, p, on_bucket)
+
+        role_name = f"{args.prefix}-backup-replication"
+        role = aws.iam.Role(
+            f"{name}-role", name=role_name,
+            description=f"S3 replication of {OBJECT_PREFIX}* from the backup bucket to its copy in {args.region}",
+            assume_role_policy=pulumi.Output.json_dumps(replication_trust(args.account_id, parent=self)),
+            max_session_duration=3600, tags=tags, opts=pulumi.ResourceOptions(parent=self))
+        aws.s3.BucketPolicy(
+            f"{name}-policy", bucket=bucket.id,
+            policy=pulumi.Output.json_dumps(bucket_policy(
+                bucket_arn, account_id=args.account_id, region=args.region,
+                writer_role_arn=partition.arn("iam", "", args.account_id, f"role/{role_name}", parent=self))),
+            opts=pulumi.ResourceOptions.merge(on_bucket, pulumi.ResourceOptions(depends_on=[settings.public_access])))
+        policy = aws.iam.RolePolicy(
+            f"{name}-role-policy", role=role.id,
+            policy=pulumi.Output.json_dumps(replication_policy(
+                args.source.bucket_arn, bucket_arn, account_id=args.account_id, source_region=args.source_region,
+                destination_region=args.region, source_alias=args.source_kms_alias, destination_alias=key.alias,
+                parent=self)),
+            opts=pulumi.ResourceOptions(parent=self))
+        # In the source's region (the default provider), on the source bucket: kept with it.
+        aws.s3.BucketReplicationConfig(
+            f"{name}-replication",
+            bucket=args.source.bucket,
+            role=role_arn(args.account_id, role),
+            rules=[{
+                "id": "copy-backups", "status": "Enabled", "priority": 1,
+                "filter": {"prefix": OBJECT_PREFIX},
+                "delete_marker_replication": {"status": "Disabled"},
+                "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                "destination": {"bucket": bucket_arn, "storage_class": "STANDARD",
+                                "encryption_configuration": {"replica_kms_key_id": key.arn}},
+            }],
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(
+                depends_on=[args.source.versioning, settings.versioning, policy])),
+        )
+        if args.db_instance_identifier is not None:
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-rds-backups",
+                # By name (an invoke-built ARN): known in every preview, unlike the instance's output.
+                source_db_instance_arn=partition.arn("rds", args.source_region, args.account_id,
+                                                     f"db:{args.db_instance_identifier}", parent=self),
+                kms_key_id=key.arn,
+                retention_period=args.db_backup_retention_days,
+                opts=there)
+
+        self.bucket = bucket.bucket
+        self.register_outputs({"bucket": self.bucket, "region": args.region})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -64,6 +64,14 @@ class PostgresConnection:
     sslmode: str
     """``verify-full`` for RDS; ``prefer`` in-cluster (pod network, no certificate to verify)."""
     password: PasswordSource
+    reader_host: pulumi.Input[str] | None = None
+    """A read replica's endpoint (same port, database, user and password); None: no replica."""
+
+    @property
+    def read_host(self) -> pulumi.Input[str]:
+        """Where read-only clients connect: the replica, or the primary when there is none (so a client
+        has one code path; reads that must see their own writes use ``host``)."""
+        return self.host if self.reader_host is None else self.reader_host
 
 
 @dataclass(frozen=True, kw_only=True)

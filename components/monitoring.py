@@ -13,7 +13,7 @@ When this stack owns the shared platform (staging, production) it creates:
   ConfigMaps for the Grafana sidecar, a ServiceMonitor for cert-manager and the Grafana HTTPRoute.
 
 Every stack creates, in its application namespace, the Postgres and Redis exporters (pinned
-charts, ServiceMonitors on) and a ServiceMonitor for the application's metrics port. A PR
+charts, ServiceMonitors on; a second Postgres exporter for the read replica where there is one) and a ServiceMonitor for the application's metrics port. A PR
 environment's targets are scraped by the shared Prometheus; it gets no alert rules (PR
 environments never page).
 
@@ -45,7 +45,6 @@ from components.connections import (
     InKubernetesSecret,
     InSecretsManager,
     PostgresConnection,
-    RdsMasterSecretGrant,
     RedisConnection,
 )
 from components.gateway import GatewayRef, https_route
@@ -176,7 +175,8 @@ def replica_lag_alerts(app_ns: str) -> list[dict[str, Any]]:
     8.2.0, exporter v0.20.1): ``pg_replication_lag_seconds`` is now() - pg_last_xact_replay_timestamp()
     on a replica and 0 on a primary, ``pg_replication_is_replica`` says which. It is the age of the
     last replayed transaction, so an idle primary makes it grow: the ``for`` durations absorb a quiet
-    minute, not a quiet night (CloudWatch ``ReplicaLag`` is the cross-check)."""
+    minute, not a quiet night (CloudWatch ``ReplicaLag`` is the cross-check). The replica's series come
+    from its own exporter release (``postgres-exporter-reader``)."""
     replica = f'namespace="{app_ns}"'
 
     def lagging(seconds: int) -> str:
@@ -467,31 +467,55 @@ class Monitoring(pulumi.ComponentResource):
         return {"image": {"registry": cache_registry("quay.io", parent=self)}}
 
     def _postgres_exporter(self, opts: pulumi.ResourceOptions) -> None:
+        """One exporter release per endpoint: the primary, and the read replica when there is one (its
+        ``pg_replication_*`` series feed the lag alerts). The chart's multipleTarget mode would need the
+        password in its config file (auth_modules take no password file), so each release reads it the
+        same way; the replica's reuses the primary's ServiceAccount and IRSA role."""
         args, name, pg = self._args, self._name, self._args.postgres
+        role = self._exporter_role(pg.password)
+        primary = helm_release(f"{name}-postgres-exporter", release="postgres-exporter", chart=POSTGRES_EXPORTER,
+                               namespace=args.app_namespace, values=self._postgres_values(pg.host, role, True),
+                               timeout=300, opts=opts)
+        if pg.reader_host is not None:
+            helm_release(f"{name}-postgres-exporter-reader", release="postgres-exporter-reader",
+                         chart=POSTGRES_EXPORTER, namespace=args.app_namespace,
+                         values=self._postgres_values(pg.reader_host, role, False), timeout=300,
+                         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[primary])))
+
+    def _exporter_role(self, password: InSecretsManager | InKubernetesSecret) -> pulumi.Output[str] | None:
+        match password:
+            case InSecretsManager(grant=grant):
+                args = self._args
+                return secret_reader_role(f"{self._name}-postgres-exporter",
+                                          role_name=f"{args.stack_name}-postgres-exporter", irsa=args.irsa,
+                                          namespace=args.app_namespace, service_account=EXPORTER_SA, grant=grant,
+                                          parent=self)
+        return None
+
+    def _postgres_values(self, host: pulumi.Input[str], role: pulumi.Output[str] | None,
+                         creates_account: bool) -> dict[str, Any]:
+        pg = self._args.postgres
         values: dict[str, Any] = {
             **self._exporter_common(), **self._exporter_image(),
             # The chart passes the port through `tpl`, which takes only a string (a number fails the render).
-            "config": {"datasource": {"host": pg.host, "port": pulumi.Output.from_input(pg.port).apply(str),
+            "config": {"datasource": {"host": host, "port": pulumi.Output.from_input(pg.port).apply(str),
                                       "database": pg.database,
                                       "user": pg.username, "sslmode": pg.sslmode}},
         }
         match pg.password:
             case InKubernetesSecret(name=secret, key=key):
                 values["config"]["datasource"]["passwordSecret"] = {"name": secret, "key": key}
-            case InSecretsManager(secret_arn=secret_arn, grant=grant):
-                self._password_from_secrets_manager(values, secret_arn, grant)
-        helm_release(f"{name}-postgres-exporter", release="postgres-exporter", chart=POSTGRES_EXPORTER,
-                     namespace=args.app_namespace, values=values, timeout=300, opts=opts)
+            case InSecretsManager(secret_arn=secret_arn) if role is not None:
+                self._password_from_secrets_manager(values, secret_arn, role, creates_account)
+        return values
 
     def _password_from_secrets_manager(self, values: dict[str, Any], secret_arn: pulumi.Input[str],
-                                       grant: RdsMasterSecretGrant) -> None:
-        """An IRSA role for the exporter, and an init container writing the password to a memory-backed file."""
-        args, name = self._args, self._name
-        role = secret_reader_role(f"{name}-postgres-exporter", role_name=f"{args.stack_name}-postgres-exporter",
-                                  irsa=args.irsa, namespace=args.app_namespace, service_account=EXPORTER_SA,
-                                  grant=grant, parent=self)
-        values["serviceAccount"] = {"create": True, "name": EXPORTER_SA,
-                                    "annotations": {"eks.amazonaws.com/role-arn": role}}
+                                       role: pulumi.Output[str], creates_account: bool) -> None:
+        """The IRSA ServiceAccount (created by the primary's release), and an init container writing the
+        password to a memory-backed file."""
+        values["serviceAccount"] = ({"create": True, "name": EXPORTER_SA,
+                                     "annotations": {"eks.amazonaws.com/role-arn": role}} if creates_account
+                                    else {"create": False, "name": EXPORTER_SA})
         values["config"]["datasource"]["passwordFile"] = "/run/postgres/password"
         values["extraVolumes"] = [{"name": "password", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
                                   {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]

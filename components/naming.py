@@ -8,7 +8,9 @@ changes a name without changing its template fails the suite.
 
 Placeholders: ``{prefix}`` (``<project>-<stack>``), ``{account}`` (12 digits), ``{region}``,
 ``{service}`` (one per ECR repository), ``{suffix}`` (a final snapshot's random hex, always
-``2 * FINAL_SNAPSHOT_SUFFIX_BYTES`` characters, so the length budget holds for every value).
+``2 * FINAL_SNAPSHOT_SUFFIX_BYTES`` characters, so the length budget holds for every value),
+``{replica_region}`` (``platform:backups.replicaRegion``: the cross-region backup copy; its templates
+are left out when there is none, and config.py checks its bucket name on its own).
 
 ``final_snapshot_identifier``: ``<identifier>-final-<hex>``, the hex from a ``random.RandomId`` kept
 in state whose keepers hold the identifier. A constant ``<identifier>-final`` makes the second
@@ -33,7 +35,9 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("ecr-pull-through-prefix", "ecr-public"),
     ("ecr-pull-through-prefix", "quay"),
     ("s3-bucket", "{prefix}-backups-{account}-{region}"),
+    ("s3-bucket", "{prefix}-backups-{account}-{replica_region}"),
     ("iam-role", "{prefix}-backup"),
+    ("iam-role", "{prefix}-backup-replication"),
     ("iam-role", "{prefix}-app"),
     ("iam-role", "{prefix}-postgres-exporter"),
     ("iam-role", "{prefix}-external-dns"),
@@ -41,6 +45,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-acme-dns01"),
     ("iam-role", "{prefix}-restore-drill"),
     ("rds-instance", "{prefix}-postgres"),
+    ("rds-instance", "{prefix}-postgres-replica"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),
     ("rds-snapshot", "{prefix}-postgres-final-{suffix}"),
@@ -48,6 +53,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("security-group-description", "{prefix}-postgres: Postgres from the cluster nodes only"),
     ("log-group", "/aws/rds/instance/{prefix}-postgres/postgresql"),
     ("log-group", "/aws/rds/instance/{prefix}-postgres/upgrade"),
+    ("log-group", "/aws/rds/instance/{prefix}-postgres-replica/postgresql"),
+    ("log-group", "/aws/rds/instance/{prefix}-postgres-replica/upgrade"),
     ("elasticache-replication-group", "{prefix}-redis"),
     ("elasticache-subnet-group", "{prefix}-redis"),
     ("elasticache-snapshot", "{prefix}-redis-final-{suffix}"),
@@ -58,12 +65,22 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
 
 
 def physical_names(*, prefix: str, account: str, region: str, services: Iterable[str],
-                   templates: Iterable[tuple[str, str]] = TEMPLATES) -> Iterator[tuple[str, str]]:
+                   templates: Iterable[tuple[str, str]] = TEMPLATES,
+                   replica_region: str | None = None) -> Iterator[tuple[str, str]]:
     """``(kind, name)`` for every physical name a stack with this prefix may create (all modes)."""
     for kind, template in templates:
+        if "{replica_region}" in template and replica_region is None:
+            continue
         for service in (services if "{service}" in template else ("",)):
             yield kind, template.format(prefix=prefix, account=account, region=region, service=service,
-                                        suffix="0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES)
+                                        suffix="0" * 2 * FINAL_SNAPSHOT_SUFFIX_BYTES, replica_region=replica_region)
+
+
+def replica_region_names(*, prefix: str, account: str, replica_region: str) -> Iterator[tuple[str, str]]:
+    """``(kind, name)`` for the physical names the cross-region copy creates in ``replica_region``."""
+    for kind, template in TEMPLATES:
+        if "{replica_region}" in template:
+            yield kind, template.format(prefix=prefix, account=account, replica_region=replica_region)
 
 
 def final_snapshot_identifier(name: str, identifier: str, *, parent: pulumi.Resource) -> pulumi.Output[str]:

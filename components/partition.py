@@ -31,3 +31,8 @@ def ecr_registry(account: pulumi.Input[str], region: pulumi.Input[str], *,
                  parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
     """``<account>.dkr.ecr.<region>.<dns suffix>``."""
     return pulumi.Output.concat(account, ".dkr.ecr.", region, ".", _partition(parent).dns_suffix)
+
+
+def service_principal(service: str, *, parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
+    """``<service>.<dns suffix>``: a service principal in a trust policy (``s3.amazonaws.com``)."""
+    return pulumi.Output.concat(service, ".", _partition(parent).dns_suffix)

@@ -3,7 +3,10 @@
 managed (RDS): subnet group (private subnets), security group admitting 5432 from the cluster
 nodes only, parameter group (TLS forced, connection and slow-query logging), KMS-encrypted log
 groups for the exported logs, and a KMS-encrypted gp3 instance with IAM auth and an RDS-managed
-master password (kept in Secrets Manager, never in Pulumi state).
+master password (kept in Secrets Manager, never in Pulumi state). Where the profile asks
+(production), a read replica with the same key, parameter group, security group and floor, and its
+own encrypted log groups. ``restore`` (``platform:postgres.restoreFrom``) creates the instance from a
+DB snapshot or by point-in-time restore of another instance; the floor is the same.
 
 in-cluster: a generated password in a Kubernetes Secret, a StatefulSet on the restricted floor
 (the floor's high uid/gid, read-only root filesystem, PGDATA on its own volume) with ``pg_isready``
@@ -11,7 +14,9 @@ probes, and a ClusterIP Service. The image is the official one through the accou
 pull-through cache, re-checked on every pull.
 
 Both: a ConfigMap ``postgres-connection`` in the application namespace with the non-secret
-connection details and where the credentials live. Never a password. Clients get one
+connection details and where the credentials live. Never a password. ``PGHOST_READER`` is the
+replica's endpoint, or the primary's when there is no replica: read-only clients have one setting
+whatever the environment. Clients get one
 ``PostgresConnection`` (components/connections.py) and match on where the password lives.
 
 The floor no profile can lower: storage encrypted with the customer key, TLS forced, not publicly
@@ -21,7 +26,7 @@ accessible, reachable from the cluster nodes only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -45,7 +50,7 @@ from components.kubernetes import (
     skip_annotations,
 )
 from components.naming import final_snapshot_identifier
-from config import PostgresProfile
+from config import PostgresProfile, RestoreFromSnapshot, RestoreSource, RestoreToPointInTime
 
 if TYPE_CHECKING:
     from components.kms import KmsKey
@@ -77,11 +82,29 @@ class PostgresArgs(DataStoreArgs):
     kms_alias: pulumi.Input[str]
     """Names the key in the grant a reader of the RDS master secret needs."""
     database: str = "app"
+    restore: RestoreSource | None = None
+    """``platform:postgres.restoreFrom``: create the managed instance from a snapshot or a point in time."""
 
     @classmethod
     def from_settings(cls, settings: Settings, *, kms: KmsKey, namespace: pulumi.Input[str]) -> PostgresArgs:
-        return cls(profile=settings.profile.postgres, kms_alias=kms.alias,
+        return cls(profile=settings.profile.postgres, kms_alias=kms.alias, restore=settings.postgres_restore,
                    **data_store_args(settings, kms_key_arn=kms.arn, namespace=namespace))
+
+
+def restore_inputs(restore: RestoreSource | None) -> dict[str, Any]:
+    """The ``aws.rds.Instance`` inputs that create it from ``restore`` (none: an empty database).
+
+    RDS's restore APIs take no KMS key: the instance keeps the source's, so the key this stack asks
+    for must be the one the snapshot was copied into (docs/restore.md)."""
+    match restore:
+        case RestoreFromSnapshot(snapshot=snapshot):
+            return {"snapshot_identifier": snapshot}
+        case RestoreToPointInTime(source=source, time=None):
+            return {"restore_to_point_in_time": {"source_db_instance_identifier": source,
+                                                 "use_latest_restorable_time": True}}
+        case RestoreToPointInTime(source=source, time=time):
+            return {"restore_to_point_in_time": {"source_db_instance_identifier": source, "restore_time": time}}
+    return {}
 
 
 class Postgres(pulumi.ComponentResource):
@@ -89,10 +112,13 @@ class Postgres(pulumi.ComponentResource):
 
     connection: PostgresConnection
     """How clients connect, and where the password lives (the only public output)."""
+    instance_identifier: str | None
+    """The RDS instance's identifier (its automated backups are replicated by name); None in-cluster."""
 
     def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:Postgres", name, None, opts)
         self._name, self._args = name, args
+        self.instance_identifier = None
         self.connection = self._managed() if args.profile.mode == "managed" else self._in_cluster()
         c = self.connection
         source, ref = password_location(c.password)
@@ -102,6 +128,7 @@ class Postgres(pulumi.ComponentResource):
             metadata=metadata(CONNECTION_CONFIGMAP, args.namespace, args.labels),
             data={
                 "PGHOST": c.host,
+                "PGHOST_READER": c.read_host,
                 "PGPORT": port.apply(lambda p: str(int(p))),
                 "PGDATABASE": c.database,
                 "PGUSER": c.username,
@@ -112,14 +139,14 @@ class Postgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({
-            "host": c.host, "port": c.port, "database": c.database,
+            "host": c.host, "readerHost": c.read_host, "port": c.port, "database": c.database,
             "credentialsSource": source, "credentialsRef": ref,
         })
 
     def _managed(self) -> PostgresConnection:
         name, args, p = self._name, self._args, self._args.profile
         child = pulumi.ResourceOptions(parent=self)
-        identifier = f"{args.prefix}-postgres"
+        identifier = self.instance_identifier = f"{args.prefix}-postgres"
         tags = dict(args.tags)
 
         subnets, sg = private_network(name, identifier, engine="Postgres", port=PORT,
@@ -141,12 +168,7 @@ class Postgres(pulumi.ComponentResource):
         )
         # Created before the instance so RDS writes into encrypted groups with a retention
         # instead of auto-creating unencrypted, never-expiring ones.
-        log_groups = [
-            aws.cloudwatch.LogGroup(f"{name}-log-{kind}", name=f"/aws/rds/instance/{identifier}/{kind}",
-                                    retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
-                                    tags=tags, opts=child)
-            for kind in LOG_EXPORTS
-        ]
+        log_groups = self._log_groups(name, identifier)
         db = aws.rds.Instance(
             f"{name}-db",
             identifier=identifier,
@@ -185,13 +207,64 @@ class Postgres(pulumi.ComponentResource):
             else None,
             delete_automated_backups=not args.protect,
             tags=tags,
+            **restore_inputs(args.restore),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups),
         )
+        reader = self._replica(identifier, db, params, sg).address if p.read_replica else None
         secret_arn = db.master_user_secrets.apply(lambda s: s[0].secret_arn if s else "")
         return PostgresConnection(
             host=db.address, port=db.port, database=args.database, username=USERNAME, sslmode="verify-full",
             password=InSecretsManager(secret_arn=secret_arn, grant=RdsMasterSecretGrant(
-                db_instance_identifier=identifier, kms_alias=args.kms_alias)))
+                db_instance_identifier=identifier, kms_alias=args.kms_alias)), reader_host=reader)
+
+    def _log_groups(self, name: str, identifier: str) -> list[aws.cloudwatch.LogGroup]:
+        args = self._args
+        return [aws.cloudwatch.LogGroup(f"{name}-log-{kind}", name=f"/aws/rds/instance/{identifier}/{kind}",
+                                        retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
+                                        tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
+                for kind in LOG_EXPORTS]
+
+    def _replica(self, source: str, db: aws.rds.Instance, params: aws.rds.ParameterGroup,
+                 sg: aws.ec2.SecurityGroup) -> aws.rds.Instance:
+        """The read replica: the primary's class, key, parameter group, security group and floor.
+
+        Its AZ is RDS's choice: the Multi-AZ primary and its standby swap AZs on failover, so no AZ is
+        "the primary's" for long (and a Multi-AZ instance cannot be given one). Single-AZ, no backups
+        and no final snapshot: its data is the primary's, which has all three (RDS refuses a final
+        snapshot of a read replica; ``aws-rds-*`` rules accept a replica for these reasons only).
+        """
+        name, args, p = self._name, self._args, self._args.profile
+        identifier = f"{source}-replica"
+        return aws.rds.Instance(
+            f"{name}-replica",
+            identifier=identifier,
+            # The source by its identifier, known in every preview (db.identifier is not, in a new stack's).
+            replicate_source_db=source,
+            instance_class=p.instance_class,
+            auto_minor_version_upgrade=True,
+            iam_database_authentication_enabled=True,
+            storage_type="gp3",
+            max_allocated_storage=p.max_allocated_storage_gib,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            multi_az=False,
+            vpc_security_group_ids=[sg.id],
+            publicly_accessible=False,
+            port=PORT,
+            parameter_group_name=params.name,
+            backup_retention_period=0,
+            maintenance_window=MAINTENANCE_WINDOW,
+            copy_tags_to_snapshot=True,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            performance_insights_enabled=p.performance_insights,
+            performance_insights_kms_key_id=args.kms_key_arn if p.performance_insights else None,
+            performance_insights_retention_period=7 if p.performance_insights else None,
+            deletion_protection=p.deletion_protection,
+            skip_final_snapshot=True,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
+                                        depends_on=[db, *self._log_groups(f"{name}-replica", identifier)]),
+        )
 
     def _in_cluster(self) -> PostgresConnection:
         name, args, p = self._name, self._args, self._args.profile

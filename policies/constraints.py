@@ -251,6 +251,13 @@ BACKUP_RETENTION_DAYS: tuple[int, int] = tuple(_ints_after("rds.BackupRetentionP
 REPLICAS_PER_SHARD: tuple[int, int] = tuple(_ints_after("elasticache.ReplicasPerNodeGroup", "Valid values are"))  # type: ignore[assignment]
 """ElastiCache replicas per node group (botocore elasticache CreateReplicationGroup.ReplicasPerNodeGroup)."""
 
+REPLICA_FINAL_SNAPSHOT_REFUSED = "Can't be specified when deleting a read replica."
+"""RDS takes no final snapshot of a read replica (botocore rds DeleteDBInstance.FinalDBSnapshotIdentifier):
+a replica's teardown is ``skipFinalSnapshot`` true, its data is the primary's."""
+if REPLICA_FINAL_SNAPSHOT_REFUSED not in _doc("rds.FinalDBSnapshotIdentifier"):
+    raise LookupError("botocore rds.FinalDBSnapshotIdentifier no longer says a read replica takes no final "
+                      "snapshot; review policies/rules/teardown.py")
+
 MAX_STORAGE_HEADROOM_PERCENT = 10
 """Storage autoscaling: the maximum storage threshold must be at least 10 % above the allocated
 storage. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html"""

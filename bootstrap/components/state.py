@@ -74,7 +74,7 @@ class StateBackend(pulumi.ComponentResource):
         # The bucket's settings are kept with it: a destroy that keeps the state must not strip its
         # encryption, public-access block, policy or versioning (aws-protected-data-dependencies-protected).
         on_bucket = pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[bucket]))
-        public = private_bucket_settings(name, bucket, key.arn, on_bucket)
+        public = private_bucket_settings(name, bucket, key.arn, on_bucket).public_access
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle", bucket=bucket.id,
             rules=[{"id": "old-state-versions", "status": "Enabled", "filter": {"prefix": ""},

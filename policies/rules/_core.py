@@ -148,6 +148,12 @@ def contains_unknown(value: Any) -> bool:
     return False
 
 
+def is_read_replica(props: Mapping[str, Any]) -> bool:
+    """An RDS instance replicating another (``replicateSourceDb`` set): its backups, Multi-AZ standby and
+    final snapshot are the primary's, and the rules that ask for them judge the primary."""
+    return props.get("replicateSourceDb") not in (None, "")
+
+
 def unknown_msg(prop: str) -> str:
     return (f"`{prop}` is unknown during preview, so this mandatory rule cannot verify it; "
             "set it from a literal or configuration value, not from another resource's output")

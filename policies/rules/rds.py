@@ -9,6 +9,7 @@ from ._core import (
     by_type,
     expect_flag,
     get,
+    is_read_replica,
     is_unknown,
     related,
     resource_rule,
@@ -52,7 +53,8 @@ def not_public(props, ctx):
 
 @resource_rule(
     "aws-rds-backup-retention", types=(INSTANCE,), severity="high",
-    description="RDS automated backups are kept for at least the configured number of days.",
+    description="RDS automated backups are kept for at least the configured number of days (read replicas: "
+                "on their primary).",
     rows=("RDS-04",),
     anchors=("checkov:CKV_AWS_133", "trivy:AWS-0077", "awsguard:rds-instance-backup-enabled",
              "fsbp:RDS.11"),
@@ -60,6 +62,8 @@ def not_public(props, ctx):
     fix="set backupRetentionPeriod to at least the minimum (pulumi config set "
         "platform:postgres.backupRetentionDays 7)")
 def backup_retention(props, ctx):
+    if is_read_replica(props):
+        return  # a replica is restored from the primary's backups, which this rule judges
     minimum = int(ctx.config.get("minimumDays", 7))
     days = props.get("backupRetentionPeriod", 1)  # the AWS API default
     if is_unknown(days):
@@ -70,11 +74,13 @@ def backup_retention(props, ctx):
 
 @resource_rule(
     "aws-rds-multi-az", types=(INSTANCE,), severity="medium", category="availability",
-    description="RDS instances run Multi-AZ.",
+    description="RDS instances run Multi-AZ (read replicas: their primary does).",
     rows=("RDS-05",), anchors=("checkov:CKV_AWS_157", "awsguard:rds-instance-multi-az-enabled",
                                "fsbp:RDS.5"),
     fix="set multiAz true (pulumi config set platform:postgres.multiAz true)")
 def multi_az(props, ctx):
+    if is_read_replica(props):
+        return  # a lost replica loses no data and is re-created from the (Multi-AZ) primary
     yield from expect_flag(props.get("multiAz"), "multiAz", True,
                            "multiAz is not true: an AZ outage takes the database down")
 

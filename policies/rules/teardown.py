@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ._core import as_list, get, is_unknown, resource_rule, truthy, unknown_msg
+from ._core import as_list, get, is_read_replica, is_unknown, resource_rule, truthy, unknown_msg
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -21,7 +21,8 @@ DATA_STORES = (RDS_INSTANCE, REPLICATION_GROUP, BUCKET)
 
 @resource_rule(
     "production-data-protected", types=DATA_STORES, severity="high", category="protection",
-    description="Data stores and the backup bucket cannot be destroyed by accident.",
+    description="Data stores and the backup bucket cannot be destroyed by accident (an RDS read replica: "
+                "protected and deletion-protected, with no final snapshot, which RDS refuses for replicas).",
     rows=("RDS-06",),
     anchors=("checkov:CKV_AWS_293", "trivy:AWS-0177", "fsbp:RDS.8"),
     fix="pass the profile's protect_data as `protect` (and retain_on_delete for the bucket); for "
@@ -36,6 +37,11 @@ def data_protected(props, ctx):
         skip = props.get("skipFinalSnapshot", False)
         if is_unknown(skip):
             yield unknown_msg("skipFinalSnapshot")
+        elif is_read_replica(props):
+            # RDS refuses a final snapshot of a read replica (constraints.REPLICA_FINAL_SNAPSHOT_REFUSED).
+            if not truthy(skip) or props.get("finalSnapshotIdentifier") not in (None, ""):
+                yield ("a read replica takes no final snapshot (RDS refuses one): set skipFinalSnapshot true "
+                       "and no finalSnapshotIdentifier; the primary's final snapshot holds the data")
         elif truthy(skip):
             yield "skipFinalSnapshot is true: deleting the instance leaves no snapshot"
         elif props.get("finalSnapshotIdentifier") in (None, ""):

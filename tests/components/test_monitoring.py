@@ -135,10 +135,23 @@ def test_log_pipeline_alerts_watch_fluent_bits_output_errors_and_retries():
 @pytest.mark.parametrize("chart, version", [("prometheus-postgres-exporter", "8.2.0"),
                                             ("prometheus-redis-exporter", "6.29.0")])
 def test_exporters_run_next_to_the_data_with_service_monitors(plan, stack, chart, version):
-    (rel,) = [v for v in releases(plan).values() if v["chart"] == chart]
-    assert (rel["version"], rel["namespace"]) == (version, APP_NS[stack])
-    assert rel["values"]["serviceMonitor"]["enabled"] is True
-    assert rel["values"]["serviceMonitor"]["labels"] == {"release": "kube-prometheus-stack"}
+    found = [v for v in releases(plan).values() if v["chart"] == chart]
+    assert found, chart
+    for rel in found:  # the Postgres exporter: one release per endpoint (primary, read replica)
+        assert (rel["version"], rel["namespace"]) == (version, APP_NS[stack]), rel["name"]
+        assert rel["values"]["serviceMonitor"]["enabled"] is True
+        assert rel["values"]["serviceMonitor"]["labels"] == {"release": "kube-prometheus-stack"}
+
+
+def test_read_replica_has_its_own_exporter_on_the_primarys_account(plan, stack):
+    found = releases(plan)
+    replica = PROFILES[environment_of(stack)].postgres.read_replica
+    assert ("postgres-exporter-reader" in found) == replica, sorted(found)
+    if replica:
+        values = found["postgres-exporter-reader"]["values"]
+        assert values["config"]["datasource"]["host"].startswith("platform-production-postgres-replica.")
+        assert values["serviceAccount"] == {"create": False, "name": "postgres-exporter"}
+        assert values["config"]["datasource"]["passwordFile"] == "/run/postgres/password"
 
 
 def test_postgres_exporter_credentials_by_mode(plan, stack):

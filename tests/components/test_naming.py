@@ -28,7 +28,8 @@ def _template_names(plan: mockrun.Plan, templates=TEMPLATES) -> set[tuple[str, s
     account = config["platform:cluster.oidcProviderArn"].split(":")[4]
     services = [r.name.removeprefix("registry-") for r in plan.by_type("aws:ecr/repository:Repository")]
     return set(physical_names(prefix=f"platform-{plan.stack}", account=account, region=config["aws:region"],
-                              services=services, templates=templates))
+                              services=services, templates=templates,
+                              replica_region=config.get("platform:backups.replicaRegion")))
 
 
 def test_every_physical_name_in_the_plan_has_a_template(plan: mockrun.Plan) -> None:

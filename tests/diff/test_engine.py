@@ -66,7 +66,7 @@ def test_type_missing_from_the_table_is_a_usage_error(base_plan):
 def _blocking_diff(base_plan) -> list[diff.StackDiff]:
     head = copy.deepcopy(base_plan("production"))
     head["deployment"]["resources"] = [r for r in head["deployment"]["resources"]
-                                       if r["type"] != "aws:s3/bucket:Bucket"]
+                                       if not r["urn"].endswith("aws:s3/bucket:Bucket::backups-bucket")]
     for r in head["deployment"]["resources"]:
         if r["type"] == "kubernetes:core/v1:ConfigMap":
             r["inputs"]["data"] = {"k": "x" * 400}
@@ -93,7 +93,7 @@ def _write(path: Path, doc: dict) -> Path:
 def test_cli_exit_code_3_on_a_blocking_change(base_plan, tmp_path, capsys):
     head = copy.deepcopy(base_plan("production"))
     head["deployment"]["resources"] = [r for r in head["deployment"]["resources"]
-                                       if r["type"] != "aws:rds/instance:Instance"]
+                                       if not r["urn"].endswith("aws:rds/instance:Instance::postgres-db")]
     code = diff.main([str(_write(tmp_path / "b.json", base_plan("production"))),
                       str(_write(tmp_path / "h.json", head)), "--json", str(tmp_path / "d.json")])
     assert code == diff.EXIT_BLOCKING, capsys.readouterr().out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextvars
+import copy
 import hashlib
 import json
 import logging
@@ -111,9 +112,23 @@ class PlatformMocks(pulumi_mocks.Mocks):
         self.first_preview = first_preview
         """Answer like the engine in the first preview of a new stack: a resource to create has no
         id and no computed outputs yet (only its inputs), so everything derived from them is unknown."""
+        self.provider_regions: dict[str, str] = {}
+        """Explicit ``aws`` providers by id -> their region: a second-region provider's resources and
+        invokes answer in that region (ARNs, hosts, getRegion)."""
+
+    def in_region_of(self, provider: str | None) -> PlatformMocks:
+        """These mocks as seen through ``provider`` (a ``<urn>::<id>`` reference; the default: the stack's region)."""
+        region = self.provider_regions.get(str(provider or "").rsplit("::", 1)[-1])
+        if region is None or region == self.region:
+            return self
+        view = copy.copy(self)
+        view.region = region
+        return view
 
     # Provider functions ------------------------------------------------------------------
     def call(self, args: pulumi_mocks.MockCallArgs):
+        if self.in_region_of(args.provider) is not self:
+            return self.in_region_of(args.provider).call(pulumi_mocks.MockCallArgs(args.token, args.args, ""))
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": self.account, "arn": f"arn:{self.partition}:iam::{self.account}:role/ci",
@@ -143,6 +158,14 @@ class PlatformMocks(pulumi_mocks.Mocks):
 
     # Resources -----------------------------------------------------------------------------
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        if args.typ == "pulumi:providers:aws" and isinstance(args.inputs.get("region"), str):
+            rid = f"{args.name}-{_uuid(self.stack, args.name)}"
+            self.provider_regions[rid] = args.inputs["region"]
+            return rid, dict(args.inputs)
+        if self.in_region_of(args.provider) is not self:
+            view = self.in_region_of(args.provider)
+            return view.new_resource(pulumi_mocks.MockResourceArgs(args.typ, args.name, args.inputs, None,
+                                                                   args.resource_id, args.custom))
         inputs = dict(args.inputs)
         if self.first_preview and args.custom:
             return "", inputs

@@ -69,6 +69,10 @@ TABLE: dict[str, Rules] = {
         checked=True,
         notes="identifier/identifierPrefix are updated in place (renamed) since terraform-provider-aws "
               "v5.0.0 (#31232, CHANGELOG); engineVersion is an in-place upgrade"),
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": _aws(
+        ("kmsKeyId", "preSignedUrl", "retentionPeriod", "sourceDbInstanceArn"),
+        "internal/service/rds/instance_automated_backups_replication.go (no Update: every argument)",
+        stateful="the automated backups replicated into the second region"),
     "aws:rds/subnetGroup:SubnetGroup": _aws(("name", "namePrefix"), "internal/service/rds/subnet_group.go @01c08000 (pre-v6)", checked=True),
     "aws:rds/parameterGroup:ParameterGroup": _aws(("name", "namePrefix", "family", "description"),
                                                   "internal/service/rds/parameter_group.go @01606926 (v6)",
@@ -86,6 +90,9 @@ TABLE: dict[str, Rules] = {
     "aws:s3/bucket:Bucket": _aws(("bucket", "bucketPrefix", "objectLockEnabled"),
                                  "internal/service/s3/bucket.go", stateful="every object (backups)",
                                  notes="objectLockEnabled ForceNew seen in the stored v6 bucket.go"),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _aws(
+        ("bucket",), "internal/service/s3/bucket_replication_configuration.go",
+        notes="a replacement pauses the copy; objects already replicated stay"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": _aws(
         ("bucket", "expectedBucketOwner"), "internal/service/s3/bucket_lifecycle_configuration.go"),
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": _aws(
@@ -143,6 +150,11 @@ TABLE: dict[str, Rules] = {
     "docker:index/image:Image": Rules(
         force_new=(), source="pulumi/pulumi-docker provider/image.go Diff: a changed build or name is an "
                              "update (a new push), never a replacement"),
+    "pulumi:providers:aws": Rules(
+        force_new=("region",), source="pulumi/pulumi-terraform-bridge pkg/tfbridge/provider.go (DiffConfig); "
+                                      "an explicit provider's region is where its resources live",
+        notes="a replaced provider replaces every resource it manages (the second-region backup copy); "
+              "not checked against the bridge's code offline"),
     "pulumi:providers:kubernetes": Rules(
         force_new=("kubeconfig", "context", "cluster", "clusterIdentifier", "renderYamlToDirectory"),
         source="pulumi/pulumi-kubernetes provider/pkg/provider/provider.go DiffConfig (kubeconfig: only when the "
