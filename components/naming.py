@@ -38,6 +38,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-postgres-exporter"),
     ("iam-role", "{prefix}-external-dns"),
     ("iam-role", "{prefix}-ebs-csi"),
+    ("iam-role", "{prefix}-lb-controller"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),
