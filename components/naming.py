@@ -44,6 +44,8 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-ebs-csi"),
     ("iam-role", "{prefix}-acme-dns01"),
     ("iam-role", "{prefix}-restore-drill"),
+    ("iam-role", "{prefix}-lb-controller"),
+    ("iam-role", "{prefix}-fluent-bit"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-instance", "{prefix}-postgres-replica"),
     ("rds-subnet-group", "{prefix}-postgres"),
@@ -61,6 +63,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("security-group", "{prefix}-redis"),
     ("security-group-description", "{prefix}-redis: Valkey from the cluster nodes only"),
     ("log-group", "/{prefix}/redis/slow-log"),
+    ("log-group", "/{prefix}/cluster/logs"),
 )
 
 

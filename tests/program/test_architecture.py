@@ -7,16 +7,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from tests.helpers import inputs
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 REFERENCE = re.compile(r"\b([A-Z][A-Za-z]+)/([a-z0-9][a-z0-9.-]*[a-z0-9])")
 NODE = re.compile(r'^\s*([a-z][a-z0-9_]*)(\(\[|\[\(|\[)"([^"]*)"(\]\)|\)\]|\])(:::[a-z]+)?\s*$')
 EDGE = re.compile(r'^\s*([a-z][a-z0-9_]*)\s+(-->|-\.->)(\|"[^"]*"\|)?\s+([a-z][a-z0-9_]*)\s*$')
-PENDING = {("Release", "fluent-bit")}
-"""Named before it lands (the node-agents part of issue 12): strict xfail until the plans have it."""
 
 
 def _diagram() -> list[str]:
@@ -68,18 +64,11 @@ def test_every_box_but_the_outside_world_names_what_the_plan_creates():
 
 
 def test_every_name_in_the_picture_is_in_the_plans(plan_of):
-    missing = sorted(_references() - PENDING - _names(plan_of))
+    missing = sorted(_references() - _names(plan_of))
     assert missing == [], f"the picture names what no plan creates: {missing}"
-    assert PENDING <= _references(), f"PENDING names what the picture does not: {PENDING - _references()}"
 
 
 def test_every_release_of_the_plans_is_in_the_picture(plan_of):
     releases = {("Release", str(inputs(r)["name"])) for s in ("staging", "production")
                 for r in plan_of(s).resources if r.type == "kubernetes:helm.sh/v3:Release"}
     assert releases and sorted(releases - _references()) == [], "Releases missing from the README picture"
-
-
-@pytest.mark.xfail(strict=True, reason="pending: drop it from PENDING once the node agents land")
-@pytest.mark.parametrize("reference", sorted(PENDING))
-def test_pending_names_are_not_in_the_plans_yet(plan_of, reference):
-    assert reference in _names(plan_of)
