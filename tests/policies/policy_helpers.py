@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from policies.rules import REGISTRY, VALIDATORS, Context, Res
-from policies.rules._core import SUPPRESS_PREFIX, plain
+from policies.rules._core import SUPPRESS_PREFIX, keep_secrets, plain, secret_paths
 from tools.offline.check import name_of
-from tools.wire import UNKNOWN, to_analyzer_value, unsecret
+from tools.wire import UNKNOWN, to_analyzer_value
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 META = {m.id: m for m in REGISTRY}
@@ -37,17 +37,18 @@ def run_rule(rule: str, deployment: dict[str, Any], environment: str = "producti
     """(resource name, message) for every violation the rule reports."""
     meta, fn = META[rule], VALIDATORS[rule]
     config = rule_config(rule, environment)
-    resources = [Res(type=r["type"], urn=r["urn"], name=name_of(r["urn"]),
-                     props=plain(unsecret(to_analyzer_value(r.get("inputs") or {}))),
+    # Properties as the pack's deserializer leaves them (secrets marked), then as validators see them.
+    raw = [keep_secrets(to_analyzer_value(r.get("inputs") or {})) for r in deployment["deployment"]["resources"]]
+    resources = [Res(type=r["type"], urn=r["urn"], name=name_of(r["urn"]), props=plain(props),
                      protect=bool(r.get("protect")), dependencies=list(r.get("dependencies") or []),
-                     property_dependencies=dict(r.get("propertyDependencies") or {}))
-                 for r in deployment["deployment"]["resources"]]
+                     property_dependencies=dict(r.get("propertyDependencies") or {}), secrets=secret_paths(props))
+                 for r, props in zip(deployment["deployment"]["resources"], raw, strict=True)]
     if meta.kind == "stack":
         return [(name_of(urn) if urn else "", msg) for urn, msg in fn(resources, Context(config=config))]
     found = []
     for r in resources:
         if r.type in meta.types:
-            ctx = Context(type=r.type, name=r.name, urn=r.urn, protect=r.protect, config=config)
+            ctx = Context(type=r.type, name=r.name, urn=r.urn, protect=r.protect, config=config, secrets=r.secrets)
             found += [(r.name, msg) for msg in fn(r.props, ctx)]
     return found
 
