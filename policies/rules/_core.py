@@ -350,6 +350,11 @@ def _register(policy: type[ResourceValidationPolicy] | type[StackValidationPolic
     return fn
 
 
+EVERY_TYPE = "*"
+"""``types=(EVERY_TYPE,)``: a resource rule that judges every resource of the program (not the
+objects charts render: those are not Pulumi inputs)."""
+
+
 def resource_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
@@ -362,7 +367,7 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
         wanted = frozenset(types)
 
         def validate(args, report_violation):
-            if args.resource_type not in wanted:
+            if args.resource_type not in wanted and EVERY_TYPE not in wanted:
                 return
             ctx = Context(type=args.resource_type, name=args.name, urn=args.urn,
                           protect=bool(args.opts.protect) if args.opts else False,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._core import is_unknown, resource_rule, stack_rule, under_secret
+from ._core import EVERY_TYPE, is_unknown, resource_rule, under_secret
 from .helm import CHART_TYPES
 
 SCHEMA_SECRETS: dict[str, list[str]] = json.loads(
@@ -35,7 +35,9 @@ _KEY_KINDS = frozenset({"api", "private", "secret", "access", "signing", "licens
 ``passwordKey`` names the key of a Secret that holds one."""
 _SECRET_REFERENCES = frozenset({"existing", "config", "use", "tls", "env", "from", "kubernetes", "k8s"})
 """``existingSecret``, ``configSecret``: the name of a Secret, not a credential."""
-_REFERENCES = frozenset({"existing", "ref", "file", "path", "name", "arn", "id", "ids", "enabled", "secret"})
+_REFERENCES = frozenset({"existing", "ref", "file", "path", "name", "arn", "id", "ids", "enabled"})
+_HELD = frozenset({"password", "token", "user", "username"})
+"""``passwordSecretKey``, ``tokenKey``: the key under which a Secret holds the credential."""
 _PLACEHOLDER = re.compile(r"^\$(\{|\(|__(file|env)\{)")
 """``${VAR}``, ``$(VAR)``, Grafana's ``$__file{...}``: resolved by the workload from elsewhere."""
 _CREDENTIAL_VALUE = re.compile(
@@ -56,12 +58,12 @@ def credential_name(key: str, ancestors: tuple[str, ...] = ()) -> bool:
         return False
     last, prev = w[-1], (w[-2] if len(w) > 1 else "")
     around = {x for a in ancestors for x in words(a)}
-    if last in _LAST:
+    if last in _LAST or last.endswith(("password", "passwd", "passphrase", "token")):  # PGPASSWORD
         return w[0] not in ("existing", "manage")
     if last == "secret":
         return bool(prev) and prev not in _SECRET_REFERENCES and not (set(w[:-1]) & _REFERENCES)
     if last == "key":
-        return prev in _KEY_KINDS and not (set(w[:-2]) & _REFERENCES)
+        return prev in _KEY_KINDS and not (set(w[:-2]) & (_REFERENCES | _HELD))
     if last == "url":
         return bool({"webhook", "hook", "slack"} & (set(w) | around))
     return w[-2:] == ["connection", "string"]
@@ -107,23 +109,23 @@ def credentials(value: Any, path: str = "", ancestors: tuple[str, ...] = ()) -> 
                 yield f"{path}.{i}", v
 
 
-@stack_rule(
-    "secret-inputs-are-secrets", types=(), severity="critical",
+@resource_rule(
+    "secret-inputs-are-secrets", types=(EVERY_TYPE,), severity="critical",
     description="Every credential input (schema-secret or credential-named, at any depth, Helm values "
                 "included) arrives as a Pulumi secret.",
     rows=("SEC-02",), anchors=("checkov:CKV_SECRET_6", "trivy:secret-scanning", "pulumi:secret-outputs"),
     fix="pass the value as a Pulumi secret (pulumi config set --secret ..., RandomPassword.result, "
         "pulumi.Output.secret(...)); in Kubernetes, a Secret referenced by name")
-def inputs_are_secrets(resources, ctx):
-    for r in resources:
-        plain_schema = [p for p in SCHEMA_SECRETS.get(r.type, ())
-                        if r.props.get(p) not in (None, "") and not under_secret(r.secrets, p)]
-        for prop in plain_schema:
-            yield r.urn, f"'{r.name}' sets {prop}, which the provider schema marks secret, in plain text"
-        for path, value in credentials(r.props):
-            if not under_secret(r.secrets, path) and not under_secret(plain_schema, path):
-                how = "a value known only after deployment" if is_unknown(value) else "plain text"
-                yield r.urn, f"'{r.name}' sets credential {path} as {how}, not as a Pulumi secret"
+def inputs_are_secrets(props, ctx):
+    # The inputs as the program wrote them (what `pulumi up` stores in the state and shows in a diff).
+    plain_schema = [p for p in SCHEMA_SECRETS.get(ctx.type, ())
+                    if props.get(p) not in (None, "") and not under_secret(ctx.secrets, p)]
+    for prop in plain_schema:
+        yield f"{prop}, which the provider schema marks secret, is set in plain text"
+    for path, value in credentials(props):
+        if not under_secret(ctx.secrets, path) and not under_secret(plain_schema, path):
+            how = "a value known only after deployment" if is_unknown(value) else "plain text"
+            yield f"credential {path} is set as {how}, not as a Pulumi secret"
 
 
 @resource_rule(

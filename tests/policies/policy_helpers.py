@@ -25,7 +25,12 @@ class _Delete:
 
 
 DELETE = _Delete()
-__all__ = ["DELETE", "META", "UNKNOWN", "mutate", "rule_config", "run_rule", "suppress"]
+__all__ = ["DELETE", "META", "UNKNOWN", "mandatory", "mutate", "rule_config", "run_rule", "suppress"]
+
+
+def mandatory(result: Any, rule: str | None = None) -> list[Any]:
+    """The mandatory violations of a ``CheckResult`` (of ``rule`` only, when given)."""
+    return [v for v in result.violations if v.enforcement == "mandatory" and rule in (None, v.rule)]
 
 
 def rule_config(rule: str, environment: str) -> dict[str, Any]:
@@ -47,7 +52,7 @@ def run_rule(rule: str, deployment: dict[str, Any], environment: str = "producti
         return [(name_of(urn) if urn else "", msg) for urn, msg in fn(resources, Context(config=config))]
     found = []
     for r in resources:
-        if r.type in meta.types:
+        if r.type in meta.types or "*" in meta.types:
             ctx = Context(type=r.type, name=r.name, urn=r.urn, protect=r.protect, config=config, secrets=r.secrets)
             found += [(r.name, msg) for msg in fn(r.props, ctx)]
     return found

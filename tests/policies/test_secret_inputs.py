@@ -57,6 +57,8 @@ def test_secret_marks_survive_the_pack_deserializer():
     ("clientSecret", (), True), ("apiKey", (), True), ("private_key", (), True), ("routing_key", (), True),
     ("slack_api_url", (), True), ("url", ("receivers", "webhook_configs"), True),
     ("api_url", ("slack_configs",), True), ("connectionString", (), True),
+    ("PGPASSWORD", (), True), ("AWS_SECRET_ACCESS_KEY", (), True), ("passwordSecretKey", (), False),
+    ("existingSecretKey", (), False),
     ("passwordKey", (), False), ("existingSecret", (), False), ("configSecret", (), False),
     ("passwordFile", (), False), ("kmsKeyId", (), False), ("masterUserSecretKmsKeyId", (), False),
     ("manageMasterUserPassword", (), False), ("root_url", ("server",), False), ("key", ("secret",), False),
