@@ -100,7 +100,7 @@ def is_unknown(value: Any) -> bool:
 # secret?" would be unanswerable. The pack keeps the mark instead: the SDK's deserializer is
 # replaced by one that wraps each secret in ``pulumi_policy.Secret`` (the SDK's own marker, used
 # by its remediation path); ``plain`` unwraps it for the rules, ``secret_paths`` lists where it was.
-SECRET_SIG = _sdk_deserialize.SPECIAL_SECRET_SIG
+_SECRET_SIG = _sdk_deserialize.SPECIAL_SECRET_SIG
 _SIG_KEY = _sdk_deserialize.SPECIAL_SIG_KEY
 _SDK_DESERIALIZE = _sdk_deserialize.deserialize_properties
 
@@ -108,7 +108,7 @@ _SDK_DESERIALIZE = _sdk_deserialize.deserialize_properties
 def keep_secrets(value: Any) -> Any:
     """A wire value deserialized as the SDK does, except that secrets stay ``Secret``-wrapped."""
     if isinstance(value, dict):
-        if value.get(_SIG_KEY) == SECRET_SIG and "value" in value:
+        if value.get(_SIG_KEY) == _SECRET_SIG and "value" in value:
             return Secret(keep_secrets(value["value"]))
         if _SIG_KEY in value:  # assets and archives: the SDK's own reading
             return _sdk_deserialize._deserialize_property(value)
@@ -124,7 +124,11 @@ def _deserialize_properties(props: dict[str, Any], proxy_secrets: bool = False) 
     return {k: keep_secrets(v) for k, v in props.items()}
 
 
-assert _sdk_policy.deserialize_properties in (_SDK_DESERIALIZE, _deserialize_properties), \
+_deserialize_properties.keeps_secrets = True  # type: ignore[attr-defined]
+# Imported twice in one process (as ``rules`` in the pack, ``policies.rules`` in the tools) the
+# second import finds the first one's replacement in place, which is as good.
+assert (_sdk_policy.deserialize_properties is _SDK_DESERIALIZE
+        or getattr(_sdk_policy.deserialize_properties, "keeps_secrets", False)), \
     "pulumi-policy changed how it deserializes properties: re-check the secret handling in _core.py"
 _sdk_policy.deserialize_properties = _deserialize_properties
 
