@@ -1424,9 +1424,10 @@ def environment_table() -> str:
     def teardown(p: Profile) -> str:
         if p.protect_data:
             return "data stores and bucket `protect`ed"
-        if p.postgres.deletion_protection:
-            return "RDS deletion-protected; Redis and the bucket destroyable"
-        return "everything destroyable"
+        kept = [what for what, holds in (("RDS deletion-protected", p.postgres.deletion_protection),
+                                         ("the backup bucket only once emptied", not p.backups.force_destroy),
+                                         ("image repositories only once emptied", not p.registry.force_delete)) if holds]
+        return "; ".join([*kept, "the rest destroyable"]) if kept else "everything destroyable"
 
     issuer = {"preview-wildcard": "staging's `*.preview.<domain>` wildcard (no certificate of its own)",
               "letsencrypt-staging": "Let's Encrypt staging",

@@ -29,6 +29,7 @@ COMMANDS = {
     "charts": ("tools.offline.charts", "fill the chart cache ($PLATFORM_CHARTS) from the chart repositories at the pinned versions"),
     "diff": ("tools.offline.diff", "what a change does to each stack: offline plan diff base -> head"),
     "constraints": ("tools.dev.constraints", "check (or --write) policies/aws_shapes.json against botocore"),
+    "secrets": ("tools.dev.secrets", "check (or --write) policies/secret_inputs.json against the provider SDKs"),
     "release": ("tools.delivery.release", "blue/green releases: status | prepare | promote | rollback | decide"),
 }
 

@@ -26,9 +26,12 @@ from typing import Any
 from pulumi_policy import (
     PolicyConfigSchema,
     ResourceValidationPolicy,
+    Secret,
     Severity,
     StackValidationPolicy,
 )
+from pulumi_policy import deserialize as _sdk_deserialize
+from pulumi_policy import policy as _sdk_policy
 from pulumi_policy.proxy import (
     UNKNOWN_ARCHIVE_VALUE,
     UNKNOWN_ARRAY_VALUE,
@@ -91,10 +94,71 @@ def is_unknown(value: Any) -> bool:
     return value is PREVIEW_UNKNOWN
 
 
+# -- Secrets ---------------------------------------------------------------------------------
+# The engine sends an analyzer every secret with its signature ({sig: SECRET_SIG, value}); the
+# policy SDK (1.21) unwraps it before a validator sees the properties, so "is this a Pulumi
+# secret?" would be unanswerable. The pack keeps the mark instead: the SDK's deserializer is
+# replaced by one that wraps each secret in ``pulumi_policy.Secret`` (the SDK's own marker, used
+# by its remediation path); ``plain`` unwraps it for the rules, ``secret_paths`` lists where it was.
+_SECRET_SIG = _sdk_deserialize.SPECIAL_SECRET_SIG
+_SIG_KEY = _sdk_deserialize.SPECIAL_SIG_KEY
+_SDK_DESERIALIZE = _sdk_deserialize.deserialize_properties
+
+
+def keep_secrets(value: Any) -> Any:
+    """A wire value deserialized as the SDK does, except that secrets stay ``Secret``-wrapped."""
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG and "value" in value:
+            return Secret(keep_secrets(value["value"]))
+        if _SIG_KEY in value:  # assets and archives: the SDK's own reading
+            return _sdk_deserialize._deserialize_property(value)
+        return {k: keep_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [keep_secrets(v) for v in value]
+    return value
+
+
+def _deserialize_properties(props: dict[str, Any], proxy_secrets: bool = False) -> dict[str, Any]:
+    if proxy_secrets:  # remediation: the SDK's secret-preserving proxies
+        return _SDK_DESERIALIZE(props, True)
+    return {k: keep_secrets(v) for k, v in props.items()}
+
+
+_deserialize_properties.keeps_secrets = True  # type: ignore[attr-defined]
+# Imported twice in one process (as ``rules`` in the pack, ``policies.rules`` in the tools) the
+# second import finds the first one's replacement in place, which is as good.
+assert (_sdk_policy.deserialize_properties is _SDK_DESERIALIZE
+        or getattr(_sdk_policy.deserialize_properties, "keeps_secrets", False)), \
+    "pulumi-policy changed how it deserializes properties: re-check the secret handling in _core.py"
+_sdk_policy.deserialize_properties = _deserialize_properties
+
+
+def secret_paths(value: Any, path: str = "") -> frozenset[str]:
+    """Dotted paths (list items by index) of every Pulumi secret in raw engine properties."""
+    if isinstance(value, (_DictProxy, _ListProxy)):
+        value = value["__target"]
+    if isinstance(value, Secret):
+        return frozenset({path})
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return frozenset()
+    return frozenset(p for k, v in items for p in secret_paths(v, f"{path}.{k}" if path else str(k)))
+
+
+def under_secret(secrets: Iterable[str], path: str) -> bool:
+    """Whether ``path`` is a secret or lies inside one (a secret map holds secret fields)."""
+    return any(path == s or path.startswith(s + ".") for s in secrets)
+
+
 def plain(value: Any) -> Any:
     """Engine properties as plain dicts/lists; preview unknowns become ``PREVIEW_UNKNOWN``."""
     if isinstance(value, (_DictProxy, _ListProxy)):
         value = value["__target"]
+    if isinstance(value, Secret):
+        return plain(value.value)
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, str)):
@@ -179,6 +243,8 @@ class Context:
     config: Mapping[str, Any] = field(default_factory=dict)
     provider: Mapping[str, Any] = field(default_factory=dict)
     """Inputs of the resource's provider (e.g. the AWS provider's defaultTags)."""
+    secrets: frozenset[str] = frozenset()
+    """Paths of the properties that arrived as Pulumi secrets (``secret_paths``)."""
 
 
 @dataclass
@@ -193,6 +259,8 @@ class Res:
     parent: str | None = None
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    secrets: frozenset[str] = frozenset()
+    """Paths of the properties that arrived as Pulumi secrets (``secret_paths``)."""
 
     def depends_on(self, other: Res, prop: str | None = None) -> bool:
         if prop is not None:
@@ -298,6 +366,11 @@ def _register(policy: type[ResourceValidationPolicy] | type[StackValidationPolic
     return fn
 
 
+EVERY_TYPE = "*"
+"""``types=(EVERY_TYPE,)``: a resource rule that judges every resource of the program (not the
+objects charts render: those are not Pulumi inputs)."""
+
+
 def resource_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
@@ -310,12 +383,13 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
         wanted = frozenset(types)
 
         def validate(args, report_violation):
-            if args.resource_type not in wanted:
+            if args.resource_type not in wanted and EVERY_TYPE not in wanted:
                 return
             ctx = Context(type=args.resource_type, name=args.name, urn=args.urn,
                           protect=bool(args.opts.protect) if args.opts else False,
                           config=dict(args.get_config() or {}),
-                          provider=plain(args.provider.props) if args.provider else {})
+                          provider=plain(args.provider.props) if args.provider else {},
+                          secrets=secret_paths(args.props))
             props = plain(args.props)
             results = list(fn(props, ctx))
             accepted = [(args.urn, str(r)) for r in results if isinstance(r, Accepted)]
@@ -375,6 +449,7 @@ def _res(r: Any) -> Res:
         parent=r.parent.urn if r.parent is not None else None,
         dependencies=[d.urn for d in r.dependencies],
         property_dependencies={k: [d.urn for d in v] for k, v in r.property_dependencies.items()},
+        secrets=secret_paths(r.props),
     )
 
 

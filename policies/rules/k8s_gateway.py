@@ -4,6 +4,8 @@ onto Gateway listeners and HTTPRoutes."""
 
 from __future__ import annotations
 
+import re
+
 from ._core import Res, as_list, by_type, get, is_unknown, resource_rule, stack_rule, unknown_msg
 
 GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
@@ -162,3 +164,61 @@ def issuer_approved(resources, ctx):
                 yield cert.urn, unknown_msg("spec.issuerRef.name")
         elif ref not in names:
             yield cert.urn, f"certificate '{cert.name}' uses issuer '{ref}', which this stack does not create"
+
+
+CLIENT_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy"
+_OLD_TLS = ("1.0", "1.1")
+
+
+@resource_rule(
+    "gateway-tls-minimum-1-2", types=(CLIENT_TRAFFIC_POLICY,), severity="high",
+    description="The gateway never negotiates TLS below 1.2 (Envoy Gateway ClientTrafficPolicy).",
+    rows=("ING-08",), anchors=("checkov:CKV_AWS_103", "trivy:AWS-0047", "mozilla:intermediate"),
+    fix="set spec.tls.minVersion '1.2' (or '1.3', or leave it unset: Envoy Gateway's default is 1.2) "
+        "and never a maxVersion below 1.2")
+def tls_minimum(props, ctx):
+    for field in ("minVersion", "maxVersion"):
+        value = get(props, f"spec.tls.{field}")
+        if is_unknown(value):
+            yield unknown_msg(f"spec.tls.{field}")
+        elif str(value) in _OLD_TLS:
+            yield f"spec.tls.{field} is {value}: TLS 1.0/1.1 are deprecated (RFC 8996) and broken by known attacks"
+
+
+HSTS = "strict-transport-security"
+
+
+def _hsts_max_age(rule: dict) -> int | None:
+    """max-age of the Strict-Transport-Security header a route rule sets on its responses."""
+    for f in as_list(rule.get("filters")):
+        if not isinstance(f, dict) or f.get("type") != "ResponseHeaderModifier":
+            continue
+        headers = as_list(get(f, "responseHeaderModifier.set")) + as_list(get(f, "responseHeaderModifier.add"))
+        for h in headers:
+            if isinstance(h, dict) and str(h.get("name", "")).lower() == HSTS:
+                match = re.search(r"max-age=(\d+)", str(h.get("value", "")))
+                return int(match.group(1)) if match else 0
+    return None
+
+
+@resource_rule(
+    "gateway-hsts", types=(HTTP_ROUTE,), severity="medium",
+    description="Every route that serves a backend sends Strict-Transport-Security (HSTS) with a long max-age.",
+    rows=("ING-09",), anchors=("owasp:ASVS-14.4.5", "mozilla:hsts"),
+    config={"minimumMaxAge": {"type": "integer", "default": 31536000}},
+    fix="add to every rule with backendRefs a ResponseHeaderModifier filter setting "
+        "Strict-Transport-Security: max-age=31536000; includeSubDomains (components/gateway.py https_route does)")
+def hsts(props, ctx):
+    minimum = int(ctx.config.get("minimumMaxAge", 31536000))
+    rules = get(props, "spec.rules")
+    if is_unknown(rules):
+        yield unknown_msg("spec.rules")
+        return
+    for i, rule in enumerate(as_list(rules)):
+        if not isinstance(rule, dict) or not as_list(rule.get("backendRefs")):
+            continue  # a redirect serves no page to pin
+        age = _hsts_max_age(rule)
+        if age is None:
+            yield f"rule {i} serves a backend without a Strict-Transport-Security header"
+        elif age < minimum:
+            yield f"rule {i} sends Strict-Transport-Security max-age={age}, below {minimum} seconds"

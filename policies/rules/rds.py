@@ -162,3 +162,14 @@ def query_logging(resources, ctx):
         duration = params.get("log_min_duration_statement", "-1")
         if duration in ("-1", "None") and params.get("log_statement", "none") == "none":
             yield instance.urn, "its parameter group sets neither log_min_duration_statement nor log_statement"
+
+
+@resource_rule(
+    "aws-rds-copy-tags-to-snapshot", types=(INSTANCE,), severity="low", category="hygiene",
+    description="RDS snapshots carry the instance's tags (owner, environment, cost centre).",
+    rows=("RDS-15",), anchors=("checkov:CKV2_AWS_60", "fsbp:RDS.17"),
+    fix="set copyTagsToSnapshot true (the AWS default is false)")
+def copy_tags_to_snapshot(props, ctx):
+    yield from expect_flag(props.get("copyTagsToSnapshot", False), "copyTagsToSnapshot", True,
+                           "copyTagsToSnapshot is not true: snapshots (the final one included) lose the owner, "
+                           "environment and cost tags that retention, access conditions and cost reports select on")

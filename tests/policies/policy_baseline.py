@@ -18,6 +18,8 @@ TAGS = {"environment": "production", "project": "platform", "stack": "production
 SECRET = {SIG: SECRET_SIG, "ciphertext": "v1:AAAA"}
 POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                 "seccompProfile": {"type": "RuntimeDefault"}}
+HSTS = {"type": "ResponseHeaderModifier", "responseHeaderModifier": {
+    "set": [{"name": "Strict-Transport-Security", "value": "max-age=31536000; includeSubDomains"}]}}
 CONTAINER_SECURITY = {"allowPrivilegeEscalation": False, "privileged": False,
                       "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
 
@@ -94,7 +96,8 @@ def resources() -> R:
                     "deletionProtection": True, "skipFinalSnapshot": False, "finalSnapshotIdentifier": "platform-production-final",
                     "iamDatabaseAuthenticationEnabled": True, "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
                     "parameterGroupName": "platform-production-pg", "vpcSecurityGroupIds": ["sg-pg"],
-                    "dbSubnetGroupName": "platform-production-pg", "manageMasterUserPassword": True, "tags": TAGS},
+                    "dbSubnetGroupName": "platform-production-pg", "manageMasterUserPassword": True, "tags": TAGS,
+                    "copyTagsToSnapshot": True},
          {"protect": True, "propertyDependencies": {"vpcSecurityGroupIds": [urn(sg, "pg-sg")], "kmsKeyId": [key],
                                                     "finalSnapshotIdentifier": [urn(rid, "db-final-suffix")],
                                                     "parameterGroupName": [urn("aws:rds/parameterGroup:ParameterGroup", "pg-params")]}}),
@@ -158,7 +161,7 @@ def resources() -> R:
         ("kubernetes:core/v1:ServiceAccount", "backup-sa", k8s("ServiceAccount", "v1", "backup") | {"metadata": {
             "name": "backup", "namespace": "app",
             "annotations": {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/platform-production-backup"}}}, {}),
-        ("kubernetes:core/v1:Secret", "redis-auth", k8s("Secret", "v1", "redis-auth", stringData={"token": SECRET}), {}),
+        ("kubernetes:core/v1:Secret", "redis-auth", k8s("Secret", "v1", "redis-auth", stringData=SECRET), {}),
         ("kubernetes:core/v1:ConfigMap", "backup-config", k8s("ConfigMap", "v1", "backup-config", data={
             "BACKUP_BUCKET": "platform-production-backups", "PG_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
             "PGPASSFILE": "/run/pgpass/pgpass"}), {}),
@@ -190,7 +193,17 @@ def resources() -> R:
                  "tls": {"mode": "Terminate", "certificateRefs": [{"name": "app-tls"}]}}]}), {}),
         ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "app-route", k8s("HTTPRoute", "gateway.networking.k8s.io/v1", "app", spec={
             "parentRefs": [{"name": "platform", "namespace": "gateway", "sectionName": "https"}],
-            "hostnames": ["app.example.com"], "rules": [{"backendRefs": [{"name": "app", "port": 80}]}]}), {}),
+            "hostnames": ["app.example.com"], "rules": [{"backendRefs": [{"name": "app", "port": 80}], "filters": [HSTS]}]}), {}),
+        ("kubernetes:gateway.envoyproxy.io/v1alpha1:ClientTrafficPolicy", "client-tls", k8s(
+            "ClientTrafficPolicy", "gateway.envoyproxy.io/v1alpha1", "platform-tls", "gateway", spec={
+                "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "platform"}],
+                "tls": {"minVersion": "1.2"}}), {}),
+        ("kubernetes:helm.sh/v3:Release", "monitoring", {
+            "chart": "kube-prometheus-stack", "version": "75.0.0", "namespace": "monitoring",
+            "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"},
+            "values": {"grafana": {"admin": {"existingSecret": "grafana-admin", "userKey": "admin-user",
+                                             "passwordKey": "admin-password"}},
+                       "alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": "alertmanager-config"}}}}, {}),
         ("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", "https-redirect", k8s("HTTPRoute", "gateway.networking.k8s.io/v1", "redirect", "gateway", spec={
             "parentRefs": [{"name": "platform", "sectionName": "http"}], "hostnames": ["app.example.com"],
             "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from policies.rules import REGISTRY, VALIDATORS, Context, Res
-from policies.rules._core import SUPPRESS_PREFIX, Accepted, plain
+from policies.rules._core import SUPPRESS_PREFIX, Accepted, keep_secrets, plain, secret_paths
 from tools.offline.check import name_of
-from tools.wire import UNKNOWN, to_analyzer_value, unsecret
+from tools.wire import UNKNOWN, to_analyzer_value
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
 META = {m.id: m for m in REGISTRY}
@@ -25,7 +25,12 @@ class _Delete:
 
 
 DELETE = _Delete()
-__all__ = ["DELETE", "META", "UNKNOWN", "mutate", "rule_config", "run_rule", "suppress"]
+__all__ = ["DELETE", "META", "UNKNOWN", "mandatory", "mutate", "rule_config", "run_rule", "suppress"]
+
+
+def mandatory(result: Any, rule: str | None = None) -> list[Any]:
+    """The mandatory violations of a ``CheckResult`` (of ``rule`` only, when given)."""
+    return [v for v in result.violations if v.enforcement == "mandatory" and rule in (None, v.rule)]
 
 
 def rule_config(rule: str, environment: str) -> dict[str, Any]:
@@ -37,17 +42,18 @@ def run_rule(rule: str, deployment: dict[str, Any], environment: str = "producti
     """(resource name, message) for every violation the rule reports."""
     meta, fn = META[rule], VALIDATORS[rule]
     config = rule_config(rule, environment)
-    resources = [Res(type=r["type"], urn=r["urn"], name=name_of(r["urn"]),
-                     props=plain(unsecret(to_analyzer_value(r.get("inputs") or {}))),
+    # Properties as the pack's deserializer leaves them (secrets marked), then as validators see them.
+    raw = [keep_secrets(to_analyzer_value(r.get("inputs") or {})) for r in deployment["deployment"]["resources"]]
+    resources = [Res(type=r["type"], urn=r["urn"], name=name_of(r["urn"]), props=plain(props),
                      protect=bool(r.get("protect")), dependencies=list(r.get("dependencies") or []),
-                     property_dependencies=dict(r.get("propertyDependencies") or {}))
-                 for r in deployment["deployment"]["resources"]]
+                     property_dependencies=dict(r.get("propertyDependencies") or {}), secrets=secret_paths(props))
+                 for r, props in zip(deployment["deployment"]["resources"], raw, strict=True)]
     if meta.kind == "stack":
         return [(name_of(urn) if urn else "", msg) for urn, msg in fn(resources, Context(config=config))]
     found = []
     for r in resources:
-        if r.type in meta.types:
-            ctx = Context(type=r.type, name=r.name, urn=r.urn, protect=r.protect, config=config)
+        if r.type in meta.types or "*" in meta.types:
+            ctx = Context(type=r.type, name=r.name, urn=r.urn, protect=r.protect, config=config, secrets=r.secrets)
             # An exception the pack holds (Accepted) is listed by the wrapper, not reported.
             found += [(r.name, msg) for msg in fn(r.props, ctx) if not isinstance(msg, Accepted)]
     return found

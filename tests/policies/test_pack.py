@@ -5,33 +5,22 @@ of the project's own offline plans, each of which `tools check` must catch."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import policy_baseline as baseline
 import pytest
-from policy_helpers import DELETE, UNKNOWN, mutate
+from policy_helpers import DELETE, UNKNOWN, mandatory, mutate
 
 from config import ENVIRONMENTS
 from policies.rules import REGISTRY
 from tools import cli, report, wire
 from tools.dev import coverage
 from tools.offline import check, facts
-from tools.offline import plan as plan_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CJ = "spec.jobTemplate.spec.template.spec"
-
-
-@pytest.fixture(scope="session")
-def analyzer():
-    return check.shared_analyzer()
-
-
-def mandatory(result, rule=None):
-    return [v for v in result.violations if v.enforcement == "mandatory" and rule in (None, v.rule)]
 
 
 def test_baseline_passes_over_grpc(analyzer):
@@ -61,7 +50,7 @@ def test_secrets_are_sent_as_secrets_and_never_echoed(analyzer):
     result = check.check_deployment(dep, "production")
     text = json.dumps(result.to_json())
     assert "Sup3r-s3cret-Value" not in text and "v1:AAAA" not in text
-    assert [v.rule for v in mandatory(result)] == ["k8s-no-credentials-in-configmap"]
+    assert sorted(v.rule for v in mandatory(result)) == ["k8s-no-credentials-in-configmap", "secret-inputs-are-secrets"]
     # The AUTH token is a ciphertext-only secret: present, so EC-03 passes without reading it.
     assert not mandatory(result, "aws-elasticache-auth")
 
@@ -124,31 +113,6 @@ def test_policies_doc_is_current():
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def plans(plan_of):
-    """The offline plans of one stack per environment, in stack export format: the session's
-    in-process plans (tests/conftest.py), exported as `python -m tools plan --json` writes them
-    (or read from $PLATFORM_PLAN_DIR/<stack>.json when CI already made them)."""
-    ready = os.environ.get("PLATFORM_PLAN_DIR")
-    if ready:
-        return {stack: json.loads((Path(ready) / f"{stack}.json").read_text()) for stack in CORPUS_STACKS}
-    return {stack: json.loads(wire.to_json(plan_tool.export(plan_of(stack)))) for stack in CORPUS_STACKS}
-
-
-@pytest.fixture(scope="session")
-def unedited(plans, analyzer):
-    """Mandatory violations of each unedited plan, computed once per session."""
-    found: dict[str, set[tuple[str, str, str]]] = {}
-
-    def get(stack: str) -> set[tuple[str, str, str]]:
-        if stack not in found:
-            result = check.check_deployment(plans[stack], facts.environment_of(stack), stack=stack)
-            found[stack] = {(v.rule, v.urn, v.what) for v in mandatory(result)}
-        return found[stack]
-    return get
-
-
-CORPUS_STACKS = ("staging", "production", "pr-7")
 POLICY_DOC_ALLOW_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 CORPUS = [
     ("production", "backups-bucket", "acl", "public-read", "aws-s3-no-public-acl"),

@@ -19,6 +19,7 @@ C = f"{P}.containers.0"
 CJ = "spec.jobTemplate.spec.template.spec"
 ALLOW_ALL = '{"Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 doc_ = baseline.doc
+SECRET = baseline.SECRET
 PUBLIC = '{"Statement": [{"Sid": "Pub", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]}'
 EPHEMERAL = [("key", "@protect", False), ("db", "@protect", False), ("redis", "@protect", False), ("backups", "@protect", False),
              ("backups", "forceDestroy", True), ("repo", "forceDelete", True),
@@ -309,6 +310,56 @@ CASES = [
     Case("backup-job-own-bucket-and-role", "backup-sa", "metadata.annotations.eks.amazonaws.com/role-arn",
          "arn:aws:iam::1:role/platform-staging-backup"),
     Case("backup-job-own-bucket-and-role", "backup", f"{CJ}.serviceAccountName", "app"),
+    # Secrets by class: the provider schema's secret inputs and credential names, at any depth
+    Case("secret-inputs-are-secrets", "db", "password", "hunter2-Hunter2"),  # schema: RDS password
+    Case("secret-inputs-are-secrets", "redis", "authToken", "plain-token-0123456789"),  # schema: AUTH token
+    Case("secret-inputs-are-secrets", "redis", "authToken", UNKNOWN),  # an output that lost its secrecy
+    Case("secret-inputs-are-secrets", "redis-auth", "data", {"token": "cGxhaW4="}),  # schema only: 'data'
+    Case("secret-inputs-are-secrets", "image", "registry.password", "ecr-login-token"),  # nested, by name
+    Case("secret-inputs-are-secrets", "monitoring", "values.grafana.adminPassword", "hunter2"),
+    Case("secret-inputs-are-secrets", "monitoring", "values.grafana.adminPassword", SECRET, caught=False),
+    Case("secret-inputs-are-secrets", "monitoring", "values.grafana.adminPassword", "$__file{/etc/grafana/pw}", caught=False),
+    Case("secret-inputs-are-secrets", "app", f"{C}.env", [{"name": "API_TOKEN", "value": "t0ken-value"}]),
+    Case("secret-inputs-are-secrets", "app", f"{C}.env", [{"name": "LOG_LEVEL", "value": "info"}], caught=False),
+    Case("secret-inputs-are-secrets", "backup-config", "data.SENTRY_DSN", "https://key:s3cr3t@sentry.example.com/1"),
+    Case("secret-inputs-are-secrets", "backup-config", "data.REDIS_AUTH_SECRET", "redis-auth", caught=False),
+    Case("secret-inputs-are-secrets", "backup-config", "data.OAUTH_CLIENT_SECRET", "Zx9-q8W7e6R5t4Y3"),
+    Case("secret-inputs-are-secrets", "backup-config", "data.PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nMII"),
+    Case("secret-inputs-are-secrets", "monitoring", "values.grafana.admin.passwordKey", "admin-password", caught=False),
+    Case("helm-values-no-literal-credentials", "monitoring", "values.grafana.adminPassword", "hunter2"),
+    Case("helm-values-no-literal-credentials", "monitoring", "values.grafana.adminPassword", SECRET),
+    Case("helm-values-no-literal-credentials", "monitoring", "values.alertmanager.config.global.slack_api_url",
+         "https://hooks.slack.com/services/T0/B0/x"),
+    Case("helm-values-no-literal-credentials", "monitoring", "values.alertmanager.config.receivers",
+         [{"name": "team", "webhook_configs": [{"url": "https://alerts.example.com/hook/1"}]}]),
+    Case("helm-values-no-literal-credentials", "monitoring", "values.alertmanager.config.receivers",
+         [{"name": "pager", "pagerduty_configs": [{"routing_key": "R0UT1NGKEY"}]}]),
+    Case("helm-values-no-literal-credentials", "monitoring", "values.grafana.admin.existingSecret", "other", caught=False),
+    Case("aws-kms-no-foreign-admin", "key", "policy", doc_(
+        {"Sid": "Foreign", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "kms:*", "Resource": "*"})),
+    Case("aws-kms-no-foreign-admin", "key", "policy", doc_(
+        {"Sid": "Foreign", "Effect": "Allow", "Principal": {"AWS": "999999999999"}, "Action": ["kms:Put*"], "Resource": "*"})),
+    Case("aws-kms-no-foreign-admin", "key", "policy", doc_(
+        {"Sid": "Foreign", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:role/x"}, "Action": "*", "Resource": "*"})),
+    Case("aws-kms-no-foreign-admin", "key", "policy", doc_(
+        {"Sid": "Use", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": ["kms:Decrypt"],
+         "Resource": "*"}), caught=False),
+    Case("gateway-tls-minimum-1-2", "client-tls", "spec.tls.minVersion", "1.0"),
+    Case("gateway-tls-minimum-1-2", "client-tls", "spec.tls.minVersion", "1.1"),
+    Case("gateway-tls-minimum-1-2", "client-tls", "spec.tls.maxVersion", "1.1"),
+    Case("gateway-tls-minimum-1-2", "client-tls", "spec.tls.minVersion", UNKNOWN),
+    Case("gateway-tls-minimum-1-2", "client-tls", "spec.tls.minVersion", DELETE, caught=False),  # default 1.2
+    Case("gateway-tls-minimum-1-2", "client-tls", "spec.tls.minVersion", "1.3", caught=False),
+    Case("gateway-hsts", "app-route", "spec.rules.0.filters", DELETE),
+    Case("gateway-hsts", "app-route", "spec.rules.0.filters.0.responseHeaderModifier.set.0.value", "max-age=300"),
+    Case("gateway-hsts", "app-route", "spec.rules.0.filters.0.responseHeaderModifier.set.0.name", "X-Frame-Options"),
+    Case("gateway-hsts", "app-route", "spec.rules", UNKNOWN),
+    Case("gateway-hsts", "https-redirect", "spec.rules.0.filters.0.requestRedirect.statusCode", 302, caught=False),
+    Case("aws-log-group-kms", "logs", "kmsKeyId", DELETE),
+    Case("aws-log-group-kms", "logs", "kmsKeyId", ""),
+    Case("aws-log-group-kms", "logs", "kmsKeyId", UNKNOWN, caught=False),  # the key's ARN in a first preview
+    Case("aws-rds-copy-tags-to-snapshot", "db", "copyTagsToSnapshot", False),
+    Case("aws-rds-copy-tags-to-snapshot", "db", "copyTagsToSnapshot", DELETE),  # the AWS default is false
 ]
 
 
