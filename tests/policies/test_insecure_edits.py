@@ -101,7 +101,7 @@ CORPUS = [
     # The gateway's TLS floor and HSTS
     Edit("tls", "staging", "ingress-client-traffic", "spec.tls.minVersion", "1.0", "gateway-tls-minimum-1-2"),
     Edit("tls", "production", "ingress-client-traffic", "spec.tls.minVersion", "1.1", "gateway-tls-minimum-1-2"),
-    Edit("tls", "pr-7", "ingress-client-traffic", "spec.tls.maxVersion", "1.1", "gateway-tls-minimum-1-2"),
+    Edit("tls", "staging", "ingress-client-traffic", "spec.tls.maxVersion", "1.1", "gateway-tls-minimum-1-2"),
     Edit("hsts", "production", "ingress-app", "spec.rules.0.filters", [], "gateway-hsts"),
     Edit("hsts", "staging", "ingress-app", "spec.rules.2.filters.0.responseHeaderModifier.set.0.value", "max-age=60",
          "gateway-hsts"),
