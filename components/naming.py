@@ -38,6 +38,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("iam-role", "{prefix}-postgres-exporter"),
     ("iam-role", "{prefix}-external-dns"),
     ("iam-role", "{prefix}-ebs-csi"),
+    ("iam-role", "{prefix}-fluent-bit"),
     ("rds-instance", "{prefix}-postgres"),
     ("rds-subnet-group", "{prefix}-postgres"),
     ("rds-parameter-group", "{prefix}-postgres-pg18"),
@@ -52,6 +53,7 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("security-group", "{prefix}-redis"),
     ("security-group-description", "{prefix}-redis: Valkey from the cluster nodes only"),
     ("log-group", "/{prefix}/redis/slow-log"),
+    ("log-group", "/{prefix}/cluster/logs"),
 )
 
 
