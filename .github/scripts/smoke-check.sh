@@ -2,7 +2,8 @@
 # Post-deploy smoke check: https://$HOST$HEALTH_PATH answers 2xx over TLS, and the certificate
 # verifies for $HOST and is valid for at least 7 more days.
 # ISSUER=letsencrypt-staging verifies against Let's Encrypt's staging roots (staging certificates
-# are deliberately not publicly trusted); self-signed (PR environments) skips certificate checks.
+# are deliberately not publicly trusted); preview-wildcard (PR environments: staging's Let's Encrypt
+# production wildcard) verifies like production: every environment's certificate is checked.
 # TRACK=blue|green sends `x-platform-track: $TRACK`, which the HTTPRoute matches to that track
 # only: the idle track of a blue/green release is checked before any user traffic reaches it.
 set -euo pipefail
@@ -19,7 +20,7 @@ fi
 
 tls=()
 case "$issuer" in
-  letsencrypt-production) ;;
+  letsencrypt-production|preview-wildcard) ;;
   letsencrypt-staging)
     ca="$(mktemp)"
     for root in letsencrypt-stg-root-x1 letsencrypt-stg-root-x2; do
@@ -28,7 +29,6 @@ case "$issuer" in
     done
     tls=(--cacert "$ca")
     ;;
-  self-signed) tls=(--insecure) ;;
   *) echo "::error::unknown certificate issuer '$issuer'"; exit 2 ;;
 esac
 
@@ -47,9 +47,6 @@ for attempt in $(seq 1 "$attempts"); do
   sleep 15
 done
 
-if [ "$issuer" = self-signed ]; then
-  exit 0
-fi
 ca_args=()
 if [ -n "${ca:-}" ]; then ca_args=(-CAfile "$ca"); fi
 cert="$(openssl s_client -connect "${host}:443" -servername "$host" -verify_hostname "$host" \
