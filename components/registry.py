@@ -19,9 +19,12 @@ PR stacks share the account and use the rule staging created (``public_cache`` e
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -30,7 +33,7 @@ import pulumi_docker as docker
 
 from components import partition
 from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX, QUAY_CACHE_PREFIX
-from config import RegistryProfile
+from config import PROJECT_DIR, RegistryProfile
 
 if TYPE_CHECKING:
     from components.kms import KmsKey
@@ -39,12 +42,54 @@ if TYPE_CHECKING:
 PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 
 
+PLATFORM = "linux/amd64"
+BACKUP_BUILD_CONTEXT = "images/backup"
+SOURCE_DIGEST = "SOURCE_DIGEST"
+"""Build argument carrying the context's digest (the Dockerfile may label the image with it); the
+policy pack's ``aws-ecr-immutable-tag-per-build`` reads it (policies/rules/preflight.py)."""
+SOURCE_TAG_HEX = 20
+
+
+def context_digest(directory: Path, *, dockerfile: str = "Dockerfile", platform: str = PLATFORM) -> str:
+    """SHA-256 over a build: the Dockerfile's name and the platform, then every file and symlink of
+    the context in relative-path order, each as its kind (file, executable, link), path, size and
+    bytes. Nothing else (mtimes, owner, the machine) enters, so two checkouts of one commit agree
+    and any change to what ``docker build`` reads changes it. ``.dockerignore`` is not applied: an
+    ignored file changes the tag needlessly, never the other way round."""
+    h = hashlib.sha256(f"{dockerfile}\0{platform}\0".encode())
+    entries = []
+    for top, dirs, files in os.walk(directory, followlinks=False):
+        entries += [Path(top, f) for f in files]
+        entries += [Path(top, d) for d in dirs if Path(top, d).is_symlink()]
+    for path in sorted(entries, key=lambda p: p.relative_to(directory).as_posix()):
+        rel = path.relative_to(directory).as_posix().encode()
+        if path.is_symlink():
+            kind, data = b"l", os.readlink(path).encode()
+        else:
+            kind, data = (b"x" if path.stat().st_mode & 0o111 else b"f"), path.read_bytes()
+        h.update(b"%s %d %s %d\0" % (kind, len(rel), rel, len(data)) + data)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageBuild:
     context: str
     """Build context, relative to the project directory (stable in state across machines)."""
+    digest: str
+    """``context_digest`` of the context: the image's tag is ``src-<first 20 hex>``."""
     dockerfile: str = "Dockerfile"
     """Relative to ``context``."""
+
+    @classmethod
+    def of(cls, context: str, dockerfile: str = "Dockerfile") -> ImageBuild:
+        return cls(context=context, dockerfile=dockerfile,
+                   digest=context_digest(PROJECT_DIR / context, dockerfile=dockerfile))
+
+    @property
+    def tag(self) -> str:
+        """From the content, never from the stack file: tags are immutable, so a changed build must
+        get a new tag (ECR refuses an existing one), and an unchanged build keeps its tag (no push)."""
+        return f"src-{self.digest[:SOURCE_TAG_HEX]}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,9 +117,9 @@ class ContainerRegistryArgs:
     @classmethod
     def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str], kms: KmsKey,
                       pull_role_arns: Sequence[pulumi.Input[str]]) -> ContainerRegistryArgs:
-        builds = {"backup": ImageBuild(context="images/backup")}
+        builds = {"backup": ImageBuild.of(BACKUP_BUILD_CONTEXT)}
         if settings.app.build_context:
-            builds["app"] = ImageBuild(context=settings.app.build_context)
+            builds["app"] = ImageBuild.of(settings.app.build_context)
         return cls(prefix=settings.name, account_id=account_id, region=settings.region, services=settings.services,
                    profile=settings.profile.registry, kms_key_arn=kms.arn, pull_role_arns=pull_role_arns,
                    image_tag=settings.image_tag, builds=builds, pull_through_cache=settings.profile.installs_platform,
@@ -156,8 +201,8 @@ class ContainerRegistry(pulumi.ComponentResource):
             )
             self.repository_urls[service] = repo.repository_url
             # repo.name echoes the explicit name (known in preview) and depends on the repository.
-            reference = pulumi.Output.concat(registry, "/", repo.name, ":", args.image_tag)
             build = args.builds.get(service)
+            reference = pulumi.Output.concat(registry, "/", repo.name, ":", args.image_tag if build is None else build.tag)
             if build is None:
                 self.images[service] = reference
                 continue
@@ -169,7 +214,8 @@ class ContainerRegistry(pulumi.ComponentResource):
                 build=docker.DockerBuildArgs(
                     context=build.context,
                     dockerfile=f"{build.context}/{build.dockerfile}",
-                    platform="linux/amd64",
+                    platform=PLATFORM,
+                    args={SOURCE_DIGEST: build.digest},
                 ),
                 registry=docker.RegistryArgs(
                     server=registry,
