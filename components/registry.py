@@ -12,9 +12,13 @@ in every environment (``RegistryProfile``), so the tag pins the image. When this
 image, the reference also depends on the push: a workload using it rolls only after the image is in
 the repository.
 
-For the stack that installs the platform, also the account's ECR pull-through cache rule for ECR
-Public (prefix ``ecr-public``): third-party images are pulled through it, never from Docker Hub.
-PR stacks share the account and use the rule staging created (``public_cache`` either way).
+Third-party images are pulled through the account's ECR pull-through caches (``public_cache`` is
+the ECR Public one). Their rules, the registry policy letting the node roles fill them and the
+repository creation templates (our KMS key, immutable tags, a lifecycle) are account-and-region
+singletons: the bootstrap project owns them (bootstrap/components/registry.py), never a platform
+stack — staging and production may share an account, and two owners of one rule conflict at
+``pulumi up``. A stack that created them before moves them without deleting the live rules:
+docs/first-deployment.md, "Pull-through cache rules move to bootstrap".
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components import partition
-from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX, QUAY_CACHE_PREFIX
+from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX
 from config import PROJECT_DIR, RegistryProfile
 
 if TYPE_CHECKING:
@@ -109,9 +113,6 @@ class ContainerRegistryArgs:
     image_tag: str
     """The git SHA in CI; config validation rejects 'latest'."""
     builds: Mapping[str, ImageBuild] = field(default_factory=dict)
-    pull_through_cache: bool = False
-    """Create the account's ECR Public pull-through cache rule (one per account: the stack that
-    installs the platform owns it)."""
     tags: Mapping[str, str]
 
     @classmethod
@@ -122,8 +123,7 @@ class ContainerRegistryArgs:
             builds["app"] = ImageBuild.of(settings.app.build_context)
         return cls(prefix=settings.name, account_id=account_id, region=settings.region, services=settings.services,
                    profile=settings.profile.registry, kms_key_arn=kms.arn, pull_role_arns=pull_role_arns,
-                   image_tag=settings.image_tag, builds=builds, pull_through_cache=settings.profile.installs_platform,
-                   tags=settings.tags)
+                   image_tag=settings.image_tag, builds=builds, tags=settings.tags)
 
 
 def lifecycle_policy(profile: RegistryProfile) -> dict[str, Any]:
@@ -166,8 +166,7 @@ class ContainerRegistry(pulumi.ComponentResource):
     images: dict[str, pulumi.Output[str]]
     public_cache: pulumi.Output[str]
     """``<account>.dkr.ecr.<region>.amazonaws.com/ecr-public``: prefix an ECR Public repository
-    (``docker/library/redis:7.4.5-alpine``) to pull it through the cache; depends on the rule when
-    this stack creates it."""
+    (``docker/library/redis:7.4.5-alpine``) to pull it through the cache bootstrap owns."""
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:ContainerRegistry", name, None, opts)
@@ -179,7 +178,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_urls = {}
         self.images = {}
         registry = partition.ecr_registry(args.account_id, args.region, parent=self)
-        self.public_cache = pulumi.Output.concat(registry, "/", self._pull_through_cache(name, args))
+        self.public_cache = pulumi.Output.concat(registry, "/", ECR_PUBLIC_CACHE_PREFIX)
         for service in args.services:
             repo = aws.ecr.Repository(
                 f"{name}-{service}",
@@ -229,19 +228,3 @@ class ContainerRegistry(pulumi.ComponentResource):
             self.images[service] = pulumi.Output.all(reference, image.urn).apply(lambda v: v[0])
 
         self.register_outputs({"repositoryUrls": self.repository_urls, "images": self.images})
-
-    def _pull_through_cache(self, name: str, args: ContainerRegistryArgs) -> pulumi.Input[str]:
-        if not args.pull_through_cache:
-            return ECR_PUBLIC_CACHE_PREFIX
-        # The rule used to be a child of the Ingress component (``ingress``, for the rate-limit
-        # counter store's image); the alias keeps the same AWS rule instead of replacing it.
-        moved = pulumi.Alias(name="ingress-ecr-public-cache",
-                             parent=pulumi.resource.create_urn("ingress", "platform:kubernetes:Ingress"))
-        rule = aws.ecr.PullThroughCacheRule(f"{name}-ecr-public-cache", ecr_repository_prefix=ECR_PUBLIC_CACHE_PREFIX,
-                                            upstream_registry_url="public.ecr.aws",
-                                            opts=pulumi.ResourceOptions(parent=self, aliases=[moved]))
-        # quay.io: the Pushgateway (components/pushgateway.py); Prometheus publishes it on Docker
-        # Hub and Quay only, and a Docker Hub rule would need credentials in Secrets Manager.
-        aws.ecr.PullThroughCacheRule(f"{name}-quay-cache", ecr_repository_prefix=QUAY_CACHE_PREFIX,
-                                     upstream_registry_url="quay.io", opts=pulumi.ResourceOptions(parent=self))
-        return rule.ecr_repository_prefix

@@ -108,3 +108,25 @@ def test_app_image_is_built_when_a_build_context_is_configured(tmp_path) -> None
 def test_the_pack_reads_the_digest_under_the_name_the_program_writes() -> None:
     from policies.rules import preflight
     assert (preflight.SOURCE_DIGEST, preflight.SOURCE_TAG_HEX) == (registry.SOURCE_DIGEST, registry.SOURCE_TAG_HEX)
+
+
+ACCOUNT_SINGLETONS = ("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "aws:ecr/registryPolicy:RegistryPolicy",
+                      "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+                      "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+
+
+def test_no_platform_stack_owns_an_account_registry_singleton(plan: mockrun.Plan) -> None:
+    # Staging and production may share an account, and PR stacks always share staging's: two owners
+    # of one pull-through rule conflict at `pulumi up`. bootstrap/ owns them (tests/bootstrap).
+    owned = [r.urn for r in plan.resources if r.type in ACCOUNT_SINGLETONS]
+    assert owned == [], owned
+
+
+def test_the_cache_prefix_the_images_use_is_the_one_bootstrap_creates(plan: mockrun.Plan) -> None:
+    from bootstrap.components.registry import PULL_THROUGH_CACHES
+    registry = wire.plain(plan.stack_outputs)["images"]["backup"].split("/", 1)[0]
+    cached = [c["image"] for r in plan.resources if r.type in ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+              for c in inputs(r)["spec"]["template"]["spec"]["containers"] if c["image"].startswith(registry + "/")
+              and not c["image"].startswith(f"{registry}/platform-")]
+    prefixes = {i.split("/")[1] for i in cached}
+    assert cached and prefixes <= set(PULL_THROUGH_CACHES.values()), cached
