@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import pulumi
@@ -28,6 +29,8 @@ import release_model
 from release_model import TRACKS
 
 PROJECT = "platform"
+PROJECT_DIR = Path(__file__).resolve().parent
+"""Where Pulumi runs the program: relative paths in the config (build contexts) start here."""
 Environment = Literal["ephemeral", "staging", "production"]
 ENVIRONMENTS: tuple[Environment, ...] = ("ephemeral", "staging", "production")
 
@@ -754,8 +757,10 @@ KEYS: tuple[Key, ...] = (
         description="ECR repositories to create; must include app and backup.",
         check=_services),
     Key(name="app.buildContext", type="string", example="../app",
-        description="Docker build context of the application image; unset when the app's own CI pushes it.",
-        check=_pattern(r"\S+", "a path to a directory with a Dockerfile")),
+        description="Docker build context of the application image (relative to the project directory); unset "
+                    "when the app's own CI pushes it.",
+        check=lambda v: None if re.fullmatch(r"\S+", v) and (PROJECT_DIR / v / "Dockerfile").is_file()
+        else "a directory with a Dockerfile, relative to the project directory"),
     Key(name="app.port", type="integer", example="8080", description="Application HTTP port.",
         check=_int_range(1024, 65535)),
     Key(name="app.metricsPort", type="integer", example="9090",

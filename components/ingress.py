@@ -82,8 +82,9 @@ if TYPE_CHECKING:
 
 RATELIMIT_REDIS_IMAGE = "docker/library/redis:7.4.5-alpine"
 """Docker's official image from ECR Public, pulled through this account's ECR pull-through cache
-(``ContainerRegistry.public_cache``): only private ECR is an allowed registry. The nodes' role needs
-``ecr:BatchImportUpstreamImage`` and ``ecr:CreateRepository`` on ``ecr-public/*`` for the first pull."""
+(``ContainerRegistry.public_cache``): only private ECR is an allowed registry. The bootstrap
+project's registry policy grants the nodes' role ``ecr:BatchImportUpstreamImage`` and
+``ecr:CreateRepository`` on ``ecr-public/*`` for the first pull."""
 ENVOY_PROXY_IMAGE = "docker.io/envoyproxy/envoy:distroless-v1.39.0"
 """The data plane gateway-helm v1.9.0 defaults to, pinned here so the chart's registry override applies."""
 RATELIMIT_REDIS_SKIPS = {"CKV_K8S_43": "official image pinned by version tag; its digest is not resolvable offline "

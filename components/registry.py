@@ -12,16 +12,23 @@ in every environment (``RegistryProfile``), so the tag pins the image. When this
 image, the reference also depends on the push: a workload using it rolls only after the image is in
 the repository.
 
-For the stack that installs the platform, also the account's ECR pull-through cache rule for ECR
-Public (prefix ``ecr-public``): third-party images are pulled through it, never from Docker Hub.
-PR stacks share the account and use the rule staging created (``public_cache`` either way).
+Third-party images are pulled through the account's ECR pull-through caches (``public_cache`` is
+the ECR Public one). Their rules, the registry policy letting the node roles fill them and the
+repository creation templates (our KMS key, immutable tags, a lifecycle) are account-and-region
+singletons: the bootstrap project owns them (bootstrap/components/registry.py), never a platform
+stack — staging and production may share an account, and two owners of one rule conflict at
+``pulumi up``. A stack that created them before moves them without deleting the live rules:
+docs/first-deployment.md, "Pull-through cache rules move to bootstrap".
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -29,8 +36,8 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from components import partition
-from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX, QUAY_CACHE_PREFIX
-from config import RegistryProfile
+from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX
+from config import PROJECT_DIR, RegistryProfile
 
 if TYPE_CHECKING:
     from components.kms import KmsKey
@@ -39,12 +46,54 @@ if TYPE_CHECKING:
 PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
 
 
+PLATFORM = "linux/amd64"
+BACKUP_BUILD_CONTEXT = "images/backup"
+SOURCE_DIGEST = "SOURCE_DIGEST"
+"""Build argument carrying the context's digest (the Dockerfile may label the image with it); the
+policy pack's ``aws-ecr-immutable-tag-per-build`` reads it (policies/rules/preflight.py)."""
+SOURCE_TAG_HEX = 20
+
+
+def context_digest(directory: Path, *, dockerfile: str = "Dockerfile", platform: str = PLATFORM) -> str:
+    """SHA-256 over a build: the Dockerfile's name and the platform, then every file and symlink of
+    the context in relative-path order, each as its kind (file, executable, link), path, size and
+    bytes. Nothing else (mtimes, owner, the machine) enters, so two checkouts of one commit agree
+    and any change to what ``docker build`` reads changes it. ``.dockerignore`` is not applied: an
+    ignored file changes the tag needlessly, never the other way round."""
+    h = hashlib.sha256(f"{dockerfile}\0{platform}\0".encode())
+    entries = []
+    for top, dirs, files in os.walk(directory, followlinks=False):
+        entries += [Path(top, f) for f in files]
+        entries += [Path(top, d) for d in dirs if Path(top, d).is_symlink()]
+    for path in sorted(entries, key=lambda p: p.relative_to(directory).as_posix()):
+        rel = path.relative_to(directory).as_posix().encode()
+        if path.is_symlink():
+            kind, data = b"l", os.readlink(path).encode()
+        else:
+            kind, data = (b"x" if path.stat().st_mode & 0o111 else b"f"), path.read_bytes()
+        h.update(b"%s %d %s %d\0" % (kind, len(rel), rel, len(data)) + data)
+    return h.hexdigest()
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageBuild:
     context: str
     """Build context, relative to the project directory (stable in state across machines)."""
+    digest: str
+    """``context_digest`` of the context: the image's tag is ``src-<first 20 hex>``."""
     dockerfile: str = "Dockerfile"
     """Relative to ``context``."""
+
+    @classmethod
+    def of(cls, context: str, dockerfile: str = "Dockerfile") -> ImageBuild:
+        return cls(context=context, dockerfile=dockerfile,
+                   digest=context_digest(PROJECT_DIR / context, dockerfile=dockerfile))
+
+    @property
+    def tag(self) -> str:
+        """From the content, never from the stack file: tags are immutable, so a changed build must
+        get a new tag (ECR refuses an existing one), and an unchanged build keeps its tag (no push)."""
+        return f"src-{self.digest[:SOURCE_TAG_HEX]}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,21 +113,17 @@ class ContainerRegistryArgs:
     image_tag: str
     """The git SHA in CI; config validation rejects 'latest'."""
     builds: Mapping[str, ImageBuild] = field(default_factory=dict)
-    pull_through_cache: bool = False
-    """Create the account's ECR Public pull-through cache rule (one per account: the stack that
-    installs the platform owns it)."""
     tags: Mapping[str, str]
 
     @classmethod
     def from_settings(cls, settings: Settings, *, account_id: pulumi.Input[str], kms: KmsKey,
                       pull_role_arns: Sequence[pulumi.Input[str]]) -> ContainerRegistryArgs:
-        builds = {"backup": ImageBuild(context="images/backup")}
+        builds = {"backup": ImageBuild.of(BACKUP_BUILD_CONTEXT)}
         if settings.app.build_context:
-            builds["app"] = ImageBuild(context=settings.app.build_context)
+            builds["app"] = ImageBuild.of(settings.app.build_context)
         return cls(prefix=settings.name, account_id=account_id, region=settings.region, services=settings.services,
                    profile=settings.profile.registry, kms_key_arn=kms.arn, pull_role_arns=pull_role_arns,
-                   image_tag=settings.image_tag, builds=builds, pull_through_cache=settings.profile.installs_platform,
-                   tags=settings.tags)
+                   image_tag=settings.image_tag, builds=builds, tags=settings.tags)
 
 
 def lifecycle_policy(profile: RegistryProfile) -> dict[str, Any]:
@@ -121,8 +166,7 @@ class ContainerRegistry(pulumi.ComponentResource):
     images: dict[str, pulumi.Output[str]]
     public_cache: pulumi.Output[str]
     """``<account>.dkr.ecr.<region>.amazonaws.com/ecr-public``: prefix an ECR Public repository
-    (``docker/library/redis:7.4.5-alpine``) to pull it through the cache; depends on the rule when
-    this stack creates it."""
+    (``docker/library/redis:7.4.5-alpine``) to pull it through the cache bootstrap owns."""
 
     def __init__(self, name: str, args: ContainerRegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:data:ContainerRegistry", name, None, opts)
@@ -134,7 +178,7 @@ class ContainerRegistry(pulumi.ComponentResource):
         self.repository_urls = {}
         self.images = {}
         registry = partition.ecr_registry(args.account_id, args.region, parent=self)
-        self.public_cache = pulumi.Output.concat(registry, "/", self._pull_through_cache(name, args))
+        self.public_cache = pulumi.Output.concat(registry, "/", ECR_PUBLIC_CACHE_PREFIX)
         for service in args.services:
             repo = aws.ecr.Repository(
                 f"{name}-{service}",
@@ -156,8 +200,8 @@ class ContainerRegistry(pulumi.ComponentResource):
             )
             self.repository_urls[service] = repo.repository_url
             # repo.name echoes the explicit name (known in preview) and depends on the repository.
-            reference = pulumi.Output.concat(registry, "/", repo.name, ":", args.image_tag)
             build = args.builds.get(service)
+            reference = pulumi.Output.concat(registry, "/", repo.name, ":", args.image_tag if build is None else build.tag)
             if build is None:
                 self.images[service] = reference
                 continue
@@ -169,7 +213,8 @@ class ContainerRegistry(pulumi.ComponentResource):
                 build=docker.DockerBuildArgs(
                     context=build.context,
                     dockerfile=f"{build.context}/{build.dockerfile}",
-                    platform="linux/amd64",
+                    platform=PLATFORM,
+                    args={SOURCE_DIGEST: build.digest},
                 ),
                 registry=docker.RegistryArgs(
                     server=registry,
@@ -183,19 +228,3 @@ class ContainerRegistry(pulumi.ComponentResource):
             self.images[service] = pulumi.Output.all(reference, image.urn).apply(lambda v: v[0])
 
         self.register_outputs({"repositoryUrls": self.repository_urls, "images": self.images})
-
-    def _pull_through_cache(self, name: str, args: ContainerRegistryArgs) -> pulumi.Input[str]:
-        if not args.pull_through_cache:
-            return ECR_PUBLIC_CACHE_PREFIX
-        # The rule used to be a child of the Ingress component (``ingress``, for the rate-limit
-        # counter store's image); the alias keeps the same AWS rule instead of replacing it.
-        moved = pulumi.Alias(name="ingress-ecr-public-cache",
-                             parent=pulumi.resource.create_urn("ingress", "platform:kubernetes:Ingress"))
-        rule = aws.ecr.PullThroughCacheRule(f"{name}-ecr-public-cache", ecr_repository_prefix=ECR_PUBLIC_CACHE_PREFIX,
-                                            upstream_registry_url="public.ecr.aws",
-                                            opts=pulumi.ResourceOptions(parent=self, aliases=[moved]))
-        # quay.io: the Pushgateway (components/pushgateway.py); Prometheus publishes it on Docker
-        # Hub and Quay only, and a Docker Hub rule would need credentials in Secrets Manager.
-        aws.ecr.PullThroughCacheRule(f"{name}-quay-cache", ecr_repository_prefix=QUAY_CACHE_PREFIX,
-                                     upstream_registry_url="quay.io", opts=pulumi.ResourceOptions(parent=self))
-        return rule.ecr_repository_prefix

@@ -23,6 +23,7 @@ COMMANDS = {
     "comment": ("tools.delivery.comment", "render the PR comment from offline plans and verdicts"),
     "restore": ("tools.delivery.restore", "render the one-off Job that restores a Postgres backup"),
     "golden": ("tools.dev.golden", "check (or --write) the URN snapshots in tests/golden/"),
+    "teardown": ("tools.dev.teardown", "check (or --write) docs/teardown.md: what a destroy deletes and keeps"),
     "docs": ("tools.dev.docs", "check (or --write) Pulumi.yaml's config block and the README table"),
     "bench": ("tools.dev.bench", "offline plan and PR verdict times next to the SDK import floor"),
     "coverage": ("tools.dev.coverage", "policy matrix rows the pack covers (policies/MATRIX.csv)"),

@@ -156,6 +156,57 @@ def protected_data_dependencies(resources, ctx):
                           "kept data depends on (policies and restores refer to the alias)")
 
 
+IMAGE = "docker:index/image:Image"
+REPOSITORY = "aws:ecr/repository:Repository"
+SOURCE_DIGEST = "SOURCE_DIGEST"
+"""The build argument carrying the SHA-256 of the build context (components/registry.py
+``context_digest``): the build's identity, which the tag must name."""
+SOURCE_TAG_HEX = 20
+"""Hex digits of the digest the tag carries (``src-<20 hex>``: 80 bits, far from a collision)."""
+
+
+def _repository_of(image_name: str) -> str:
+    """``<host>/<repository>:<tag>`` -> ``<repository>``."""
+    path = image_name.split("@", 1)[0].split("/", 1)[-1]
+    return path.rsplit(":", 1)[0] if ":" in path.rsplit("/", 1)[-1] else path
+
+
+@stack_rule(
+    "aws-ecr-immutable-tag-per-build", types=(IMAGE,), severity="high", category="preflight",
+    description="An image built into an immutable repository is tagged from its build's content, so a changed build "
+                "gets a new tag: ECR refuses to push an existing tag again (ImageTagAlreadyExistsException).",
+    anchors=("ecr:ImageTagAlreadyExistsException", "botocore:ecr.Repository.imageTagMutability"),
+    fix="tag the image src-<first 20 hex of the build context's SHA-256> and pass that digest as build arg "
+        "SOURCE_DIGEST (components/registry.py context_digest), never a tag from the stack file")
+def immutable_tag_per_build(resources, ctx):
+    immutable = {r.props.get("name") for r in by_type(resources, REPOSITORY)
+                 if r.props.get("imageTagMutability") in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION")}
+    pushed: dict[str, tuple[str, str]] = {}  # image name -> (urn, digest) of the first build pushing it
+    for r in by_type(resources, IMAGE):
+        name = r.props.get("imageName")
+        if is_unknown(name):
+            yield r.urn, unknown_msg("imageName")
+            continue
+        if not isinstance(name, str) or r.props.get("skipPush") is True or _repository_of(name) not in immutable:
+            continue
+        digest = ((r.props.get("build") or {}).get("args") or {}).get(SOURCE_DIGEST)
+        tag = name.rsplit(":", 1)[-1] if ":" in name.rsplit("/", 1)[-1] else ""
+        if is_unknown(digest):
+            yield r.urn, unknown_msg(f"build.args.{SOURCE_DIGEST}")
+            continue
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            yield r.urn, (f"{name} is pushed to the immutable repository {_repository_of(name)} with no content digest "
+                          f"(build arg {SOURCE_DIGEST}): its tag {tag!r} stays the same when the build changes, and the "
+                          "next push of a changed build is refused")
+            continue
+        if digest[:SOURCE_TAG_HEX] not in tag:
+            yield r.urn, (f"tag {tag!r} of {name} does not name its build's content ({SOURCE_DIGEST} "
+                          f"{digest[:SOURCE_TAG_HEX]}...): a changed build would be pushed under the same tag and refused")
+        first = pushed.setdefault(name, (r.urn, digest))
+        if first[1] != digest:
+            yield r.urn, f"{name} is also pushed by {first[0]} from a different build: the second push is refused"
+
+
 _ARN = re.compile(r"arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):")
 _HOST = re.compile(r"\.([a-z]{2,5}(?:-[a-z]+)+-\d+)\.(amazonaws\.com(?:\.cn)?|amazonaws\.eu|c2s\.ic\.gov|"
                    r"sc2s\.sgov\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)\b")

@@ -52,3 +52,13 @@ def test_plain_backups_from_before_verification_still_restore(tmp_path) -> None:
     assert cli.run(restore.main, ["--stack", "staging", "--from", legacy, "--out", str(tmp_path / "job.yaml")]) == 0
     (c,) = yaml.safe_load((tmp_path / "job.yaml").read_text())["spec"]["template"]["spec"]["containers"]
     assert c["command"] == ["/usr/local/bin/restore.sh", legacy], c["command"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_default_image_is_the_one_the_cronjob_runs(stack: str, plan_of) -> None:
+    from helpers import inputs
+
+    from tools.offline import facts
+    cron = inputs(plan_of(stack).get("kubernetes:batch/v1:CronJob", "backup-cronjob"))
+    (c,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert restore.default_image(facts.settings(stack)) == c["image"], c["image"]

@@ -112,11 +112,10 @@ def test_in_cluster_image_pinned_through_the_ecr_cache_and_pod_labelled(plan: mo
     assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "postgres", sts.urn
 
 
-@managed
-def test_cache_prefix_is_the_pull_through_rule_prefix(plan: mockrun.Plan) -> None:
+def test_cache_prefix_is_a_pull_through_rule_bootstrap_owns() -> None:
+    from bootstrap.components.registry import PULL_THROUGH_CACHES
     from components import kubernetes
-    rule = plan.get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public-cache")
-    assert inputs(rule)["ecrRepositoryPrefix"] == kubernetes.ECR_PUBLIC_CACHE_PREFIX, rule.urn
+    assert kubernetes.ECR_PUBLIC_CACHE_PREFIX == PULL_THROUGH_CACHES["public.ecr.aws"]
 
 
 @in_cluster

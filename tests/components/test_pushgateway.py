@@ -37,9 +37,9 @@ def test_the_pushgateway_is_pinned_cached_and_restricted(plan_of) -> None:
     assert pod["automountServiceAccountToken"] is False and "--persistence.file=/data/metrics" in c["args"], gw.urn
 
 
-def test_the_quay_cache_rule_exists_where_the_platform_is_installed(plan_of) -> None:
-    rule = inputs(plan_of("staging").get("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-quay-cache"))
-    assert (rule["ecrRepositoryPrefix"], rule["upstreamRegistryUrl"]) == ("quay", "quay.io"), rule
+def test_the_quay_cache_rule_is_one_bootstrap_owns() -> None:
+    from bootstrap.components.registry import PULL_THROUGH_CACHES
+    assert PULL_THROUGH_CACHES["quay.io"] == "quay"
 
 
 def test_the_monitor_honours_pushed_labels_and_declares_the_pushed_jobs(plan_of) -> None:

@@ -7,7 +7,10 @@ import json
 import pytest
 from helpers import environment_of, inputs
 
+from components import registry
+from components.registry import context_digest
 from config import PROFILES
+from config import PROJECT_DIR as ROOT
 from tools import wire
 from tools.offline import mockrun
 
@@ -69,30 +72,61 @@ def test_pulls_only_by_node_and_backup_roles(plan: mockrun.Plan) -> None:
 
 def test_backup_image_build(plan: mockrun.Plan) -> None:
     image = inputs(plan.get(IMAGE, "registry-backup-image"))
+    digest = context_digest(ROOT / "images/backup")
     assert image["build"] == {"context": "images/backup", "dockerfile": "images/backup/Dockerfile",
-                              "platform": "linux/amd64"}, image
+                              "platform": "linux/amd64", "args": {"SOURCE_DIGEST": digest}}, image
     assert image["registry"]["password"] == wire.REDACTED, "ECR token must stay secret"
 
 
-def test_image_tag_comes_from_config_never_latest(plan: mockrun.Plan) -> None:
+def test_built_image_is_tagged_from_its_content_not_the_stack_file(plan: mockrun.Plan) -> None:
     name = inputs(plan.get(IMAGE, "registry-backup-image"))["imageName"]
-    expected = "pr-7" if plan.stack == "pr-7" else "0.1.0"
-    assert name.endswith(f"/platform-{plan.stack}/backup:{expected}") and not name.endswith(":latest"), name
+    tag = "src-" + context_digest(ROOT / "images/backup")[:20]
+    assert name.endswith(f"/platform-{plan.stack}/backup:{tag}"), name
 
 
 def test_images_output_pinned_by_an_immutable_tag(plan: mockrun.Plan) -> None:
     images = wire.plain(plan.stack_outputs)["images"]
-    tag = "pr-7" if plan.stack == "pr-7" else "0.1.0"
+    tags = {"app": "pr-7" if plan.stack == "pr-7" else "0.1.0",  # not built here: the app's CI pushes that tag
+            "backup": "src-" + context_digest(ROOT / "images/backup")[:20]}
     for service, repo in zip(SERVICES, _repos(plan), strict=True):
         assert inputs(repo)["imageTagMutability"] == "IMMUTABLE", repo.urn
-        assert images[service] == f"{repo.outputs['repositoryUrl']}:{tag}", images
+        assert images[service] == f"{repo.outputs['repositoryUrl']}:{tags[service]}", images
 
 
-def test_app_image_is_built_when_a_build_context_is_configured(plan_of) -> None:
+def test_app_image_is_built_when_a_build_context_is_configured(tmp_path) -> None:
     from helpers import run
-    built = run("staging", {"platform:app.buildContext": "../app"})
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    built = run("staging", {"platform:app.buildContext": str(tmp_path)})
     image = inputs(built.get(IMAGE, "registry-app-image"))
-    assert image["build"]["context"] == "../app" and image["build"]["platform"] == "linux/amd64", image
+    assert image["build"]["context"] == str(tmp_path) and image["build"]["platform"] == "linux/amd64", image
+    assert image["imageName"].endswith(":src-" + context_digest(tmp_path)[:20]), image["imageName"]
     assert wire.plain(built.stack_outputs)["images"]["app"] == image["imageName"]
     deployment = built.get("kubernetes:apps/v1:Deployment", "app-blue-deployment")
     assert built.get(IMAGE, "registry-app-image").urn in deployment.dependencies, "pods roll only after the push"
+
+
+def test_the_pack_reads_the_digest_under_the_name_the_program_writes() -> None:
+    from policies.rules import preflight
+    assert (preflight.SOURCE_DIGEST, preflight.SOURCE_TAG_HEX) == (registry.SOURCE_DIGEST, registry.SOURCE_TAG_HEX)
+
+
+ACCOUNT_SINGLETONS = ("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "aws:ecr/registryPolicy:RegistryPolicy",
+                      "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+                      "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+
+
+def test_no_platform_stack_owns_an_account_registry_singleton(plan: mockrun.Plan) -> None:
+    # Staging and production may share an account, and PR stacks always share staging's: two owners
+    # of one pull-through rule conflict at `pulumi up`. bootstrap/ owns them (tests/bootstrap).
+    owned = [r.urn for r in plan.resources if r.type in ACCOUNT_SINGLETONS]
+    assert owned == [], owned
+
+
+def test_the_cache_prefix_the_images_use_is_the_one_bootstrap_creates(plan: mockrun.Plan) -> None:
+    from bootstrap.components.registry import PULL_THROUGH_CACHES
+    registry = wire.plain(plan.stack_outputs)["images"]["backup"].split("/", 1)[0]
+    cached = [c["image"] for r in plan.resources if r.type in ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+              for c in inputs(r)["spec"]["template"]["spec"]["containers"] if c["image"].startswith(registry + "/")
+              and not c["image"].startswith(f"{registry}/platform-")]
+    prefixes = {i.split("/")[1] for i in cached}
+    assert cached and prefixes <= set(PULL_THROUGH_CACHES.values()), cached

@@ -28,6 +28,7 @@ BAD = {
     "empty string": ({"platform:domain": ""}, "platform:domain"),
     "bad pattern": ({"platform:vpcId": "my-vpc"}, "a VPC id"),
     "latest image tag": ({"platform:imageTag": "latest"}, "not 'latest'"),
+    "build context without a Dockerfile": ({"platform:app.buildContext": "docs"}, "a directory with a Dockerfile"),
     "hosted zone arn, not id": ({"platform:dns.hostedZoneId": "arn:aws:route53:::hostedzone/Z1"}, "a Route53 hosted zone id"),
 }
 

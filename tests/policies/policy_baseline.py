@@ -16,6 +16,8 @@ ECR = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"
 TAGS = {"environment": "production", "project": "platform", "stack": "production",
         "owner": "team-platform", "cost-center": "cc-1234", "managed-by": "pulumi"}
 SECRET = {SIG: SECRET_SIG, "ciphertext": "v1:AAAA"}
+SOURCE = "ba8a48abe8f4fa0a7c6b913f6c0683bcd2814f3ab0ad9597c5b29d68fcff7478"
+"""The SHA-256 of a build context (components/registry.py context_digest); the image's tag names it."""
 POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
                 "seccompProfile": {"type": "RuntimeDefault"}}
 HSTS = {"type": "ResponseHeaderModifier", "responseHeaderModifier": {
@@ -80,8 +82,9 @@ def resources() -> R:
         ("aws:ecr/repositoryPolicy:RepositoryPolicy", "repo-pull", {"repository": "platform-production/app", "policy": doc(
             {"Sid": "Pull", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/nodes"},
              "Action": ["ecr:BatchGetImage"]})}, {}),
-        ("docker:index/image:Image", "image", {"imageName": f"{ECR}/platform-production/app:0.1.0",
-                                               "build": {"context": "app"}, "registry": {"server": ECR, "password": SECRET}}, {}),
+        ("docker:index/image:Image", "image", {"imageName": f"{ECR}/platform-production/app:src-{SOURCE[:20]}",
+                                               "build": {"context": "app", "args": {"SOURCE_DIGEST": SOURCE}},
+                                               "registry": {"server": ECR, "password": SECRET}}, {}),
         ("aws:rds/parameterGroup:ParameterGroup", "pg-params", {"name": "platform-production-pg", "family": "postgres16", "tags": TAGS,
                                                                 "parameters": [{"name": "rds.force_ssl", "value": "1"},
                                                                                {"name": "log_min_duration_statement", "value": "500"}]}, {}),

@@ -198,6 +198,14 @@ CASES = [
     Case("aws-log-retention-allowed", "logs", "retentionInDays", 14, caught=False),
     Case("aws-log-retention-allowed", "logs", "retentionInDays", UNKNOWN),
     Case("aws-log-retention-allowed", "logs", "retentionInDays", DELETE, caught=False),
+    # The backup image as it was: the stack file's fixed tag on an immutable repository.
+    Case("aws-ecr-immutable-tag-per-build", "image", "imageName", f"{baseline.ECR}/platform-production/app:0.1.0"),
+    Case("aws-ecr-immutable-tag-per-build", "image", "build.args", DELETE),
+    Case("aws-ecr-immutable-tag-per-build", "image", "build.args.SOURCE_DIGEST", "0.1.0"),
+    Case("aws-ecr-immutable-tag-per-build", "image", "build.args.SOURCE_DIGEST", UNKNOWN),
+    Case("aws-ecr-immutable-tag-per-build", "image", "imageName", UNKNOWN),
+    Case("aws-ecr-immutable-tag-per-build", "image", "imageName", f"{baseline.ECR}/platform-production/app:0.1.0",
+         caught=False, prep=(("repo", "imageTagMutability", "MUTABLE"),)),
     Case("aws-final-snapshot-unique", "db-final-suffix", "", None),
     Case("aws-final-snapshot-unique", "redis-final-suffix", "", None),
     Case("aws-final-snapshot-unique", "db", "@propertyDependencies", {}),
@@ -471,3 +479,12 @@ def test_node_agents_is_the_only_privileged_namespace_in_every_environment(env):
     assert all(reason.strip() for reason in allowed["node-agents"].values()), f"{env}: every exception says why"
     level = json.loads((CONFIG_DIR / f"{env}.json").read_text())["k8s-namespace-pod-security"]["enforcementLevel"]
     assert level == "mandatory", f"{env}: a downgraded namespace must fail the preview"
+
+
+def test_one_tag_pushed_from_two_builds_is_caught() -> None:
+    name = f"{baseline.ECR}/platform-production/app:src-{baseline.SOURCE[:20]}"
+    other = {"imageName": name, "build": {"context": "app2", "args": {"SOURCE_DIGEST": baseline.SOURCE[:20] + "0" * 44}},
+             "registry": {"server": baseline.ECR}}
+    found = run_rule("aws-ecr-immutable-tag-per-build", baseline.deployment([("docker:index/image:Image", "image2", other, {})]))
+    assert [where for where, _ in found] == ["image2"], found
+    assert "from a different build" in found[0][1], found

@@ -22,10 +22,8 @@ def test_main_is_short_with_small_calls_and_no_decisions() -> None:
     assert decisions == [], f"__main__.py: conditional expressions on lines {decisions} belong in config.py"
 
 
-MOVED = {("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "registry-ecr-public-cache"):
-         "platform:kubernetes:Ingress$aws:ecr/pullThroughCacheRule:PullThroughCacheRule::ingress-ecr-public-cache",
-         # The app's one Deployment/Service/PDB became the blue release track's (components/app.py).
-         **{(f"kubernetes:{t}", f"app-blue-{kind}"): f"platform:kubernetes:App$kubernetes:{t}::app-{kind}"
+# The app's one Deployment/Service/PDB became the blue release track's (components/app.py).
+MOVED = {**{(f"kubernetes:{t}", f"app-blue-{kind}"): f"platform:kubernetes:App$kubernetes:{t}::app-{kind}"
             for t, kind in (("apps/v1:Deployment", "deployment"), ("core/v1:Service", "service"),
                             ("policy/v1:PodDisruptionBudget", "pdb"))}}
 

@@ -39,9 +39,11 @@ KEY = re.compile(r"postgres/(?P<stamp>\d{8}T\d{6}Z)\.(?:dump|sql\.gz)")
 
 
 def default_image(settings: Any) -> str:
-    """The backup image the CronJob runs: the stack's configured tag (tags are immutable in every repository)."""
+    """The backup image the CronJob runs when this checkout is the one deployed: tagged from the
+    content of ``images/backup`` (components/registry.py; tags are immutable in every repository)."""
+    from components.registry import BACKUP_BUILD_CONTEXT, ImageBuild  # deferred: provider SDK imports are slow
     return (f"{settings.account_id_hint}.dkr.ecr.{settings.region}.amazonaws.com/"
-            f"{settings.name}/backup:{settings.image_tag}")
+            f"{settings.name}/backup:{ImageBuild.of(BACKUP_BUILD_CONTEXT).tag}")
 
 
 def restore_job(settings: Any, key: str, image: str) -> dict[str, Any]:
@@ -111,8 +113,8 @@ def _parser() -> cli.ArgumentParser:
                       help="a restore drill of the newest verified backup (the weekly CronJob's Job, now)")
     p.add_argument("--out", type=Path, help="write the Job here instead of stdout")
     p.add_argument("--image", help="backup image (default: <account>.dkr.ecr.<region>.amazonaws.com/"
-                                   "platform-<stack>/backup:<imageTag>, the image the CronJob runs; "
-                                   "see `pulumi stack output images`)")
+                                   "platform-<stack>/backup:src-<digest of images/backup>, the image the "
+                                   "CronJob of this checkout runs; see `pulumi stack output images`)")
     return p
 
 
@@ -127,7 +129,7 @@ def main(argv: list[str]) -> int:
     if "@sha256:" not in image and ":" not in image.rsplit("/", 1)[-1]:
         # No tag means 'latest' to every container runtime: the same moving target, unnamed.
         raise UsageError(f"--image {image}: no tag (that means 'latest'); give the deployed tag or the digest, "
-                         f"e.g. {image}:<imageTag> or {image}@sha256:<digest>")
+                         f"e.g. {image}:<deployed tag> or {image}@sha256:<digest>")
     if args.drill:
         job = drill_job(settings, image, datetime.datetime.now(datetime.UTC))
     else:

@@ -123,7 +123,9 @@ TABLE: dict[str, Rules] = {
     "aws:ecr/repositoryPolicy:RepositoryPolicy": _aws(("repository",), "internal/service/ecr/repository_policy.go @004b82ba (v6)",
         checked=True),
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": _aws(
-        ("ecrRepositoryPrefix", "upstreamRegistryUrl"), "internal/service/ecr/pull_through_cache_rule.go"),
+        ("ecrRepositoryPrefix", "upstreamRegistryUrl"), "internal/service/ecr/pull_through_cache_rule.go",
+        stateful="the account's pull-through cache: every pull through its prefix fails until it is re-created "
+                 "(move it with `pulumi state delete`, docs/first-deployment.md)"),
     "aws:iam/role:Role": _aws(("name", "namePrefix", "path"), "internal/service/iam/role.go @0040ea69 (pre-v6)",
                               regional=False, checked=True),
     "aws:iam/rolePolicy:RolePolicy": _aws(("role", "name", "namePrefix"),
