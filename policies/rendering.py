@@ -26,7 +26,10 @@ How a Release is rendered, as ``helm template`` would for ``pulumi up``:
 * objects without a namespace get the Release's (as the API server would, for namespaced kinds).
 
 Results are cached by (archive sha256, hash of values and options) under ``PLATFORM_RENDER_CACHE``
-(default ``~/.cache/platform/render``) when the caller passes a cache folder.
+(default ``~/.cache/platform/render``) when the caller passes a cache folder. Only values without
+plaintext secrets are written there: the offline plan's (secrets are placeholders) and the pack's
+when the one driving it says so (:data:`CACHE_WRITES_ENV`, set by ``tools check``, which sends the
+pack mock or redacted secrets only); under a real ``pulumi preview`` the pack reads the cache only.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ CACHE_ENV, DEFAULT_CACHE = "PLATFORM_RENDER_CACHE", "~/.cache/platform/render"
 SECRET_PLACEHOLDER = "REDACTED"
 UNKNOWN_PLACEHOLDER = "unknown-at-preview"
 CACHE_FORMAT = 1
+CACHE_WRITES_ENV = "PLATFORM_RENDER_CACHE_WRITES"
+"""``1``: the values this process renders hold no plaintext secret, so rendered output may be cached."""
 
 CLUSTER_SCOPED = frozenset({
     "Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "StorageClass",
@@ -127,7 +132,23 @@ class Output:
 
 
 def charts_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    return Path(environ.get(CHARTS_ENV) or DEFAULT_CHARTS).expanduser()
+    """The chart folder (the first, when ``PLATFORM_CHARTS`` lists several)."""
+    return charts_dirs(environ)[0]
+
+
+def charts_dirs(environ: Mapping[str, str] = os.environ) -> list[Path]:
+    """Every folder ``PLATFORM_CHARTS`` lists (``os.pathsep``-separated, searched in order)."""
+    value = environ.get(CHARTS_ENV) or DEFAULT_CHARTS
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p] or [Path(DEFAULT_CHARTS).expanduser()]
+
+
+def folder_of(spec: ReleaseSpec, folders: Sequence[Path]) -> Path:
+    """The first folder holding the Release's archive (ChartMissingError names the first folder)."""
+    for folder in folders:
+        if (folder / spec.archive_name).is_file():
+            return folder
+    archive(spec, folders[0])
+    return folders[0]
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -148,8 +169,9 @@ def archive(spec: ReleaseSpec, charts: Path) -> Path:
 
 
 def render(spec: ReleaseSpec, charts: Path, *, api_versions: Sequence[str] = (),
-           cache: Path | None = None) -> Output:
+           cache: Path | None = None, write: bool = True) -> Output:
     """Renders one Release (from the cache when the same chart and inputs were rendered before).
+    ``write=False`` reads the cache but never adds to it (values that may hold plaintext secrets).
     Raises ChartMissingError when the archive is not in ``charts``."""
     path = archive(spec, charts)
     options = {"name": spec.name, "namespace": spec.namespace, "kube_version": KUBE_VERSION,
@@ -161,7 +183,7 @@ def render(spec: ReleaseSpec, charts: Path, *, api_versions: Sequence[str] = (),
     if entry is not None and entry.is_file():
         return _from_stored(spec, json.loads(entry.read_text()), cached=True)
     stored = _render_native(path, spec, options)
-    if entry is not None:
+    if entry is not None and write:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_suffix(f".{os.getpid()}.{id(stored)}.tmp")
         tmp.write_text(json.dumps(stored))

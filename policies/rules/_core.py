@@ -290,12 +290,13 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
     """Register a rule on single resources. The validator yields what is wrong, nothing if fine."""
-    if any(t.startswith("kubernetes:") for t in types):  # it judges chart-created objects too
+    judges_charts = any(t.startswith("kubernetes:") for t in types)
+    if judges_charts:  # it judges chart-created objects too (rules/_rendered.py)
         config = {**(config or {}), RENDERED_SUPPRESSIONS: _RENDERED_SUPPRESSIONS_SCHEMA}
 
     def wrap(fn: Callable[[dict[str, Any], Context], Iterable[str]]):
         meta = _meta(id, description, severity, category, rows, anchors, fix, types, "resource")
-        wanted = frozenset(types)
+        wanted = frozenset(types) | (HELM_RELEASES if judges_charts else frozenset())
 
         def validate(args, report_violation):
             if args.resource_type not in wanted:
@@ -305,6 +306,9 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           config=dict(args.get_config() or {}),
                           provider=plain(args.provider.props) if args.provider else {})
             props = plain(args.props)
+            if args.resource_type in HELM_RELEASES and args.resource_type not in types:
+                _judge_release(meta, fn, args, props, ctx.config, report_violation)
+                return
             found = [message(what, fix) for what in fn(props, ctx)]
             declared = suppressions(args.resource_type, props)
             if id in declared:
@@ -319,6 +323,24 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
 
         return _register(ResourceValidationPolicy, meta, fn, validate, config)
     return wrap
+
+
+HELM_RELEASES = frozenset({"kubernetes:helm.sh/v3:Release"})
+"""policies/rendering.py RELEASE_TYPES: what a Kubernetes rule renders to judge the objects inside."""
+
+
+def _judge_release(meta: Meta, fn: Callable[..., Iterable[str]], args: Any, props: Any,
+                   config: Mapping[str, Any], report_violation: Callable[..., None]) -> None:
+    """A Kubernetes rule on a Release: judge what its chart creates (rules/_rendered.py). A chart
+    that cannot be rendered is reported once, by helm-chart-renders."""
+    from . import _rendered
+
+    rendered = _rendered.release(args.urn, args.name, props)
+    judged = _rendered.judge_objects(meta, fn, rendered.objects, config)
+    for subject, what in judged.violations:
+        report_violation(message(f"{subject}: {what}", meta.fix), None)
+    if judged.suppressed:  # listed on the Release, naming the rendered object they waive
+        args.not_applicable(_suppressed_reason((args.urn, f"{subject}: {reason}") for subject, reason in judged.suppressed))
 
 
 def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,
