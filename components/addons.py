@@ -42,6 +42,7 @@ from components.kubernetes import (
     ENCRYPTED_STORAGE_CLASS,
     EXTERNAL_DNS,
     METRICS_SERVER,
+    cached_image,
     container_security_context,
     helm_release,
     metadata,
@@ -187,6 +188,7 @@ class ClusterAddons(pulumi.ComponentResource):
     def _metrics_server_values(self) -> dict[str, Any]:
         ha = self._args.highly_available
         return {
+            "image": {"repository": cached_image("registry.k8s.io/metrics-server/metrics-server", parent=self)},
             "replicas": 2 if ha else 1,
             "podDisruptionBudget": {"enabled": ha, "minAvailable": 1} if ha else {"enabled": False},
             "podSecurityContext": pod_security_context(),
@@ -197,6 +199,7 @@ class ClusterAddons(pulumi.ComponentResource):
     def _external_dns_values(self) -> dict[str, Any]:
         args = self._args
         return {
+            "image": {"repository": cached_image("registry.k8s.io/external-dns/external-dns", parent=self)},
             "provider": {"name": "aws"},
             "sources": list(EXTERNAL_DNS_SOURCES),
             "policy": "sync",

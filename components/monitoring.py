@@ -74,6 +74,7 @@ RELEASE = "kube-prometheus-stack"
 """Release name; the chart's rule/ServiceMonitor selectors match ``release: <this>``."""
 SELECTED = {"release": RELEASE}
 EXPORTER_SA = "postgres-exporter"
+REDIS_EXPORTER_SA = "redis-exporter"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -542,6 +543,12 @@ class Monitoring(pulumi.ComponentResource):
         values: dict[str, Any] = {
             **self._exporter_common(),
             "image": {"repository": cached_image(REDIS_EXPORTER_REPOSITORY, parent=self)},
+            # The exporter never calls the API server, and the chart's pod template has no token
+            # switch: its ServiceAccount opts out instead (the pod inherits it), rendered by the
+            # chart's own extraManifests so the Release stays one unit.
+            "serviceAccount": {"create": False, "name": REDIS_EXPORTER_SA},
+            "extraManifests": [{"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+                                "metadata": {"name": REDIS_EXPORTER_SA, "labels": dict(args.labels)}}],
             "redisAddress": pulumi.Output.format("{0}://{1}:{2}", scheme, r.host, r.port),
             "auth": {"enabled": True, "secret": {"name": r.auth.name, "key": r.auth.key}},
         }

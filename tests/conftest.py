@@ -20,6 +20,36 @@ from helpers import STACKS, analyzer_processes, cached_plan  # noqa: E402
 
 from tools.offline import mockrun  # noqa: E402
 
+_TEST_CHARTS = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The policy baseline's Releases (tests/policies/policy_baseline.py) name small stand-in charts
+    (tests/policies/charts): packaged once and listed after the pinned charts in PLATFORM_CHARTS,
+    so the pack renders them as it renders every Release (xdist workers inherit the variable)."""
+    if os.environ.get("PLATFORM_TEST_CHARTS"):
+        return
+    import tempfile
+
+    import helm_python
+
+    folder = tempfile.mkdtemp(prefix="platform-test-charts-")
+    for chart in sorted((ROOT / "tests" / "policies" / "charts").iterdir()):
+        helm_python.package(chart, destination=folder)
+    charts = os.environ.get("PLATFORM_CHARTS") or "~/.cache/platform/charts"
+    os.environ["PLATFORM_CHARTS"] = os.pathsep.join([charts, folder])
+    os.environ["PLATFORM_TEST_CHARTS"] = folder
+    config.stash[_TEST_CHARTS] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_TEST_CHARTS, None)
+    if folder is not None:  # only the process that packaged them
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 ORDER = (
     "config/",                          # pure: profiles and validation
     "tools/",                           # the tools' kernel, facts, repository-wide greps

@@ -375,12 +375,13 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                   rows: Sequence[str] = (), anchors: Sequence[str] = (), category: str = "security",
                   config: Mapping[str, Mapping[str, Any]] | None = None):
     """Register a rule on single resources. The validator yields what is wrong, nothing if fine."""
-    if any(t.startswith("kubernetes:") for t in types):  # it judges chart-created objects too
+    judges_charts = any(t.startswith("kubernetes:") for t in types)
+    if judges_charts:  # it judges chart-created objects too (rules/_rendered.py)
         config = {**(config or {}), RENDERED_SUPPRESSIONS: _RENDERED_SUPPRESSIONS_SCHEMA}
 
     def wrap(fn: Callable[[dict[str, Any], Context], Iterable[str]]):
         meta = _meta(id, description, severity, category, rows, anchors, fix, types, "resource")
-        wanted = frozenset(types)
+        wanted = frozenset(types) | (HELM_RELEASES if judges_charts else frozenset())
 
         def validate(args, report_violation):
             if args.resource_type not in wanted and EVERY_TYPE not in wanted:
@@ -391,6 +392,10 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           provider=plain(args.provider.props) if args.provider else {},
                           secrets=secret_paths(args.props))
             props = plain(args.props)
+            RULE_CONFIGS[id] = ctx.config
+            if args.resource_type in HELM_RELEASES and args.resource_type not in types:
+                _judge_release(meta, fn, args, props, ctx.config, report_violation)
+                return
             results = list(fn(props, ctx))
             accepted = [(args.urn, str(r)) for r in results if isinstance(r, Accepted)]
             found = [message(what, fix) for what in results if not isinstance(what, Accepted)]
@@ -410,6 +415,34 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
 
         return _register(ResourceValidationPolicy, meta, fn, validate, config)
     return wrap
+
+
+HELM_RELEASES = frozenset({"kubernetes:helm.sh/v3:Release"})
+"""policies/rendering.py RELEASE_TYPES: what a Kubernetes rule renders to judge the objects inside."""
+
+
+RULE_CONFIGS: dict[str, Mapping[str, Any]] = {}
+"""Each resource rule's options as the engine last passed them (a policy sees only its own config).
+The host-access rules read k8s-namespace-pod-security's allow-list of node agents from here when
+they judge a Release's DaemonSets: the namespaces (which that rule judges) precede the Releases in
+them, so it is set by then; before it is, nothing is exempt (the safe side)."""
+
+
+def _judge_release(meta: Meta, fn: Callable[..., Iterable[str]], args: Any, props: Any,
+                   config: Mapping[str, Any], report_violation: Callable[..., None]) -> None:
+    """A Kubernetes rule on a Release: judge what its chart creates (rules/_rendered.py). A chart
+    that cannot be rendered is reported once, by helm-chart-renders."""
+    from . import _rendered
+
+    rendered = _rendered.release(args.urn, args.name, props)
+    judged = _rendered.judge_objects(meta, fn, rendered.objects, config,
+                                     node_agents=RULE_CONFIGS.get("k8s-namespace-pod-security"))
+    for subject, what in judged.violations:
+        report_violation(message(f"{subject}: {what}", meta.fix), None)
+    if judged.suppressed:  # listed on the Release, naming the rendered object they waive
+        args.not_applicable(_suppressed_reason((args.urn, f"{subject}: {reason}") for subject, reason in judged.suppressed))
+    if judged.not_applicable:
+        args.not_applicable("; ".join(f"{subject}: {reason}" for subject, reason in judged.not_applicable))
 
 
 def stack_rule(id: str, *, types: Sequence[str], description: str, severity: str, fix: str,

@@ -53,3 +53,20 @@ def no_retired(props, ctx):
     name = chart_name(props)
     if name in retired:
         yield f"chart '{name}' is retired and no longer receives security fixes"
+
+
+@resource_rule(
+    "helm-chart-renders", types=(RELEASE,), severity="high", category="preflight",
+    description="Every Helm Release renders with Helm's own engine from the pinned chart, so the "
+                "Kubernetes rules judge what it creates.",
+    fix="correct the Release's values (Helm's message says which), or fill the chart folder: "
+        "`make charts` (or point PLATFORM_CHARTS at a folder with the pinned <chart>-<version>.tgz)")
+def chart_renders(props, ctx):
+    """A render failure would fail ``pulumi up`` (the atomic install rolls back); a chart the pack
+    cannot read would let every Kubernetes rule pass over the Release unseen. Both are reported
+    here, once per Release, never as a silent pass."""
+    from . import _rendered
+
+    problem = _rendered.release(ctx.urn, ctx.name, props).problem
+    if problem is not None:
+        yield problem

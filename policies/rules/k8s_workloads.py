@@ -370,23 +370,45 @@ def registry_allowed(props, ctx):
     "k8s-no-sa-token-automount", severity="medium",
     description="Pods do not mount a Kubernetes API token unless they call the API server.",
     rows=("K-24",), anchors=("checkov:CKV_K8S_38", "trivy:KSV-0036", "cis-k8s:5.1.6"),
+    config={"apiClients": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}}},
     fix="set spec.automountServiceAccountToken false on the pod template (IRSA mounts its own "
-        "AWS token regardless)")
-@on_known_spec
-def no_token(spec):
-    if spec.get("automountServiceAccountToken") is not False:
-        yield "the pod template does not set automountServiceAccountToken false"
+        "AWS token regardless); a controller that calls the API server goes into apiClients "
+        "(`<namespace>/<ServiceAccount>`: reason) in policies/config/<environment>.json")
+def no_token(props, ctx):
+    """``apiClients`` is an allow-list, not a suppression: it names the ServiceAccounts that must
+    talk to the API server (an operator, a controller, a hook that creates Secrets), each with the
+    reason, so the exception is per identity and reviewed, never a blanket flag."""
+    spec = pod_spec(ctx.type, props)
+    if is_unknown(spec) or spec.get("automountServiceAccountToken") is False:
+        return
+    clients = ctx.config.get("apiClients") or {}
+    client = f"{get(props, 'metadata.namespace', 'default')}/{spec.get('serviceAccountName') or 'default'}"
+    if client not in clients:
+        yield (f"the pod template does not set automountServiceAccountToken false (ServiceAccount {client} "
+               "is not in apiClients)")
+    elif not isinstance(clients[client], str) or not clients[client].strip():
+        yield f"apiClients entry '{client}' has no reason; say why it must call the API server"
 
 
 @workload_rule(
     "k8s-no-default-namespace", severity="low",
     description="Workloads are not deployed to the default or kube-system namespace.",
     rows=("K-27",), anchors=("checkov:CKV_K8S_21", "trivy:KSV-0110", "cis-k8s:5.7.1"),
-    fix="set metadata.namespace to the stack's application namespace")
+    config={"systemAddons": {"type": "object", "additionalProperties": {"type": "string"}, "default": {}}},
+    fix="set metadata.namespace to the stack's application namespace (a cluster add-on that belongs in "
+        "kube-system goes into systemAddons, `kube-system/<name>`: reason)")
 def not_default_namespace(props, ctx):
+    """``systemAddons`` allow-lists, each with its reason, the cluster add-ons that belong in
+    kube-system (``kube-system/<workload name>``); ``default`` never takes one."""
     namespace = get(props, "metadata.namespace", "default")
-    if not is_unknown(namespace) and namespace in ("default", "kube-system", ""):
+    if is_unknown(namespace) or namespace not in ("default", "kube-system", ""):
+        return
+    addon = f"{namespace}/{get(props, 'metadata.name', '')}"
+    reason = (ctx.config.get("systemAddons") or {}).get(addon) if namespace == "kube-system" else None
+    if reason is None:
         yield f"it is deployed to the '{namespace}' namespace"
+    elif not isinstance(reason, str) or not reason.strip():
+        yield f"systemAddons entry '{addon}' has no reason; say why it belongs in kube-system"
 
 
 @resource_rule(

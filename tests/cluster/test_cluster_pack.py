@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cluster.export_objects import messages, namespace, release
+from tools.offline import cluster
 from tools.offline.checks import pack
+from tools.offline.checks.base import Obj
 
 SUBJECT = "Release demo → Deployment team/demo"
 
@@ -39,3 +43,61 @@ def test_a_chart_deployment_in_the_privileged_namespace_is_found(judge):
     config = {"k8s-namespace-pod-security": {"privilegedNamespaces": {"node-agents": {"fluent-bit": "ships logs"}}}}
     found = [f.what for f in pack.check(objects, config) if f.subject == "Release demo → Deployment node-agents/demo"]
     assert any(w.startswith("k8s-namespace-pod-security: Deployment 'demo' runs in 'node-agents'") for w in found), found
+
+
+TOKEN = "k8s-no-sa-token-automount"
+
+
+def rendered(*bodies: dict) -> list[Obj]:
+    return [Obj(body=b, origin="Release demo") for b in bodies]
+
+
+def deployment(account: str = "demo", **pod: object) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo", "namespace": "team"},
+            "spec": {"replicas": 2, "template": {"spec": {"serviceAccountName": account, **pod}}}}
+
+
+def token_findings(objects: list[Obj], clients: dict | None = None) -> list[str]:
+    config = {TOKEN: {"apiClients": clients}} if clients is not None else {}
+    return [f.what for f in pack.check(objects, config) if f.what.startswith(TOKEN)]
+
+
+def test_a_chart_pod_that_mounts_its_token_is_found_naming_its_service_account():
+    [what] = token_findings(rendered(deployment()))
+    assert "ServiceAccount team/demo is not in apiClients" in what, what
+
+
+def test_an_api_client_listed_with_a_reason_may_mount_its_token_and_one_without_may_not():
+    assert token_findings(rendered(deployment()), {"team/demo": "a controller: watches Widgets"}) == []
+    assert token_findings(rendered(deployment("other")), {"team/demo": "a controller"}), "only the listed account"
+    [what] = token_findings(rendered(deployment()), {"team/demo": " "})
+    assert "apiClients entry 'team/demo' has no reason" in what, what
+
+
+def test_a_service_account_of_the_same_release_that_opts_out_covers_its_pods():
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+               "metadata": {"name": "demo", "namespace": "team"}}
+    assert token_findings(rendered(deployment(), account)) == []
+    assert token_findings(rendered(deployment(automountServiceAccountToken=True), account)), "the pod's own value wins"
+
+
+def test_the_token_rule_takes_no_rendered_suppression():
+    config = {TOKEN: {pack.SUPPRESSIONS_KEY: {SUBJECT: "the operator needs it"}}}
+    found = [f.what for f in pack.check(rendered(deployment()), config) if f.what.startswith(TOKEN)]
+    assert any("suppressions are not allowed for security rules" in w for w in found), found
+
+
+def test_a_system_addon_in_kube_system_needs_its_entry_with_a_reason():
+    body = {**deployment(automountServiceAccountToken=False), "metadata": {"name": "demo", "namespace": "kube-system"}}
+    rule = "k8s-no-default-namespace"
+    listed = {rule: {"systemAddons": {"kube-system/demo": "serves an aggregated API"}}}
+    assert [f for f in pack.check(rendered(body), {}) if f.what.startswith(rule)]
+    assert not [f for f in pack.check(rendered(body), listed) if f.what.startswith(rule)]
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_a_mandatory_rules_finding_on_a_rendered_object_fails_the_plan(small_charts, tmp_path, environment):
+    document = {"deployment": {"resources": [namespace("team"), release("privileged", {})]}}
+    report = cluster.judge(document, environment=environment, charts=small_charts, cache=tmp_path)
+    assert any(f.check == "pack-rules" and "k8s-image-registry-allowed" in f.what and f.subject == SUBJECT
+               for f in report.errors), report.text()

@@ -157,6 +157,7 @@ CASES = [
     Case("helm-chart-pinned-https", "cert-manager", "version", "^1.17"),
     Case("helm-chart-pinned-https", "cert-manager", "repositoryOpts.repo", "http://charts.jetstack.io"),
     Case("helm-no-retired-charts", "cert-manager", "chart", "ingress-nginx"),
+    Case("helm-chart-renders", "cert-manager", "version", "v1.99.0"),  # no such archive in PLATFORM_CHARTS
     Case("production-data-protected", "db", "@protect", False),
     Case("production-data-protected", "db", "skipFinalSnapshot", True),
     Case("production-data-protected", "db", "finalSnapshotIdentifier", DELETE),

@@ -206,7 +206,9 @@ class Analyzer:
         import grpc
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The pack renders the Releases it receives (policies/rules/_rendered.py); what this checker
+        # sends holds mock or redacted secrets only, so the pack may cache rendered output on disk.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PLATFORM_RENDER_CACHE_WRITES": "1"}
         # Its own session: a Ctrl-C reaches only us, and we stop it (close). Its stdin is a pipe only
         # we hold: when this process ends in any way (even SIGKILL), the pipe closes and the
         # watchdog ends the plugin, so it can never outlive the command or the test session.

@@ -14,21 +14,11 @@ the platform stack's own objects too (``platform_objects=``), the network check 
 the PR joins (staging's Gateway, Envoy proxy, namespaces and policies) and judges every flow with
 one end in the PR stack (the shared proxy → the PR's app); the other checks judge only the stack's own.
 
-Design for ``pulumi preview --policy-pack policies`` (the second path; not built yet).
-The pack receives each Release with its inputs and no rendered objects, and the Kubernetes rules
-must judge what the chart creates there too. Chosen: **the pack renders**, with the same renderer.
-The renderer and the object adapters (this module's ``releases``/``render_all`` and the checks)
-move under ``policies/`` as a kernel both paths import: the offline plan through
-``tools.offline`` (as today), the pack from a ``stack``-level validation that renders every
-Release it sees and runs the resource rules of ``policies/rules/k8s_*.py`` plus these checks over
-the rendered objects. Violations then name ``Release <name> → <Kind> <ns>/<name>``. Why not let
-the offline plan feed rendered objects to the pack: under a real ``pulumi preview`` nobody feeds
-anything, so the two paths would judge different things. What it needs: helm-python-sdk,
-jsonschema and cel-python in ``policies/requirements.txt`` (the pack's own virtualenv), the
-charts in ``PLATFORM_CHARTS`` on the machine running the preview (``make charts``), and values
-with unknowns — the renderer already renders those with placeholders. Until it lands, the
-offline plan is the path that judges chart contents; a preview without it judges Releases as
-opaque boxes, as before.
+Under ``pulumi preview --policy-pack policies`` the pack renders the Releases it receives with
+the same kernel (policies/rendering.py) and every Kubernetes resource rule judges the rendered
+objects with the same function this plan's ``pack-rules`` check calls
+(policies/rules/_rendered.py), so both paths report the same rule findings for a Release. The
+other whole-cluster checks (CRD schemas, admission, quota, reachability, alerts) run offline only.
 """
 
 from __future__ import annotations
@@ -71,13 +61,6 @@ CHECKS: list[tuple[str, Check]] = [
 ]
 
 
-ADVISORY = frozenset({pack.CHECK})
-"""Checks reported, not failing the plan. pack-rules stays here while chart operators that call
-the API server mount their token: k8s-no-sa-token-automount is a security rule, which the pack
-never lets a suppression waive (see issue 15). Otherwise a pack rule's finding follows the rule's
-enforcement level in the environment (``pack.is_advisory``), as under the real pack."""
-
-
 def register(check_id: str, function: Check) -> None:
     """Adds a whole-cluster check (replacing one of the same id)."""
     CHECKS[:] = [(i, f) for i, f in CHECKS if i != check_id] + [(check_id, function)]
@@ -97,12 +80,13 @@ class ClusterReport:
 
     @property
     def errors(self) -> list[Finding]:
-        """Findings that fail the plan (every check but the advisory ones)."""
-        return [f for c, fs in self.findings.items() if c not in ADVISORY for f in fs if not pack.is_advisory(f)]
+        """Findings that fail the plan: every check's, but a pack rule's where the rule is advisory
+        in the environment (``pack.is_advisory``), as under the real pack."""
+        return [f for fs in self.findings.values() for f in fs if not pack.is_advisory(f)]
 
     @property
     def advisories(self) -> list[Finding]:
-        return [f for c, fs in self.findings.items() for f in fs if c in ADVISORY or pack.is_advisory(f)]
+        return [f for fs in self.findings.values() for f in fs if pack.is_advisory(f)]
 
     def per_release(self) -> list[str]:
         """``Release ingress-cert-manager (cert-manager v1.21.1): 52 objects (4 hooks, 6 CRDs); 1 finding``."""

@@ -1,21 +1,18 @@
 """The policy pack's Kubernetes resource rules, applied to what the charts create.
 
-The pack judges the program's own objects already (as Pulumi resources); a Release reaches it as
-an opaque box of values. This check runs the same validators (``policies.rules.VALIDATORS``),
-with the environment's pack config, over every rendered object, keyed by the Pulumi type the
-object would have (``apps/v1`` Deployment → ``kubernetes:apps/v1:Deployment``), so a chart's
-Deployment meets the rules a program Deployment meets. The pack's own suppression annotation
-(``policy.platform.example.com/suppress.<rule>: <reason>``) works on a rendered object too, and
-the pack config can carry one for objects whose chart offers no annotation, in the rule's own
-config (validated by its schema, like any rule option):
-``"<rule id>": {"renderedSuppressions": {"<Release> → <Kind ns/name>": "<reason>"}}``.
-A suppression without a reason is itself a finding. Node agents: a DaemonSet on the allow-list of
-a privileged namespace (``k8s-namespace-pod-security``'s ``privilegedNamespaces``, with a reason per
-DaemonSet) is not judged by the host-access rules its namespace's level admits
-(``k8s_namespaces.HOST_ACCESS_RULES``); the skip is listed with that reason. Every other rule
-judges it as usual. A finding carries its rule's enforcement
-level in the environment (``details["enforcement"]``): an advisory rule's finding is advice here
-as it is in the pack, a mandatory rule's fails the plan.
+The pack judges the program's own objects already (as Pulumi resources). For a Release, the pack
+itself renders the chart under a real ``pulumi preview`` and judges what it creates
+(``policies/rules/_rendered.py``); this check applies that same function, ``judge_objects``, to
+the objects the offline plan rendered with the same kernel, per Release and rule, with the
+environment's pack config: the same findings on both paths, named ``Release <name> → <Kind>
+<ns>/<name>``. Written exceptions (the pack's suppression annotation on the rendered object, or
+``renderedSuppressions`` in the rule's config, suppressible categories only, a reason each) and
+allow-lists (``apiClients``, ``systemAddons``) are the pack's own; see that module. Node agents:
+a DaemonSet on the allow-list of a privileged namespace (``k8s-namespace-pod-security``'s
+``privilegedNamespaces``, with a reason per DaemonSet) is not judged by the host-access rules its
+namespace's level admits (``k8s_namespaces.HOST_ACCESS_RULES``); the skip is listed with that reason.
+A finding carries its rule's enforcement level in the environment (``details["enforcement"]``):
+an advisory rule's finding is advice here as it is in the pack, a mandatory rule's fails the plan.
 """
 
 from __future__ import annotations
@@ -28,49 +25,33 @@ from tools.offline.checks.skip import Skip
 
 CHECK = "pack-rules"
 SUPPRESSIONS_KEY = "renderedSuppressions"
-"""policies.rules._core.RENDERED_SUPPRESSIONS (not imported here: the pack loads lazily)."""
-
-
-def pulumi_type(obj: Obj) -> str:
-    group, _, version = str(obj.body.get("apiVersion", "")).rpartition("/")
-    return f"kubernetes:{group or 'core'}/{version}:{obj.kind}"
+"""policies.rules._rendered.RENDERED_SUPPRESSIONS (not imported here: the pack loads lazily)."""
 
 
 def check(objects: Sequence[Obj], config: Mapping[str, Any], skipped: MutableSequence[Skip] | None = None) -> list[Finding]:
     """``config``: the environment's pack config (``policies/config/<environment>.json``)."""
-    from policies.rules import REGISTRY, VALIDATORS, Context
-    from policies.rules._core import suppression_problem, suppressions
-    from policies.rules.k8s_namespaces import HOST_ACCESS_RULES, node_agent_reason
+    from policies.rules import REGISTRY, VALIDATORS
+    from policies.rules._rendered import judge_objects
 
-    rules = [m for m in REGISTRY if m.kind == "resource" and any(t.startswith("kubernetes:") for t in m.types)]
-    extra: dict[str, Mapping[str, str]] = {m.id: _rule_config(config, m.id).get(SUPPRESSIONS_KEY) or {} for m in rules}
-    findings: list[Finding] = []
+    releases: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for obj in objects:
-        if obj.origin == PROGRAM:
-            continue  # the pack judges these as Pulumi resources
-        type_ = pulumi_type(obj)
-        subject = obj.describe()
-        declared = {**suppressions(type_, obj.body), **{r: s[subject] for r, s in extra.items() if subject in s}}
-        agent = node_agent_reason(type_, obj.body, _rule_config(config, "k8s-namespace-pod-security"))
+        if obj.origin != PROGRAM:  # the pack judges program objects as Pulumi resources
+            releases.setdefault(obj.origin, []).append((obj.describe(), obj.body))
+    rules = [m for m in REGISTRY if m.kind == "resource" and any(t.startswith("kubernetes:") for t in m.types)]
+    findings: list[Finding] = []
+    for rendered in releases.values():
         for meta in rules:
-            if type_ not in meta.types or _level(config, meta.id) == "disabled":
-                continue
-            if agent is not None and meta.id in HOST_ACCESS_RULES:
-                if skipped is not None and list(VALIDATORS[meta.id](obj.body, Context(type=type_, name=obj.name))):
-                    skipped.append(Skip(CHECK, subject, f"{meta.id} not applicable: allow-listed node agent: {agent}"))
-                continue
-            ctx = Context(type=type_, name=obj.name, urn=subject, config=_rule_config(config, meta.id))
-            found = list(VALIDATORS[meta.id](obj.body, ctx))
-            if meta.id in declared:
-                problem = suppression_problem(meta, declared[meta.id])
-                if problem is None:
-                    if found and skipped is not None:
-                        skipped.append(Skip(CHECK, subject, f"{meta.id} suppressed: {str(declared[meta.id]).strip()}"))
-                    continue
-                found.append(problem)
             level = _level(config, meta.id)
+            if level == "disabled":
+                continue
+            judged = judge_objects(meta, VALIDATORS[meta.id], rendered, _rule_config(config, meta.id),
+                                   node_agents=_rule_config(config, "k8s-namespace-pod-security"))
             findings += [Finding(CHECK, subject, f"{meta.id}: {what}", fix=meta.fix, details={"enforcement": level})
-                         for what in found]
+                         for subject, what in judged.violations]
+            if skipped is not None:
+                skipped += [Skip(CHECK, subject, f"{meta.id} suppressed: {reason}") for subject, reason in judged.suppressed]
+                skipped += [Skip(CHECK, subject, f"{meta.id} not applicable: {reason}")
+                            for subject, reason in judged.not_applicable]
     return findings
 
 
