@@ -32,8 +32,6 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     # (constraints.NAMES kind, template)
     ("kms-alias", "alias/{prefix}"),
     ("ecr-repository", "{prefix}/{service}"),
-    ("ecr-pull-through-prefix", "ecr-public"),
-    ("ecr-pull-through-prefix", "quay"),
     ("s3-bucket", "{prefix}-backups-{account}-{region}"),
     ("s3-bucket", "{prefix}-backups-{account}-{replica_region}"),
     ("iam-role", "{prefix}-backup"),
