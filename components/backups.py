@@ -150,7 +150,17 @@ def replication_policy(source_arn: pulumi.Input[str], destination_arn: pulumi.In
     """What S3 needs to copy ``postgres/*`` with its Object Lock retention, and nothing else: read the
     source's versions (retention and legal hold included), write replicas into the destination, decrypt
     with the source key and encrypt with the destination key, each only through S3 in its region and
-    for its bucket (both buckets use bucket keys, so the encryption context is the bucket's ARN)."""
+    for its bucket.
+
+    The KMS grants follow AWS's policy for replicating SSE-KMS objects
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html):
+    ``kms:Decrypt`` on the source key and ``kms:Encrypt`` on the destination key (S3 re-encrypts the
+    replica's data key; the page grants no ``kms:GenerateDataKey``), through ``s3.<region>.amazonaws.com``
+    and for that bucket's ``kms:EncryptionContext:aws:s3:arn``: both buckets use S3 Bucket Keys, which
+    make the encryption context the bucket's ARN, not the object's. Each key is named as
+    ``key_statement`` does (``key/*`` narrowed to the one key by its alias): both keys are created with
+    the stack, so their ARNs are unknown in its first preview and a policy naming them could not be
+    judged by the pack then (tests/program/test_first_preview.py)."""
     def via_s3(region: str, bucket_arn: pulumi.Input[str]) -> dict[str, Any]:
         return {"StringEquals": {"kms:ViaService": partition.service_host("s3", region, parent=parent)},
                 "StringLike": {"kms:EncryptionContext:aws:s3:arn": bucket_arn}}

@@ -84,12 +84,25 @@ def test_replication_role_is_scoped_to_the_two_buckets_and_keys(plan: mockrun.Pl
     statements = {st["Sid"]: st for st in _policy(plan)["Statement"]}
     resources = {r for st in statements.values() for r in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])}
     assert resources == allowed, resources
-    for sid, action, region, bucket in (("DecryptWithTheSourceKey", "kms:Decrypt", "eu-west-1", source),
-                                        ("EncryptWithTheDestinationKey", "kms:Encrypt", REPLICA_REGION, copy)):
-        st = statements[sid]
-        assert st["Action"] == action and st["Condition"]["StringEquals"]["kms:ViaService"] == f"s3.{region}.amazonaws.com"
-        assert st["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == f"arn:aws:s3:::{bucket}", sid
-        assert st["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"] == "alias/platform-production", sid
+
+
+@production
+@pytest.mark.parametrize(("sid", "action", "region", "bucket"), [
+    ("DecryptWithTheSourceKey", "kms:Decrypt", "eu-west-1", "platform-production-backups-210987654321-eu-west-1"),
+    ("EncryptWithTheDestinationKey", "kms:Encrypt", REPLICA_REGION,
+     f"platform-production-backups-210987654321-{REPLICA_REGION}"),
+])
+def test_key_grants_are_awss_sse_kms_replication_policy(plan: mockrun.Plan, sid: str, action: str, region: str,
+                                                        bucket: str) -> None:
+    """AWS's documented policy (replication-config-for-kms-objects): Decrypt on the source key, Encrypt on
+    the destination key, through S3 in the key's region, for the bucket (bucket keys: the bucket's ARN),
+    on the one key its alias names (each region has its own ``alias/platform-production``)."""
+    st = {st["Sid"]: st for st in _policy(plan)["Statement"]}[sid]
+    assert st["Action"] == action, st
+    assert st["Condition"] == {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"},
+                               "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}"},
+                               "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/platform-production"}}, sid
+    assert st["Resource"] == f"arn:aws:kms:{region}:210987654321:key/*", sid
 
 
 @production

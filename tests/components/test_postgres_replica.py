@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+import botocore.session
 import pytest
 from helpers import environment_of, inputs, run
 
@@ -12,6 +13,7 @@ from components.postgres import restore_inputs
 from config import PROFILES, RestoreFromSnapshot, RestoreToPointInTime
 from policies.rules import VALIDATORS, Context
 from tools.offline import mockrun
+from tools.offline.replacements import rules_for
 
 DB = "aws:rds/instance:Instance"
 CM = "kubernetes:core/v1:ConfigMap"
@@ -96,3 +98,21 @@ def test_restored_database_keeps_the_floor(value: str, field: str) -> None:
     for rule in ("aws-rds-storage-encrypted", "aws-rds-not-public", "aws-rds-backup-retention"):
         ctx = Context(type=DB, name=db.name, urn=db.urn, protect=db.protect, config={})
         assert list(VALIDATORS[rule](props, ctx)) == [], (rule, db.urn)
+
+
+@pytest.mark.parametrize(("operation", "takes_a_key"), [
+    ("RestoreDBInstanceFromDBSnapshot", False), ("RestoreDBInstanceToPointInTime", False), ("CopyDBSnapshot", True),
+])
+def test_only_the_snapshot_copy_takes_a_kms_key(operation: str, takes_a_key: bool) -> None:
+    """botocore's RDS model (upstream): the restore APIs take no KmsKeyId, so restore_inputs passes none
+    and the restored instance keeps the source's key; CopyDBSnapshot re-encrypts (docs/restore.md)."""
+    shape = botocore.session.get_session().get_service_model("rds").operation_model(operation).input_shape
+    assert ("KmsKeyId" in shape.members) is takes_a_key, operation
+
+
+def test_a_restore_into_another_key_would_replace_the_instance() -> None:
+    """The stack's key goes in kmsKeyId (encryption floor); a snapshot under another key gives the
+    restored instance that key, and kmsKeyId forces a replacement: hence the copy step first."""
+    rules = rules_for(DB)
+    assert rules is not None and {"kmsKeyId", "snapshotIdentifier", "restoreToPointInTime"} <= set(rules.force_new)
+    assert "kms_key_id" not in restore_inputs(RestoreFromSnapshot(snapshot="platform-production-copy"))

@@ -23,6 +23,26 @@ def test_table_states_each_profiles_retention_and_drills(env: str) -> None:
     assert ("weekly, Sunday 06:00 UTC" in column["Proven restorable"]) is p.backups.drills, column
 
 
+@pytest.mark.parametrize("env", config.ENVIRONMENTS)
+def test_table_states_the_cross_region_copy_and_the_replica(env: str) -> None:
+    p, column = config.PROFILES[env], _column(docs.backup_table(), env)
+    assert ("<replicaRegion>" in column["Where"]) is p.backups.cross_region_copy, column
+    assert ("RDS automated backups replicated" in column["Where"]) is (p.backups.cross_region_copy
+                                                                      and not p.postgres.in_cluster), column
+    assert ("read replica" in column["Live copies"]) is p.postgres.read_replica, column
+
+
+@pytest.mark.parametrize("flip", ["cross_region_copy", "read_replica"])
+def test_table_follows_a_profile_that_gains_a_copy(monkeypatch, flip: str) -> None:
+    staging = config.PROFILES["staging"]
+    changed = (replace(staging, backups=replace(staging.backups, cross_region_copy=True)) if flip == "cross_region_copy"
+               else replace(staging, postgres=replace(staging.postgres, read_replica=True)))
+    monkeypatch.setattr(config, "PROFILES", {**config.PROFILES, "staging": changed})
+    column = _column(docs.backup_table(), "staging")
+    assert ("<replicaRegion>" in column["Where"]) is (flip == "cross_region_copy"), column
+    assert ("read replica" in column["Live copies"]) is (flip == "read_replica"), column
+
+
 def test_table_follows_a_changed_profile(monkeypatch) -> None:
     staging = config.PROFILES["staging"]
     changed = replace(staging, backups=replace(staging.backups, retention_days=9, drill_schedule="30 5 * * 3"))

@@ -80,13 +80,28 @@ def backup_table() -> str:
 
     def where(p: config.Profile) -> str:
         rds = "" if p.postgres.in_cluster else "; RDS backups in the stack's region"
-        return f"`s3://platform-<stack>-backups-<account>-<region>/postgres/`, SSE-KMS `alias/platform-<stack>`{rds}"
+        here = f"`s3://platform-<stack>-backups-<account>-<region>/postgres/`, SSE-KMS `alias/platform-<stack>`{rds}"
+        if not p.backups.cross_region_copy:
+            return here
+        rds_copy = "" if p.postgres.in_cluster else "; RDS automated backups replicated there (that region's key)"
+        return (f"{here}; cross-region copy: every object replicated to `s3://platform-<stack>-backups-<account>-"
+                f"<replicaRegion>/postgres/` (`platform:backups.replicaRegion`, its own `alias/platform-<stack>`)"
+                f"{rds_copy}")
 
     def how_long(p: config.Profile) -> str:
         b = p.backups
         lock = f", Object Lock (GOVERNANCE) {b.object_lock_days} d" if b.object_lock_days else ""
         rds = "" if p.postgres.in_cluster else f"; RDS {p.postgres.backup_retention_days} d"
-        return f"dumps {b.retention_days} d{lock}{rds}"
+        copy = "; the cross-region copy the same" if b.cross_region_copy else ""
+        return f"dumps {b.retention_days} d{lock}{rds}{copy}"
+
+    def live_copies(p: config.Profile) -> str:
+        if p.postgres.in_cluster:
+            return "none"
+        standby = ["Multi-AZ standby (failover)"] if p.postgres.multi_az else []
+        replica = ["read replica in another AZ (`readerHost`)"] if p.postgres.read_replica else []
+        copies = ", ".join(standby + replica) or "none"
+        return copies if copies == "none" else f"{copies}; not backups: a delete or bad write reaches them at once"
 
     def proven(p: config.Profile) -> str:
         verified = "every dump read back block by block, row counts in its manifest"
@@ -97,7 +112,8 @@ def backup_table() -> str:
 
     lines = ["| | ephemeral (`pr-<n>`) | staging | production |", "|---|---|---|---|"]
     lines += [f"| {title} | {cells(render)} |" for title, render in (
-        ("What", what), ("Where", where), ("How long", how_long), ("Proven restorable", proven))]
+        ("What", what), ("Where", where), ("How long", how_long), ("Proven restorable", proven),
+        ("Live copies", live_copies))]
     return "\n".join(lines)
 
 
