@@ -87,16 +87,13 @@ class GithubOidcArgs:
 class GithubOidc(pulumi.ComponentResource):
     """Creates: the OIDC provider, and per spec a role (trust + max session) and its inline policy."""
 
-    role_arns: dict[str, pulumi.Output[str]]
-    provider_arn: pulumi.Output[str]
-
     def __init__(self, name: str, args: GithubOidcArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:bootstrap:GithubOidc", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # IAM no longer checks GitHub's certificate thumbprint (it trusts the issuer's root CA).
         provider = aws.iam.OpenIdConnectProvider(f"{name}-provider", url=f"https://{ISSUER}",
                                                  client_id_lists=[AUDIENCE], tags=dict(args.tags), opts=child)
-        self.role_arns = {}
+        self.role_arns: dict[str, pulumi.Output[str]] = {}
         for spec in args.roles:
             role = aws.iam.Role(
                 f"{name}-{spec.purpose}",
@@ -112,5 +109,5 @@ class GithubOidc(pulumi.ComponentResource):
                                policy=pulumi.Output.from_input(args.account_id).apply(
                                    functools.partial(_policy_json, spec)), opts=child)
             self.role_arns[spec.purpose] = pulumi.Output.concat("arn:aws:iam::", args.account_id, ":role/", role.name)
-        self.provider_arn = pulumi.Output.from_input(args.account_id).apply(provider_arn)
+        self.provider_arn: pulumi.Output[str] = pulumi.Output.from_input(args.account_id).apply(provider_arn)
         self.register_outputs({"providerArn": self.provider_arn, "roleArns": self.role_arns})

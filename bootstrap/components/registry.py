@@ -111,8 +111,6 @@ class RegistryArgs:
 class Registry(pulumi.ComponentResource):
     """Creates: the key, cache rule, registry policy, creation template (+ its role), shared repositories."""
 
-    repository_urls: dict[str, pulumi.Output[str]]
-
     def __init__(self, name: str, args: RegistryArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:bootstrap:Registry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -148,7 +146,7 @@ class Registry(pulumi.ComponentResource):
                 custom_role_arn=pulumi.Output.concat("arn:aws:iam::", account, ":role/", role.name),
                 resource_tags=dict(args.tags), opts=child)
 
-        self.repository_urls = {}
+        self.repository_urls: dict[str, pulumi.Output[str]] = {}
         for service in args.services:
             repo_name = f"{SHARED_REPOSITORY_PREFIX}/{service}"
             repo = aws.ecr.Repository(

@@ -53,9 +53,6 @@ class StateBackend(pulumi.ComponentResource):
     """Creates: the key and its alias, the bucket and its versioning, encryption,
     public-access block, ownership controls, lifecycle and policy."""
 
-    bucket: pulumi.Output[str]
-    key_alias: pulumi.Output[str]
-
     def __init__(self, name: str, args: StateBackendArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("platform:bootstrap:StateBackend", name, None, opts)
         keep = pulumi.ResourceOptions(parent=self, protect=True, retain_on_delete=True)
@@ -84,6 +81,6 @@ class StateBackend(pulumi.ComponentResource):
         # After the public-access block: a policy with Principal "*" (denies only) must not race it.
         aws.s3.BucketPolicy(f"{name}-policy", bucket=bucket.id, policy=arn.apply(lambda a: json.dumps(bucket_policy(a))),
                             opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[public])))
-        self.bucket = bucket.bucket
-        self.key_alias = alias.name
+        self.bucket: pulumi.Output[str] = bucket.bucket
+        self.key_alias: pulumi.Output[str] = alias.name
         self.register_outputs({"bucket": self.bucket, "keyAlias": self.key_alias})
