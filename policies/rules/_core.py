@@ -393,7 +393,7 @@ def resource_rule(id: str, *, types: Sequence[str], description: str, severity: 
                           secrets=secret_paths(args.props))
             props = plain(args.props)
             RULE_CONFIGS[id] = ctx.config
-            if args.resource_type in HELM_RELEASES and args.resource_type not in types:
+            if judges_charts and args.resource_type in HELM_RELEASES and args.resource_type not in types:
                 _judge_release(meta, fn, args, props, ctx.config, report_violation)
                 return
             results = list(fn(props, ctx))

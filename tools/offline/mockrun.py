@@ -490,6 +490,11 @@ def program_modules(directory: Path) -> Iterator[None]:
     checkout's ``config.ConfigError`` is not the head's class: it is re-raised as ``UsageError``.
     """
     directory = directory.resolve()
+    # A project that is a package of its checkout (bootstrap/) imports the checkout's modules:
+    # it belongs to that checkout, and this checkout's bootstrap needs no swap at all (swapping the
+    # platform's ``components`` out under it left its classes' modules missing from sys.modules).
+    if (directory / "__init__.py").is_file():
+        directory = directory.parent
     if directory == ROOT.resolve():
         yield
         return
