@@ -174,35 +174,18 @@ class Postgres(pulumi.ComponentResource):
             identifier=identifier,
             engine="postgres",
             engine_version=MAJOR_VERSION,
-            auto_minor_version_upgrade=True,
             allow_major_version_upgrade=False,
-            instance_class=p.instance_class,
             db_name=args.database,
             username=USERNAME,
             manage_master_user_password=True,
             master_user_secret_kms_key_id=args.kms_key_arn,
-            iam_database_authentication_enabled=True,
-            storage_type="gp3",
             allocated_storage=p.allocated_storage_gib,
-            max_allocated_storage=p.max_allocated_storage_gib,
-            storage_encrypted=True,
-            kms_key_id=args.kms_key_arn,
             multi_az=p.multi_az,
             db_subnet_group_name=subnets.name,
-            vpc_security_group_ids=[sg.id],
-            publicly_accessible=False,
-            port=PORT,
-            parameter_group_name=params.name,
             backup_retention_period=p.backup_retention_days,
             backup_window=BACKUP_WINDOW,
-            maintenance_window=MAINTENANCE_WINDOW,
-            copy_tags_to_snapshot=True,
-            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            performance_insights_enabled=p.performance_insights,
-            performance_insights_kms_key_id=args.kms_key_arn if p.performance_insights else None,
-            performance_insights_retention_period=7 if p.performance_insights else None,
-            deletion_protection=p.deletion_protection,
             skip_final_snapshot=not p.final_snapshot,
+            **self._floor(params, sg),
             final_snapshot_identifier=final_snapshot_identifier(name, identifier, parent=self) if p.final_snapshot
             else None,
             delete_automated_backups=not args.protect,
@@ -224,6 +207,31 @@ class Postgres(pulumi.ComponentResource):
                                         tags=dict(args.tags), opts=pulumi.ResourceOptions(parent=self))
                 for kind in LOG_EXPORTS]
 
+    def _floor(self, params: aws.rds.ParameterGroup, sg: aws.ec2.SecurityGroup) -> dict[str, Any]:
+        """What the primary and its read replica share: class, storage and its key, network,
+        parameters, maintenance, logs, Performance Insights and deletion protection."""
+        args, p = self._args, self._args.profile
+        return dict(
+            instance_class=p.instance_class,
+            auto_minor_version_upgrade=True,
+            iam_database_authentication_enabled=True,
+            storage_type="gp3",
+            max_allocated_storage=p.max_allocated_storage_gib,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            vpc_security_group_ids=[sg.id],
+            publicly_accessible=False,
+            port=PORT,
+            parameter_group_name=params.name,
+            maintenance_window=MAINTENANCE_WINDOW,
+            copy_tags_to_snapshot=True,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            performance_insights_enabled=p.performance_insights,
+            performance_insights_kms_key_id=args.kms_key_arn if p.performance_insights else None,
+            performance_insights_retention_period=7 if p.performance_insights else None,
+            deletion_protection=p.deletion_protection,
+        )
+
     def _replica(self, source: str, db: aws.rds.Instance, params: aws.rds.ParameterGroup,
                  sg: aws.ec2.SecurityGroup) -> aws.rds.Instance:
         """The read replica: the primary's class, key, parameter group, security group and floor.
@@ -233,34 +241,17 @@ class Postgres(pulumi.ComponentResource):
         and no final snapshot: its data is the primary's, which has all three (RDS refuses a final
         snapshot of a read replica; ``aws-rds-*`` rules accept a replica for these reasons only).
         """
-        name, args, p = self._name, self._args, self._args.profile
+        name, args = self._name, self._args
         identifier = f"{source}-replica"
         return aws.rds.Instance(
             f"{name}-replica",
             identifier=identifier,
             # The source by its identifier, known in every preview (db.identifier is not, in a new stack's).
             replicate_source_db=source,
-            instance_class=p.instance_class,
-            auto_minor_version_upgrade=True,
-            iam_database_authentication_enabled=True,
-            storage_type="gp3",
-            max_allocated_storage=p.max_allocated_storage_gib,
-            storage_encrypted=True,
-            kms_key_id=args.kms_key_arn,
             multi_az=False,
-            vpc_security_group_ids=[sg.id],
-            publicly_accessible=False,
-            port=PORT,
-            parameter_group_name=params.name,
             backup_retention_period=0,
-            maintenance_window=MAINTENANCE_WINDOW,
-            copy_tags_to_snapshot=True,
-            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-            performance_insights_enabled=p.performance_insights,
-            performance_insights_kms_key_id=args.kms_key_arn if p.performance_insights else None,
-            performance_insights_retention_period=7 if p.performance_insights else None,
-            deletion_protection=p.deletion_protection,
             skip_final_snapshot=True,
+            **self._floor(params, sg),
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
                                         depends_on=[db, *self._log_groups(f"{name}-replica", identifier)]),

@@ -20,7 +20,8 @@ import sys
 from typing import Any
 
 from tools import cli
-from tools.cli import EXIT_FAILED, EXIT_OK, ROOT, UsageError
+from tools.cli import ROOT, UsageError
+from tools.dev import generated
 
 OUTPUT = ROOT / "policies" / "aws_shapes.json"
 
@@ -94,25 +95,16 @@ def render() -> str:
     return json.dumps(extract(), indent=1, sort_keys=True) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    parser = cli.ArgumentParser(prog="python -m tools constraints", description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help=f"write {OUTPUT.relative_to(ROOT)}")
-    args = parser.parse_args(argv)
+def _render_installed() -> str:
     try:
-        rendered = render()
+        return render()
     except ImportError:
         raise UsageError("botocore is not installed; run `make setup` (it is pinned in requirements-dev.txt)") from None
-    if args.write:
-        OUTPUT.write_text(rendered)
-        print(f"wrote {OUTPUT.relative_to(ROOT)}")
-        return EXIT_OK
-    current = OUTPUT.read_text() if OUTPUT.exists() else ""
-    sys.stdout.write(rendered)
-    if current != rendered:
-        print(f"error: {OUTPUT.relative_to(ROOT)} is stale; run `python -m tools constraints --write`",
-              file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+
+
+def main(argv: list[str]) -> int:
+    return generated.main(argv, prog="python -m tools constraints", description=__doc__.split("\n")[0],
+                          output=OUTPUT, render=_render_installed)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from tools import cli
-from tools.cli import EXIT_FAILED, EXIT_OK, ROOT, UsageError
+from tools.cli import ROOT, UsageError
+from tools.dev import generated
 
 OUTPUT = ROOT / "policies" / "secret_inputs.json"
 SDKS = {"pulumi_aws": "pulumi-aws", "pulumi_kubernetes": "pulumi-kubernetes", "pulumi_random": "pulumi-random",
@@ -110,20 +111,8 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = cli.ArgumentParser(prog="python -m tools secrets", description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help=f"write {OUTPUT.relative_to(ROOT)}")
-    args = parser.parse_args(argv)
-    rendered = render()
-    if args.write:
-        OUTPUT.write_text(rendered)
-        print(f"wrote {OUTPUT.relative_to(ROOT)}")
-        return EXIT_OK
-    current = OUTPUT.read_text() if OUTPUT.exists() else ""
-    sys.stdout.write(rendered)
-    if current != rendered:
-        print(f"error: {OUTPUT.relative_to(ROOT)} is stale; run `python -m tools secrets --write`", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    return generated.main(argv, prog="python -m tools secrets", description=__doc__.split("\n")[0],
+                          output=OUTPUT, render=render)
 
 
 if __name__ == "__main__":
