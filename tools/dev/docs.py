@@ -99,7 +99,7 @@ def backup_table() -> str:
         if p.postgres.in_cluster:
             return "none"
         standby = ["Multi-AZ standby (failover)"] if p.postgres.multi_az else []
-        replica = ["read replica in another AZ (`readerHost`)"] if p.postgres.read_replica else []
+        replica = ["read replica, AZ chosen by RDS (`PGHOST_READER`)"] if p.postgres.read_replica else []
         copies = ", ".join(standby + replica) or "none"
         return copies if copies == "none" else f"{copies}; not backups: a delete or bad write reaches them at once"
 
