@@ -311,3 +311,71 @@ def subject(spec: ReleaseSpec, body: Mapping[str, Any]) -> str:
     """``Release monitoring-kube-prometheus-stack → Deployment monitoring/grafana``: how both paths
     name a rendered object in a finding."""
     return f"{spec.origin} → {ref(body)}"
+
+
+# ------------------------------------------------------------------------------------------
+# Hand-off: the offline driver's renders, judged by the pack without rendering them again
+# ------------------------------------------------------------------------------------------
+
+HANDOFF_ENV = "PLATFORM_RENDERED"
+"""A folder the offline driver (``tools plan`` through tools/offline/check.py) fills, before each
+check, with what it rendered for each Release URN, so the pack judges those very objects instead
+of rendering every Release a second time. Unset under a real ``pulumi preview``: the pack renders."""
+HANDOFF_INDEX = "index.json"
+
+
+def release_identity(spec: ReleaseSpec) -> dict[str, str]:
+    """What a hand-off record must match to stand for a Release the pack receives."""
+    return {"name": spec.name, "chart": spec.chart, "version": spec.version, "namespace": spec.namespace}
+
+
+def write_handoff(folder: Path, records: Mapping[str, Mapping[str, Any]]) -> None:
+    """``records``: Release URN → ``{"release": release_identity, and one of "objects": [body, …],
+    "problem": text (Helm's message, a missing chart), "unjudged": why the driver judges it
+    elsewhere}``. Records are stored by content digest under an index replaced atomically, so
+    the pack never reads a half-written or a previous check's hand-off."""
+    index: dict[str, dict[str, Any]] = {}
+    for urn, record in records.items():
+        data = json.dumps(record, sort_keys=True).encode()
+        digest = hashlib.sha256(data).hexdigest()
+        path = folder / f"{digest}.json"
+        if not path.is_file():
+            _write_atomic(path, data)
+        index[urn] = {"digest": digest, "release": record["release"]}
+    _write_atomic(folder / HANDOFF_INDEX, json.dumps(index, sort_keys=True).encode())
+    kept = {entry["digest"] for entry in index.values()}
+    for stale in folder.glob("*.json"):
+        if stale.name != HANDOFF_INDEX and stale.stem not in kept:
+            stale.unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+_INDEX: dict[str, Any] = {"key": None, "index": {}}
+
+
+def handed_off(urn: str, spec: ReleaseSpec, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The digest of the record the driver handed off for this Release (read it with
+    :func:`handoff_record`), or None: no hand-off folder, no record for the URN, or one made for
+    other inputs (the caller renders)."""
+    folder = environ.get(HANDOFF_ENV)
+    if not folder:
+        return None
+    index_path = Path(folder) / HANDOFF_INDEX
+    try:
+        stat = index_path.stat()
+        key = (str(index_path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if key != _INDEX["key"]:
+            _INDEX.update(key=key, index=json.loads(index_path.read_text()))
+    except (OSError, ValueError):
+        return None
+    entry = _INDEX["index"].get(urn) or {}
+    return str(entry["digest"]) if entry.get("release") == release_identity(spec) else None
+
+
+def handoff_record(digest: str, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    return json.loads((Path(environ[HANDOFF_ENV]) / f"{digest}.json").read_text())

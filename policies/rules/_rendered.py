@@ -28,6 +28,12 @@ APIs of its own CRDs and of the Releases the engine sent before it in the same s
 orders a Release after the Releases whose CRDs it uses, with ``depends_on``). A PR stack does not
 render the shared platform's CRDs here, so a template gated on one of them (a ServiceMonitor) is
 not rendered by the pack for PR stacks; the offline plan renders it with staging's CRDs.
+
+Under ``tools plan`` the driver has rendered every Release already (its whole-cluster step) and
+hands the pack those objects (``rendering.HANDOFF_ENV``): the pack judges them with the same
+rules instead of rendering each Release a second time. A Release the driver reports itself (no
+chart folder on a fresh clone, ``--no-render``) is handed off as ``unjudged``: the plan says so in
+one line, and the pack adds no finding of its own for it.
 """
 
 from __future__ import annotations
@@ -144,6 +150,8 @@ class Release:
 
 _LOCK = threading.Lock()
 _RENDERED: dict[str, Release] = {}
+_HANDED: dict[str, Release] = {}
+"""Hand-off records by content digest (the same record stands for the same Release in every check)."""
 _CRDS: dict[str, dict[str, Mapping[str, Any]]] = {}
 """Per stack (URN prefix): the CRDs of the Releases rendered so far, by Release URN."""
 
@@ -163,13 +171,29 @@ def helm_inputs(value: Any) -> Any:
 
 
 def release(urn: str, name: str, props: Mapping[str, Any]) -> Release:
-    """The Release ``urn`` rendered (once per process and inputs), with the cluster's APIs so far."""
+    """The Release ``urn`` rendered (once per process and inputs), with the cluster's APIs so far;
+    or, under the offline driver, what it rendered and handed off (``rendering.HANDOFF_ENV``)."""
     inputs = helm_inputs(props)
     key = json.dumps([urn, inputs], sort_keys=True, default=str)
     with _LOCK:
+        spec = rendering.release_spec(name, inputs)
+        digest = rendering.handed_off(urn, spec)
+        if digest is not None:
+            if digest not in _HANDED:
+                _HANDED[digest] = _from_handoff(spec, rendering.handoff_record(digest))
+            return _HANDED[digest]
         if key not in _RENDERED:
-            _RENDERED[key] = _render(urn, rendering.release_spec(name, inputs))
+            _RENDERED[key] = _render(urn, spec)
         return _RENDERED[key]
+
+
+def _from_handoff(spec: rendering.ReleaseSpec, record: Mapping[str, Any]) -> Release:
+    """What the offline driver rendered (``rendering.HANDOFF_ENV``): its objects, Helm's message,
+    or nothing to judge here when the driver reports the Release itself (``unjudged``: no chart
+    folder, ``--no-render``), in one line of its own plan output."""
+    if "problem" in record:
+        return Release(spec, problem=str(record["problem"]))
+    return Release(spec, objects=[(rendering.subject(spec, body), body) for body in record.get("objects") or ()])
 
 
 def _render(urn: str, spec: rendering.ReleaseSpec) -> Release:

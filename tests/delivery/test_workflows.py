@@ -212,3 +212,27 @@ def test_offline_plan_diffs_against_the_base_and_the_comment_shows_it() -> None:
     assert "--diff-against base-plans" in render_step["run"]
     verdict = _offline_step("Verdict")["run"]
     assert '"$STATUS" = 3' in verdict and "::warning::" in verdict, "a blocking diff warns, policy fails"
+
+
+RENDERS = ("make test", "tools plan", "tools ephemeral", "release.sh", "pulumi/actions@")
+"""Steps that render the Releases: the suite, the offline plan, and the pack under pulumi preview/up."""
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_job_that_renders_charts_pulls_them_first(path: Path) -> None:
+    for name, job in load(path)["jobs"].items():
+        job_steps = job.get("steps", [])
+        setup = [i for i, s in enumerate(job_steps) if s.get("uses") == "./.github/actions/setup"]
+        renders = [i for i, s in enumerate(job_steps)
+                   if any(r in f"{s.get('run', '')} {s.get('uses', '')}" for r in RENDERS)]
+        if not renders:
+            continue
+        assert setup and setup[0] < renders[0], f"{path.name} job {name}: the setup action (make charts) comes first"
+        assert job_steps[setup[0]].get("with", {}).get("charts", "true") == "true", f"{path.name} job {name}"
+
+
+def test_the_setup_action_runs_make_charts_by_default() -> None:
+    action = load(ROOT / ".github" / "actions" / "setup" / "action.yml")
+    assert action["inputs"]["charts"]["default"] == "true"
+    [step] = [s for s in action["runs"]["steps"] if s.get("run") == "make charts"]
+    assert step["if"] == "inputs.charts == 'true'"

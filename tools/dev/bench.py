@@ -7,6 +7,9 @@ Measured in fresh interpreters in the same run, best and median of N:
 - the SDK modules the program really uses (``pulumi_aws.ec2``, ``pulumi_kubernetes.core.v1``, ...):
   the floor no offline run of this program can go below;
 - the plan of one stack with its policy check, and without it;
+- the same plan without rendering the Helm Releases (``--no-render``), and with rendering from a
+  cold render cache (a fresh ``PLATFORM_RENDER_CACHE`` each run; the others run warm), when the
+  chart folder exists;
 - the PR verdict: ``plan staging production pr-7`` in one process, the pack once per stack.
 Targets: the plan within 4x the bare import; the PR verdict within 2x the used-SDK floor.
 """
@@ -14,13 +17,16 @@ Targets: the plan within 4x the bare import; the PR verdict within 2x the used-S
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from tools import cli
 from tools.cli import ROOT, UsageError
+from tools.offline.helm import charts_dir
 
 BARE = "import pulumi, pulumi_aws, pulumi_kubernetes, pulumi_docker"
 TARGET_RATIO = 4.0
@@ -42,17 +48,19 @@ def used_sdk_modules(stack: str = "production") -> list[str]:
     return json.loads(done.stdout)
 
 
-def timed(cmd: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+def timed(cmd: list[str], cold_cache: bool = False) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as cache:
+        env = {**os.environ, **({"PLATFORM_RENDER_CACHE": cache} if cold_cache else {})}
+        started = time.perf_counter()
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise UsageError(f"benchmark command failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr}")
     return elapsed
 
 
-def series(cmd: list[str], runs: int) -> tuple[float, float]:
-    times = [timed(cmd) for _ in range(runs)]
+def series(cmd: list[str], runs: int, cold_cache: bool = False) -> tuple[float, float]:
+    times = [timed(cmd, cold_cache) for _ in range(runs)]
     return min(times), statistics.median(times)
 
 
@@ -75,6 +83,12 @@ def main(argv: list[str]) -> int:
         (f"PR verdict: plan {' '.join(VERDICT_STACKS)} (one process)", series(
             [py, "-m", "tools", "plan", *VERDICT_STACKS, "--quiet"], args.runs)),
     ]
+    if charts_dir().is_dir():
+        plan_cmd = [py, "-m", "tools", "plan", args.stack, "--quiet"]
+        rows += [(f"offline plan of {args.stack}, --no-render (charts neither rendered nor judged)",
+                  series([*plan_cmd, "--no-render"], args.runs)),
+                 (f"offline plan of {args.stack}, rendering from a cold render cache",
+                  series(plan_cmd, args.runs, cold_cache=True))]
     bare, floor = rows[0][1][0], rows[1][1][0]
     for label, (best, median) in rows:
         print(f"{label:<64} best {best:6.3f}s  median {median:6.3f}s  {best / bare:5.1f}x bare  "

@@ -20,8 +20,10 @@ import atexit
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ENVIRONMENTS
+from policies import rendering
 from tools import cli
 from tools.cli import ROOT, UsageError
 from tools.offline.facts import environment_of
@@ -208,7 +211,11 @@ class Analyzer:
 
         # The pack renders the Releases it receives (policies/rules/_rendered.py); what this checker
         # sends holds mock or redacted secrets only, so the pack may cache rendered output on disk.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PLATFORM_RENDER_CACHE_WRITES": "1"}
+        # What the driver rendered itself reaches the pack through a folder only this plugin reads
+        # (rendering.HANDOFF_ENV), refilled before every check and removed with the plugin.
+        self.handoff = Path(tempfile.mkdtemp(prefix="platform-rendered-"))
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", rendering.CACHE_WRITES_ENV: "1",
+               rendering.HANDOFF_ENV: str(self.handoff)}
         # Its own session: a Ctrl-C reaches only us, and we stop it (close). Its stdin is a pipe only
         # we hold: when this process ends in any way (even SIGKILL), the pipe closes and the
         # watchdog ends the plugin, so it can never outlive the command or the test session.
@@ -274,9 +281,12 @@ class Analyzer:
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream is not None:
                 stream.close()
+        shutil.rmtree(self.handoff, ignore_errors=True)
 
-    def check(self, deployment: Mapping[str, Any], environment: str,
-              stack: str = "", project: str = "platform") -> CheckResult:
+    def check(self, deployment: Mapping[str, Any], environment: str, stack: str = "", project: str = "platform",
+              rendered: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+        """``rendered``: what the caller rendered per Release URN (``rendering.write_handoff``);
+        without it the pack renders each Release itself, as under a real preview."""
         from pulumi.runtime.proto import analyzer_pb2 as pb
 
         started = time.perf_counter()
@@ -317,7 +327,10 @@ class Analyzer:
         found: list[tuple[str, Any]] = []  # (urn the engine attributes it to, diagnostic)
         waived: list[tuple[str, Any]] = []  # (urn of the Analyze request or "", not-applicable entry)
         with self.lock:
-            key = self._configure(configure, configure_stack)
+            rendering.write_handoff(self.handoff, rendered or {})
+            # A Release's response depends on the hand-off too: remembered responses are keyed by it.
+            key = hashlib.blake2b(self._configure(configure, configure_stack)
+                                  + (self.handoff / rendering.HANDOFF_INDEX).read_bytes()).digest()
             responses = self._call("Analyze", key, [req for _, req in requests])
             for (urn, _), response in zip(requests, responses, strict=True):
                 # The engine attributes a resource diagnostic without a URN to that resource.
@@ -464,12 +477,14 @@ def close_shared() -> None:
             _SHARED = None
 
 
-def check_deployment(deployment: dict, environment: str, *, stack: str = "") -> CheckResult:
-    """Run the pack over a deployment (stack export format) under the environment's config."""
+def check_deployment(deployment: dict, environment: str, *, stack: str = "",
+                     rendered: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+    """Run the pack over a deployment (stack export format) under the environment's config
+    (``rendered``: see :meth:`Analyzer.check`)."""
     if environment not in POLICY_CONFIGS:
         raise UsageError(f"unknown environment {environment!r}: expected one of {', '.join(POLICY_CONFIGS)}")
     resources_of(deployment)
-    return shared_analyzer().check(deployment, environment, stack=stack)
+    return shared_analyzer().check(deployment, environment, stack=stack, rendered=rendered)
 
 
 # --------------------------------------------------------------------------------------------

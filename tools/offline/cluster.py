@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policies.rendering import release_identity
 from tools.offline import helm
 from tools.offline.checks import admission, alerts, crds, netpol, pack, quota
 from tools.offline.checks.base import PROGRAM, Finding, Obj
@@ -172,12 +173,17 @@ def platform_stack() -> tuple[list[helm.ReleaseSpec], list[Obj]]:
     return helm.releases(_resources(plan)), program_objects(plan)
 
 
-def judge_stack(plan: Any, stack: str, environment: str) -> ClusterReport:
-    """``judge`` for ``tools plan``: an ephemeral stack is judged among the shared platform."""
+def render_for(plan: Any, environment: str) -> Rendering:
+    """``render_stack`` for ``tools plan``: an ephemeral stack is rendered among the shared platform."""
     if environment != "ephemeral" or not helm.charts_dir().is_dir():
-        return judge(plan, stack=stack, environment=environment)
+        return render_stack(plan)
     specs, objects = platform_stack()
-    return judge(plan, stack=stack, environment=environment, platform=specs, platform_objects=objects)
+    return render_stack(plan, platform=specs, platform_objects=objects)
+
+
+def judge_stack(plan: Any, stack: str, environment: str, rendering: Rendering | None = None) -> ClusterReport:
+    """``judge`` for ``tools plan`` (``rendering``: :func:`render_for`'s, made already)."""
+    return judge(plan, stack=stack, environment=environment, rendering=rendering or render_for(plan, environment))
 
 
 def _policy_config(environment: str) -> dict[str, Any]:
@@ -188,39 +194,99 @@ def _policy_config(environment: str) -> dict[str, Any]:
     return check.load_policy_config(environment)
 
 
-def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | None = None,
-          cache: Path | None = None, platform: Sequence[helm.ReleaseSpec] | None = None,
-          platform_objects: Sequence[Obj] = ()) -> ClusterReport:
-    """``plan``: a ``mockrun.Plan`` or a ``pulumi stack export`` document of one. ``environment``
-    selects the policy pack config the pack's rules use on rendered objects."""
+@dataclass
+class Rendering:
+    """A stack's Releases rendered (the first half of :func:`judge`), ready to judge and to hand
+    to the policy pack (:func:`handoff`)."""
+
+    specs: list[helm.ReleaseSpec]
+    rendered: list[helm.Rendered]
+    missing: list[str]
+    """One line per chart not there (or one for a missing chart folder): the cluster is incomplete."""
+    absent: dict[str, str]
+    """Release logical name → why its chart is not in the (existing) chart folder."""
+    folder_missing: bool
+    platform_crds: list[Obj]
+    shared: list[Obj]
+    seconds: float
+
+
+def render_stack(plan: Any, *, charts: Path | None = None, cache: Path | None = None,
+                 platform: Sequence[helm.ReleaseSpec] | None = None, platform_objects: Sequence[Obj] = ()) -> Rendering:
+    """Renders every Release of ``plan`` (and, for a PR stack, the platform's for their CRDs)."""
     charts = charts if charts is not None else helm.charts_dir()
     cache = cache if cache is not None else helm.cache_dir()
     started = time.perf_counter()
     specs = helm.releases(_resources(plan))
-    if not charts.is_dir():
+    folder_missing = not charts.is_dir()
+    absent = {} if folder_missing else {s.resource: str(e) for s in specs for e in _missing([s], charts)}
+    missing = list(absent.values())
+    if folder_missing and specs:
         missing = [f"Releases not rendered nor judged: the chart folder {helm.CHARTS_ENV}={charts} does not exist; "
-                   "fill it with `make charts` (needs access to the chart repositories)"] if specs else []
-    else:
-        missing = [str(e) for e in _missing(specs, charts)]
+                   "fill it with `make charts` (needs access to the chart repositories)"]
     platform_crds: list[Obj] = []
     shared: list[Obj] = list(platform_objects)
     if platform:
         for r in helm.render_all([s for s in platform if not _missing([s], charts)], charts, cache=cache):
             platform_crds += r.crds
             shared += r.objects if platform_objects else []
-    rendered = helm.render_all([s for s in specs if not _missing([s], charts)], charts, cache=cache,
-                               extra_crds=platform_crds) if charts.is_dir() else []
-    render_seconds = time.perf_counter() - started
+    rendered = [] if folder_missing else helm.render_all([s for s in specs if s.resource not in absent], charts,
+                                                         cache=cache, extra_crds=platform_crds)
+    return Rendering(specs=specs, rendered=rendered, missing=missing, absent=absent, folder_missing=folder_missing,
+                     platform_crds=platform_crds, shared=shared, seconds=time.perf_counter() - started)
 
+
+def handoff(plan: Any, rendering: Rendering | None, *, unjudged: str = "") -> dict[str, dict[str, Any]]:
+    """What the policy pack receives instead of rendering each Release again (policies/rendering.py
+    ``write_handoff``), per Release URN: the rendered objects, Helm's message, or, for a Release
+    this plan reports itself in one line (``unjudged``: ``--no-render``, or no chart folder), nothing
+    to judge. A chart missing from an existing folder stays the pack's finding: the program pins a
+    version nobody pulled. ``rendering`` None: nothing rendered (``unjudged`` says why)."""
+    by_name = {r.spec.resource: r for r in (rendering.rendered if rendering else [])}
+    missing = rendering.absent if rendering else {}
+    reason = unjudged or (rendering.missing[0] if rendering and rendering.folder_missing else "")
+    out: dict[str, dict[str, Any]] = {}
+    resources = [(urn, inputs) for urn, type_, inputs in _resources(plan) if type_ == helm.HELM_RELEASE]
+    names = [urn.rsplit("::", 1)[-1] for urn, _ in resources]
+    for (urn, _), spec in zip(resources, helm.releases((u, helm.HELM_RELEASE, i) for u, i in resources), strict=True):
+        if names.count(spec.resource) > 1:
+            continue  # two Releases of one logical name: the pack renders each itself
+        record: dict[str, Any] = {"release": release_identity(spec)}
+        if reason:
+            record["unjudged"] = reason
+        elif spec.resource in missing:
+            record["problem"] = f"{missing[spec.resource]}, so what {spec.origin} creates cannot be judged"
+        elif spec.resource in by_name:
+            done = by_name[spec.resource]
+            if done.findings:
+                record["problem"] = done.findings[0].what
+            else:
+                record["objects"] = [o.body for o in done.objects]
+        else:
+            continue
+        out[urn] = record
+    return out
+
+
+def judge(plan: Any, *, stack: str = "", environment: str = "", charts: Path | None = None,
+          cache: Path | None = None, platform: Sequence[helm.ReleaseSpec] | None = None,
+          platform_objects: Sequence[Obj] = (), rendering: Rendering | None = None) -> ClusterReport:
+    """``plan``: a ``mockrun.Plan`` or a ``pulumi stack export`` document of one. ``environment``
+    selects the policy pack config the pack's rules use on rendered objects. ``rendering``: the
+    plan's Releases rendered already (:func:`render_stack`); rendered here otherwise."""
+    if rendering is None:
+        rendering = render_stack(plan, charts=charts, cache=cache, platform=platform, platform_objects=platform_objects)
     started = time.perf_counter()
+    rendered, missing = rendering.rendered, rendering.missing
     objects = program_objects(plan) + [o for r in rendered for o in r.objects]
-    context = Context(stack=stack, platform_crds=platform_crds, shared=shared, policy_config=_policy_config(environment))
+    context = Context(stack=stack, platform_crds=rendering.platform_crds, shared=rendering.shared,
+                      policy_config=_policy_config(environment))
     findings: dict[str, list[Finding]] = {"helm-render": [f for r in rendered for f in r.findings]}
     if not missing:  # without every chart the cluster is incomplete: say so (above), judge nothing
         for check_id, function in CHECKS:
             findings[check_id] = function(objects, context)
     return ClusterReport(stack=stack, releases=rendered, objects=objects, findings=findings,
-                         skipped=context.skipped, missing_charts=missing, render_seconds=render_seconds,
+                         skipped=context.skipped, missing_charts=missing, render_seconds=rendering.seconds,
                          check_seconds=time.perf_counter() - started)
 
 

@@ -124,3 +124,37 @@ def render_all(specs: Sequence[ReleaseSpec], charts: Path, *, cache: Path | None
         return first
     apis = served_api_versions(crds)
     return [render(s, charts, api_versions=apis, cache=cache) for s in specs]
+
+
+class Prerender:
+    """Renders each Release while the program is still running (``mockrun.run_program``'s
+    ``observe``): the first of :func:`render_all`'s two passes lands in the render cache on the
+    other core (the engine's native calls run without Python's lock), so after the program only
+    the pass with the cluster's API versions is left. A failure here is only a cache miss: the
+    plan's own render reports it."""
+
+    def __init__(self, charts: Path | None = None, cache: Path | None = None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.charts = charts if charts is not None else charts_dir()
+        self.cache = cache if cache is not None else cache_dir()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prerender") if self.charts.is_dir() else None
+        self._pending: list[Any] = []
+
+    def observe(self, recorded: Any) -> None:
+        if self._pool is not None and recorded.type == HELM_RELEASE:
+            [spec] = releases([(recorded.urn, recorded.type, recorded.inputs)])
+            self._pending.append(self._pool.submit(self._warm, spec))
+
+    def _warm(self, spec: ReleaseSpec) -> None:
+        try:
+            rendering.render(spec, self.charts, cache=self.cache)
+        except ChartMissingError:
+            pass
+
+    def wait(self) -> None:
+        """Blocks until every render begun has ended (the plan's renders then read the cache)."""
+        for future in self._pending:
+            future.result()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)

@@ -21,7 +21,7 @@ import logging
 import runpy
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,8 +343,10 @@ _SHAPERS = {
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: PlatformMocks):
+    def __init__(self, mocks: PlatformMocks, observe: Callable[[Recorded], None] | None = None):
         super().__init__(mocks)
+        self.observe = observe
+        """Called with each resource as it is registered (the plan starts rendering Releases then)."""
         self.recorded: dict[str, Recorded] = {}
         self.order: list[str] = []
         self.outputs: dict[str, dict[str, Any]] = {}
@@ -384,6 +386,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             aliases=self._aliases(request, urn),
         )
         self.order.append(urn)
+        if self.observe is not None:
+            self.observe(self.recorded[urn])
         return response
 
     def _aliases(self, request, urn: str) -> list[str]:  # noqa: ANN001 - a RegisterResourceRequest
@@ -410,17 +414,18 @@ class _WarningCollector(logging.Handler):
 
 def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] | frozenset[str] = frozenset(),
                 project: str = "platform", program: Path = ROOT / "__main__.py",
-                first_preview: bool = False) -> Plan:
+                first_preview: bool = False, observe: Callable[[Recorded], None] | None = None) -> Plan:
     """Runs ``program`` for ``stack`` with engine-shaped ``config`` and returns the recorded plan.
 
     ``first_preview``: computed outputs of new resources are unknown, as in the first
     ``pulumi preview`` of a stack (inputs that depend on them carry the unknown sentinel).
+    ``observe``: called with each resource as it is registered.
     Raises whatever the program raises (``config.ConfigError`` for bad configuration).
     """
     region = str(config.get("aws:region", "us-east-1"))
     account = _account_from(config)
     mocks = PlatformMocks(region=region, account_id=account, stack=stack, first_preview=first_preview)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, observe)
     collector = _WarningCollector()
     logger = logging.getLogger(f"platform.mockrun.{stack}")
     logger.propagate = False

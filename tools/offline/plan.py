@@ -10,7 +10,9 @@ format; ``--manifests`` writes every Kubernetes object the program declares, one
 Several stacks run in one interpreter (the provider SDKs are imported once) and the policy pack
 runs once per stack, in its own process, while the next stack's program runs: this is the PR
 verdict CI asks for (``--json-dir`` / ``--check-json-dir`` write ``plan-<stack>.json`` and
-``check-<stack>.json`` for ``python -m tools comment``). A ``pr-<n>`` stack without its stack file
+``check-<stack>.json`` for ``python -m tools comment``). Each stack's Releases are rendered once
+(tools/offline/cluster.py), the first pass while its program still runs (``helm.Prerender``); the
+pack is handed those objects and runs side by side with the whole-cluster checks. A ``pr-<n>`` stack without its stack file
 is planned with the config ``python -m tools ephemeral config --pr <n>`` would write (tools/offline/facts.py).
 
 ``--diff-against BASE`` prints, after each stack's verdict, what the plan changes against a base
@@ -47,11 +49,12 @@ from tools.report import CheckResult
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def build(stack: str, root: Path = ROOT, *, first_preview: bool = False, reproducible: bool = False) -> mockrun.Plan:
+def build(stack: str, root: Path = ROOT, *, first_preview: bool = False, reproducible: bool = False,
+          observe: Any = None) -> mockrun.Plan:
     """Runs the program for the stack's engine config. Raises ConfigError / UsageError."""
     cfg = facts.engine_config(stack, root, reproducible=reproducible)
     return mockrun.run_program(stack, cfg.config, secret_keys=cfg.secret_keys, project=cfg.project,
-                               program=root / "__main__.py", first_preview=first_preview)
+                               program=root / "__main__.py", first_preview=first_preview, observe=observe)
 
 
 # ------------------------------------------------------------------------------------------
@@ -230,7 +233,8 @@ def _parser() -> cli.ArgumentParser:
                    help="as the first `pulumi preview` of a new stack sees it: ids, ARNs and endpoints "
                         "of resources to create are unknown (the policy pack must still pass)")
     p.add_argument("--no-render", action="store_true",
-                   help="do not render the Helm Releases nor judge the whole cluster (tools/offline/cluster.py)")
+                   help="do not render the Helm Releases: neither the whole-cluster checks (tools/offline/cluster.py) "
+                        "nor the pack judge what they create")
     p.add_argument("--diff-against", type=Path, metavar="BASE",
                    help="print what each plan changes against BASE: a plan JSON (one stack) or a directory "
                         "of them as --json-dir writes; exit 3 when a stateful resource is deleted or replaced")
@@ -286,10 +290,16 @@ def prerequisites_text(environment: str) -> list[str]:
     return [f"Prerequisites ({environment}; config.PREREQUISITES):", *config.prerequisites(environment)]  # type: ignore[arg-type]
 
 
-def _policy(plan_export: dict[str, Any], stack: str, environment: str) -> CheckResult:
-    from tools.offline import check
+NOT_RENDERED = "--no-render: what the Helm Releases create is neither rendered nor judged"
 
-    return check.check_deployment(plan_export, environment, stack=stack)
+
+def _policy(plan: mockrun.Plan, plan_export: dict[str, Any], stack: str, environment: str,
+            rendering: Future[Any] | None) -> CheckResult:
+    from tools.offline import check, cluster
+
+    handed = cluster.handoff(plan, rendering.result() if rendering is not None else None,
+                             unjudged="" if rendering is not None else NOT_RENDERED)
+    return check.check_deployment(plan_export, environment, stack=stack, rendered=handed)
 
 
 @dataclass
@@ -307,18 +317,31 @@ class _Planned:
 
 def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Planned:
     started = time.perf_counter()
-    plan = build(stack, args.cwd, first_preview=args.first_preview)
-    environment = facts.environment_of(stack, args.cwd)
-    if plan.errors:
-        raise UsageError("the program reported errors:\n  " + "\n  ".join(plan.errors))
+    prerender = None if args.no_render else _prerender()
+    try:
+        plan = build(stack, args.cwd, first_preview=args.first_preview,
+                     observe=prerender.observe if prerender is not None else None)
+        environment = facts.environment_of(stack, args.cwd)
+        if plan.errors:
+            raise UsageError("the program reported errors:\n  " + "\n  ".join(plan.errors))
+    except BaseException:  # no plan to judge: end the renders begun for it
+        if prerender is not None:
+            prerender.wait()
+        raise
     elapsed = time.perf_counter() - started
     document = export(plan)
-    verdict = checks.submit(_policy, document, stack, environment) if checks is not None else None
-    judged = None
-    if not args.no_render and checks is not None:
-        judged = checks.submit(_judge, plan, stack, environment)
-    elif not args.no_render:
-        judged = _done(_judge(plan, stack, environment))
+    # Rendered once: the whole-cluster checks and the pack (handed the objects) judge the same
+    # renders, side by side (the pack in its own process, the checks in this one).
+    # (The verdict is queued before the checks: both then wait only on the renders, never on each other.)
+    rendering = judged = verdict = None
+    if not args.no_render:
+        rendering = checks.submit(_render, plan, environment, prerender) if checks is not None \
+            else _done(_render(plan, environment, prerender))
+    if checks is not None:
+        verdict = checks.submit(_policy, plan, document, stack, environment, rendering)
+    if rendering is not None:
+        judged = checks.submit(_judge, plan, stack, environment, rendering) if checks is not None \
+            else _done(_judge(plan, stack, environment, rendering))
     lines: list[str] = []
     if not args.quiet:
         lines += [f"Previewing update ({stack}) offline, under Pulumi's mock runtime:", ""]
@@ -341,10 +364,23 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
     return _Planned(stack, "\n".join(lines), summary, verdict, document, judged)
 
 
-def _judge(plan: mockrun.Plan, stack: str, environment: str) -> Any:
+def _prerender() -> Any:
+    from tools.offline import helm
+
+    return helm.Prerender()
+
+
+def _render(plan: mockrun.Plan, environment: str, prerender: Any) -> Any:
     from tools.offline import cluster
 
-    return cluster.judge_stack(plan, stack, environment)
+    prerender.wait()  # the renders begun while the program ran: the cache holds them now
+    return cluster.render_for(plan, environment)
+
+
+def _judge(plan: mockrun.Plan, stack: str, environment: str, rendering: Future[Any]) -> Any:
+    from tools.offline import cluster
+
+    return cluster.judge_stack(plan, stack, environment, rendering.result())
 
 
 def _done(value: Any) -> Future[Any]:
@@ -374,6 +410,8 @@ def _finish(planned: _Planned, args: Any) -> int:
     print()
     print(verdict)
     summary = planned.summary
+    if planned.cluster is None and args.no_render:
+        print(f"\nCluster ({planned.stack}): {NOT_RENDERED}.")
     if planned.cluster is not None:
         report = planned.cluster.result()
         print()
@@ -414,7 +452,9 @@ def main(argv: list[str]) -> int:
     starting = None if args.no_policy else _start_policy_pack()
     codes: dict[str, int] = {}
     pending: _Planned | None = None
-    checks = None if args.no_policy else ThreadPoolExecutor(max_workers=1, thread_name_prefix="policy")
+    # Two workers: a stack's pack verdict and its whole-cluster checks run at once, after its renders
+    # (tasks only wait on tasks submitted before them, so the queue cannot deadlock).
+    checks = None if args.no_policy else ThreadPoolExecutor(max_workers=2, thread_name_prefix="policy")
     try:
         for stack in args.stacks:
             try:
