@@ -3,13 +3,13 @@ pinned charts from the one explicit input PLATFORM_CHARTS (a missing folder fail
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.offline import cluster, helm
+from tools.offline import check, cluster, helm
 
 CHARTS = Path(__file__).resolve().parent / "charts"
 
@@ -42,3 +42,14 @@ def judge(small_charts: Path, tmp_path: Path) -> Callable[..., cluster.ClusterRe
         document = {"deployment": {"resources": list(resources)}}
         return cluster.judge(document, stack="test", charts=small_charts, cache=cache or tmp_path / "render")
     return run
+
+
+@pytest.fixture(scope="module")
+def small_pack(small_charts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[check.Analyzer]:
+    """The pack as its own plugin, its chart folder the tests' small charts."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PLATFORM_CHARTS", str(small_charts))
+        env.setenv("PLATFORM_RENDER_CACHE", str(tmp_path_factory.mktemp("pack-render")))
+        analyzer = check.Analyzer()
+    yield analyzer
+    analyzer.close()

@@ -8,25 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cluster.export_objects import namespace, release
-from tools.offline import check, cluster
+from tools.offline import cluster
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def pack(small_charts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[check.Analyzer]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PLATFORM_CHARTS", str(small_charts))
-        env.setenv("PLATFORM_RENDER_CACHE", str(tmp_path_factory.mktemp("pack-render")))
-        analyzer = check.Analyzer()
-    yield analyzer
-    analyzer.close()
 
 
 def document(values: dict, chart: str = "privileged") -> dict:
@@ -41,58 +30,58 @@ def handed(doc: dict, charts: Path, cache: Path, **kwargs) -> dict:
     return cluster.handoff(doc, cluster.render_stack(doc, charts=charts, cache=cache), **kwargs)
 
 
-def test_the_pack_judges_the_objects_it_is_handed_and_does_not_render(pack, small_charts, tmp_path):
+def test_the_pack_judges_the_objects_it_is_handed_and_does_not_render(small_pack, small_charts, tmp_path):
     # Handed the render of a compliant Release for the same Release identity: the pack judges
     # what it was handed, so the hostNetwork the deployment's values ask for goes unseen.
     compliant = handed(document({"hostNetwork": False}), small_charts, tmp_path)
-    assert "k8s-no-host-namespaces" not in rules_on_rendered(pack.check(document({"hostNetwork": True}), "production",
+    assert "k8s-no-host-namespaces" not in rules_on_rendered(small_pack.check(document({"hostNetwork": True}), "production",
                                                                         rendered=compliant))
-    assert "k8s-no-host-namespaces" in rules_on_rendered(pack.check(document({"hostNetwork": True}), "production"))
+    assert "k8s-no-host-namespaces" in rules_on_rendered(small_pack.check(document({"hostNetwork": True}), "production"))
 
 
 @pytest.mark.parametrize("environment", ["production", "ephemeral"])
-def test_handed_objects_get_the_same_findings_as_the_offline_check(pack, small_charts, tmp_path, environment):
+def test_handed_objects_get_the_same_findings_as_the_offline_check(small_pack, small_charts, tmp_path, environment):
     doc = document({"hostNetwork": True})
     offline = cluster.judge(doc, environment=environment, charts=small_charts, cache=tmp_path)
-    result = pack.check(doc, environment, rendered=handed(doc, small_charts, tmp_path))
+    result = small_pack.check(doc, environment, rendered=handed(doc, small_charts, tmp_path))
     pack_side = {(v.rule, v.what.split(": ", 1)[0]) for v in result.violations if " → " in v.what}
     assert pack_side == {(f.what.split(": ", 1)[0], f.subject) for f in offline.findings["pack-rules"]}, pack_side
     assert pack_side, "the small privileged chart breaks pack rules"
 
 
-def test_an_unjudged_release_adds_no_finding_and_a_later_check_renders_again(pack, small_charts, tmp_path):
+def test_an_unjudged_release_adds_no_finding_and_a_later_check_renders_again(small_pack, small_charts, tmp_path):
     doc = document({"hostNetwork": True})
     unjudged = cluster.handoff(doc, None, unjudged="--no-render")
-    assert rules_on_rendered(pack.check(doc, "production", rendered=unjudged)) == set()
-    assert "k8s-no-host-namespaces" in rules_on_rendered(pack.check(doc, "production")), "stale hand-off used"
+    assert rules_on_rendered(small_pack.check(doc, "production", rendered=unjudged)) == set()
+    assert "k8s-no-host-namespaces" in rules_on_rendered(small_pack.check(doc, "production")), "stale hand-off used"
 
 
-def test_a_record_for_other_inputs_is_not_used(pack, small_charts, tmp_path):
+def test_a_record_for_other_inputs_is_not_used(small_pack, small_charts, tmp_path):
     compliant = handed(document({"hostNetwork": False}), small_charts, tmp_path)
     [record] = compliant.values()
     record["release"]["namespace"] = "elsewhere"
-    assert "k8s-no-host-namespaces" in rules_on_rendered(pack.check(document({"hostNetwork": True}), "production",
+    assert "k8s-no-host-namespaces" in rules_on_rendered(small_pack.check(document({"hostNetwork": True}), "production",
                                                                     rendered=compliant))
 
 
-def test_a_chart_missing_from_an_existing_folder_stays_a_mandatory_pack_finding(pack, small_charts, tmp_path):
+def test_a_chart_missing_from_an_existing_folder_stays_a_mandatory_pack_finding(small_pack, small_charts, tmp_path):
     doc = document({}, chart="not-in-the-folder")
-    [v] = [v for v in pack.check(doc, "production", rendered=handed(doc, small_charts, tmp_path)).violations
+    [v] = [v for v in small_pack.check(doc, "production", rendered=handed(doc, small_charts, tmp_path)).violations
            if v.rule == "helm-chart-renders"]
     assert v.mandatory and "not-in-the-folder-0.1.0.tgz" in v.what and "make charts" in v.what, v
 
 
-def test_a_missing_chart_folder_is_the_plans_one_line_not_the_packs_finding(pack, tmp_path):
+def test_a_missing_chart_folder_is_the_plans_one_line_not_the_packs_finding(small_pack, tmp_path):
     doc = document({"hostNetwork": True})
     records = handed(doc, tmp_path / "no-such-folder", tmp_path)
     [record] = records.values()
     assert "does not exist" in record["unjudged"] and "make charts" in record["unjudged"], record
-    assert rules_on_rendered(pack.check(doc, "production", rendered=records)) == set()
+    assert rules_on_rendered(small_pack.check(doc, "production", rendered=records)) == set()
 
 
-def test_a_render_error_is_handed_over_as_helms_message(pack, small_charts, tmp_path):
+def test_a_render_error_is_handed_over_as_helms_message(small_pack, small_charts, tmp_path):
     doc = document({"port": 5432}, chart="tpl-port")
-    [v] = [v for v in pack.check(doc, "production", rendered=handed(doc, small_charts, tmp_path)).violations
+    [v] = [v for v in small_pack.check(doc, "production", rendered=handed(doc, small_charts, tmp_path)).violations
            if v.rule == "helm-chart-renders"]
     assert v.mandatory and "expected string; got float64" in v.what, v
 

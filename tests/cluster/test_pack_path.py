@@ -4,9 +4,6 @@ and the offline plan's pack-rules check over the objects it rendered with the sa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from cluster.export_objects import namespace, release
@@ -23,17 +20,6 @@ def pack_findings(result: CheckResult) -> set[tuple[str, str, str, str]]:
 def offline_findings(report: cluster.ClusterReport) -> set[tuple[str, str, str, str]]:
     return {(f.what.split(": ", 1)[0], f.subject, f.what.split(": ", 1)[1], f.details["enforcement"])
             for f in report.findings["pack-rules"]}
-
-
-@pytest.fixture(scope="module")
-def small_pack(small_charts: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[check.Analyzer]:
-    """The pack as its own plugin, its chart folder the tests' small charts."""
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PLATFORM_CHARTS", str(small_charts))
-        env.setenv("PLATFORM_RENDER_CACHE", str(tmp_path_factory.mktemp("pack-render")))
-        analyzer = check.Analyzer()
-    yield analyzer
-    analyzer.close()
 
 
 @pytest.mark.parametrize("environment", ["production", "ephemeral"])
