@@ -5,6 +5,8 @@ Deployment waiting on a pull that cannot succeed."""
 
 from __future__ import annotations
 
+import functools
+
 import pulumi
 import pytest
 from helpers import environment_of, inputs, run
@@ -68,3 +70,15 @@ def test_the_lookup_is_in_the_account_the_config_names() -> None:
 
 def test_the_shared_prefix_is_the_one_bootstrap_creates() -> None:
     assert registry.SHARED_REPOSITORY_PREFIX == SHARED_REPOSITORY_PREFIX
+
+
+def test_the_plan_command_refuses_a_missing_image_naming_it(monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.offline import plan as plan_cli
+    program = mockrun.run_program
+    monkeypatch.setattr(mockrun, "run_program", functools.partial(
+        program, missing_images=frozenset({"platform/app:0.1.0"})))
+    assert plan_cli.main(["staging", "--quiet", "--no-policy", "--no-render"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1 configuration problem(s):") and "platform/app:0.1.0" in err, err
+    assert "Traceback" not in err, err
