@@ -73,7 +73,7 @@ if settings.profile.backups.drills:  # weekly restore drills (components/drills.
         settings, storage=backup_storage, image=registry.images["backup"], kms=kms, namespace=namespaces.app,
         irsa=irsa), opts=k8s_opts)
 app = App("app", AppArgs.from_settings(
-    settings, namespace=namespaces.app, image=registry.images["app"], postgres=postgres.connection,
+    settings, namespace=namespaces.app, image=registry.images.get("app"), postgres=postgres.connection,
     redis=redis.connection, irsa=irsa), opts=after(postgres, redis))
 if settings.profile.app.autoscales:
     AppAutoscaler("app-autoscaler", AppAutoscalerArgs.from_settings(

@@ -417,7 +417,8 @@ class TrackSettings:
 
     name: str
     image: str | None
-    """``platform:release.<track>Image``; None: this stack's own ``app`` repository at ``platform:imageTag``."""
+    """``platform:release.<track>Image``; None: bootstrap's shared ``platform/app`` image at
+    ``platform:imageTag`` in ``platform:registryAccount``, looked up at plan time and run by digest."""
     replicas: int
     weight: int | None
     """Share of the app route's traffic; None with a single track (no weights, no header route)."""
@@ -486,6 +487,9 @@ class Settings:
     owner: str
     cost_center: str
     image_tag: str
+    registry_account: str | None
+    """``platform:registryAccount``: the account whose ECR holds bootstrap's shared ``platform/<service>``
+    repositories (production pulls the build account's images); None: this stack's own account."""
     services: tuple[str, ...]
     app: AppSettings
     release: ReleaseSettings
@@ -753,6 +757,11 @@ KEYS: tuple[Key, ...] = (
         description="Tag of the images built and deployed (the git SHA in CI). Never 'latest'.",
         check=lambda v: "an immutable tag such as a git SHA or 1.2.3, not 'latest'"
         if v == "latest" or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", v) else None),
+    Key(name="registryAccount", type="string", example="123456789012",
+        description="AWS account whose ECR holds bootstrap's shared platform/<service> repositories (a track "
+                    "without a release image runs platform/app:<imageTag> from there, by digest); default: this "
+                    "stack's account. Production names the build (staging) account.",
+        check=_pattern(r"\d{12}", "a 12-digit AWS account id like 123456789012")),
     Key(name="services", type="array", example='["app","backup"]',
         description="ECR repositories to create; must include app and backup.",
         check=_services),
@@ -933,6 +942,7 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str = PROJECT,
         owner=values["owner"],
         cost_center=values["costCenter"],
         image_tag=values["imageTag"],
+        registry_account=values.get("registryAccount"),
         services=tuple(get("services")),
         app=AppSettings(
             build_context=values.get("app.buildContext"),

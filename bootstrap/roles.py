@@ -24,31 +24,32 @@ STAGING_CLUSTER = "platform-staging"
 
 
 def specs(settings: BootstrapSettings) -> tuple[CiRoleSpec, ...]:
-    def account(account_id: str) -> Account:
-        return Account(account_id=account_id, region=settings.region,
-                       state_bucket=bucket_name(account_id, settings.region))
+    def account(account_id: str, partition: str) -> Account:
+        return Account(account_id=account_id, partition=partition, region=settings.region,
+                       state_bucket=bucket_name(account_id, settings.region),
+                       image_account=settings.image_registry_account or account_id)
 
-    def deployer(env: str) -> Callable[[str], dict[str, Any]]:
+    def deployer(env: str) -> Callable[[str, str], dict[str, Any]]:
         scope = StackScope(name_prefix=f"platform-{env}", stack_condition=("StringEquals", env),
                            cluster=f"platform-{env}", state_stack=env)
-        return lambda account_id: deploy_policy(account(account_id), scope)
+        return lambda account_id, partition: deploy_policy(account(account_id, partition), scope)
 
     out: list[CiRoleSpec] = []
     if settings.hosts_pull_requests:
         out.append(CiRoleSpec(purpose="preview", subject="pull_request", session_seconds=SESSION_SECONDS["preview"],
                               description="pulumi preview of staging from this repository's pull requests (read-only)",
-                              policy=lambda a: preview_policy(account(a), STAGING_CLUSTER)))
+                              policy=lambda a, p: preview_policy(account(a, p), STAGING_CLUSTER)))
         out.append(CiRoleSpec(purpose="ephemeral", subject="environment:ephemeral",
                               session_seconds=SESSION_SECONDS["ephemeral"],
                               description="PR stacks pr-<n> only (names platform-pr-*)",
-                              policy=lambda a: deploy_policy(account(a), StackScope(
+                              policy=lambda a, p: deploy_policy(account(a, p), StackScope(
                                   name_prefix="platform-pr-", stack_condition=("StringLike", "pr-*"),
                                   cluster=STAGING_CLUSTER, state_stack="pr-*"))))
     if settings.image_repositories:
         out.append(CiRoleSpec(purpose="image-push", subject="ref:refs/heads/main",
                               session_seconds=SESSION_SECONDS["image-push"],
                               description="push application images built from main (platform/*)",
-                              policy=lambda a: image_push_policy(account(a))))
+                              policy=lambda a, p: image_push_policy(account(a, p))))
     for env in settings.environments:
         out.append(CiRoleSpec(purpose=f"deploy-{env}", subject=f"environment:{env}",
                               session_seconds=SESSION_SECONDS[f"deploy-{env}"],

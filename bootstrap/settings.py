@@ -30,9 +30,12 @@ KEYS: dict[str, str] = {
     "environments": "deploy environments hosted in this account: [staging] and/or [production]",
     "owner": "owning team (tag)",
     "costCenter": "cost centre (tag)",
-    "nodeRoleArns": "cluster node roles that pull images (pull-through cache, shared repositories)",
+    "nodeRoleArns": "cluster node role ARNs of the region's partition (arn:<partition>:iam::<account>:role/<name>) that "
+                    "pull images (pull-through cache, shared repositories)",
     "imageRepositories": "application repositories created here, shared by every environment",
     "imagePullAccounts": "other AWS accounts whose node roles pull the shared images (production)",
+    "imageRegistryAccount": "the 12-digit account owning the shared platform/* repositories the environments here "
+                            "read, when another account builds them (production: the staging account)",
     "github.manage": "true in exactly one stack: it owns the repository's environments and tag ruleset",
     "github.productionReviewers": "team slugs that approve production deployments",
     "github.stagingReviewers": "team slugs that approve staging deployments (usually none)",
@@ -59,6 +62,8 @@ class BootstrapSettings:
     node_role_arns: tuple[str, ...]
     image_repositories: tuple[str, ...]
     image_pull_accounts: tuple[str, ...]
+    image_registry_account: str | None
+    """None: this account owns the shared repositories it reads."""
     github: GithubSettings
 
     @property
@@ -123,6 +128,9 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str) -> BootstrapSetti
     if not region:
         problems.append(f"Pulumi.{stack}.yaml: aws:region is not set. Fix: pulumi config set aws:region eu-west-1 "
                         f"--stack {stack} --cwd bootstrap")
+    # Node role ARNs must be of the region's partition (arn:aws-cn:... in cn-north-1).
+    from policies.constraints import partition_of
+    partition = partition_of(region) if region else "aws"
     environments = items("environments", allowed=ENVIRONMENTS)
     if not environments and "environments" not in {p.split(" = ")[0].rsplit(":", 1)[-1] for p in problems}:
         problem("environments", [], "at least one of " + ", ".join(ENVIRONMENTS))
@@ -135,9 +143,10 @@ def parse(raw: Mapping[str, Any], *, stack: str, project: str) -> BootstrapSetti
         stack=stack, project=project, region=region,
         repository=text("repository", REPOSITORY), environments=environments,
         owner=text("owner"), cost_center=text("costCenter"),
-        node_role_arns=items("nodeRoleArns", re.compile(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+")),
+        node_role_arns=items("nodeRoleArns", re.compile(rf"arn:{re.escape(partition)}:iam::\d{{12}}:role/[\w+=,.@/-]+")),
         image_repositories=items("imageRepositories", re.compile(r"[a-z0-9][a-z0-9._-]*")),
         image_pull_accounts=items("imagePullAccounts", ACCOUNT),
+        image_registry_account=text("imageRegistryAccount", ACCOUNT, required=False) or None,
         github=github)
     if problems:
         raise ConfigError(problems)

@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 
 SERVICE_ACCOUNT = "app"
 SCANNER_SKIPS = {
-    "CKV_K8S_43": "a released track runs its image by digest; before the first release (and in PR stacks) the image is this "
-                  "stack's ECR repository at the configured tag (the git SHA in CI); tags are immutable in every environment",
+    "CKV_K8S_43": "every track runs its image by digest (a release image, or the shared platform/app image looked up by "
+                  "digest) except an app image this program builds (app.buildContext), tagged from its content in an "
+                  "immutable repository",
 }
 
 
@@ -92,10 +93,20 @@ class AppArgs:
     config_maps: Sequence[pulumi.Input[str]] = (postgres_store.CONNECTION_CONFIGMAP, redis_store.CONNECTION_CONFIGMAP)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, namespace: pulumi.Input[str], image: pulumi.Input[str],
+    def from_settings(cls, settings: Settings, *, namespace: pulumi.Input[str], image: pulumi.Input[str] | None,
                       postgres: PostgresConnection, redis: RedisConnection, irsa: Irsa) -> AppArgs:
-        """``image``: what a track without its own release image runs (this stack's ``app`` repository)."""
-        tracks = {t.name: TrackSpec(image=t.image or image, replicas=t.replicas) for t in settings.release.tracks}
+        """``image``: what a track without its own release image runs (the image built here, or
+        bootstrap's shared ``platform/app`` by digest: ``ContainerRegistry.images``); None when every
+        track has a release image."""
+        def image_of(track: str, release: str | None) -> pulumi.Input[str]:
+            if release is not None:
+                return release
+            if image is None:
+                raise ValueError(f"app track {track} has no release image and no image was given")
+            return image
+
+        tracks = {t.name: TrackSpec(image=image_of(t.name, t.image), replicas=t.replicas)
+                  for t in settings.release.tracks}
         return cls(namespace=namespace, labels=settings.labels, tracks=tracks, active=settings.release.active,
                    autoscaled=settings.profile.app.autoscales, port=settings.app.port,
                    metrics_port=settings.app.metrics_port, health_path=settings.app.health_path,

@@ -11,8 +11,12 @@ import pulumi
 import pulumi_aws as aws
 
 
-def _partition(parent: pulumi.Resource | None) -> pulumi.Output[aws.GetPartitionResult]:
+def current(parent: pulumi.Resource | None = None) -> pulumi.Output[aws.GetPartitionResult]:
+    """The stack's partition (``.partition``, ``.dns_suffix``), for documents built in one ``apply``."""
     return aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=parent) if parent else None)
+
+
+_partition = current
 
 
 def arn(service: str, region: pulumi.Input[str], account: pulumi.Input[str], resource: pulumi.Input[str], *,

@@ -5,12 +5,18 @@ force-delete for throw-away environments), a lifecycle policy (untagged images e
 N tagged images are kept) and a repository policy that lets only the given roles pull. For each
 configured build: a ``docker.Image`` pushed with credentials from the ECR authorization token.
 
-Consumers use ``images[service]``: ``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``,
-built from names known before anything exists, so a new stack's first preview (and the policy
-pack in it) can read every image reference; a digest is unknown until the push. Tags are immutable
-in every environment (``RegistryProfile``), so the tag pins the image. When this program builds the
-image, the reference also depends on the push: a workload using it rolls only after the image is in
-the repository.
+Consumers use ``images[service]``:
+
+- an image this program builds: ``<account>.dkr.ecr.<region>.<dns suffix>/<repository>:src-<hex>``,
+  built from names known before anything exists, so a new stack's first preview (and the policy
+  pack in it) can read it; a digest is unknown until the push. Tags are immutable in every
+  environment (``RegistryProfile``), so the tag pins the image, and the reference depends on the
+  push: a workload using it rolls only after the image is in the repository;
+- any other (the app, unless ``app.buildContext`` is set): bootstrap's shared repository
+  ``platform/<service>`` at ``platform:imageTag``, in ``platform:registryAccount`` (default: this
+  account), by the digest ``aws.ecr.get_image`` reports. The lookup is an invoke, so it runs in every
+  preview: an image nobody pushed fails the preview with how to push it (``MissingImageError``) instead
+  of a Deployment waiting on a pull that never succeeds, and the reference is immutable.
 
 Third-party images are pulled through the account's ECR pull-through caches (``public_cache`` is
 the ECR Public one). Their rules, the registry policy letting the node roles fill them and the
@@ -37,13 +43,20 @@ import pulumi_docker as docker
 
 from components import partition
 from components.kubernetes import ECR_PUBLIC_CACHE_PREFIX
-from config import PROJECT_DIR, RegistryProfile
+from config import PROJECT_DIR, ConfigError, RegistryProfile
 
 if TYPE_CHECKING:
     from components.kms import KmsKey
     from config import Settings
 
 PULL_ACTIONS = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+
+
+SHARED_REPOSITORY_PREFIX = "platform"
+"""Bootstrap's shared repositories are ``platform/<service>`` (bootstrap.components.permissions
+keeps the same constant; a test keeps them equal)."""
+PUSH_SCRIPT = ".github/scripts/build-image.sh"
+"""What deploy.yml's ``build`` job runs to push ``platform/app:<commit SHA>``; also by hand."""
 
 
 PLATFORM = "linux/amd64"
@@ -112,6 +125,14 @@ class ContainerRegistryArgs:
     (``irsa.role_arn``) so the repository policy is written after it."""
     image_tag: str
     """The git SHA in CI; config validation rejects 'latest'."""
+    shared: Sequence[str] = ()
+    """Services not built here whose image a workload runs: ``images[service]`` is bootstrap's shared
+    ``platform/<service>:<image_tag>`` by digest. Looked up only when needed: once both tracks run
+    a release image, ``platform:imageTag`` need not name a pushed image."""
+    registry_account: pulumi.Input[str]
+    """Owner of the shared ``platform/<service>`` repositories."""
+    stack: str
+    """For the fix a missing shared image's error names (``--stack``)."""
     builds: Mapping[str, ImageBuild] = field(default_factory=dict)
     tags: Mapping[str, str]
 
@@ -121,9 +142,12 @@ class ContainerRegistryArgs:
         builds = {"backup": ImageBuild.of(BACKUP_BUILD_CONTEXT)}
         if settings.app.build_context:
             builds["app"] = ImageBuild.of(settings.app.build_context)
+        # The app tracks without a release image run the shared image (config.TrackSettings.image).
+        shared = ("app",) if "app" not in builds and any(t.image is None for t in settings.release.tracks) else ()
         return cls(prefix=settings.name, account_id=account_id, region=settings.region, services=settings.services,
                    profile=settings.profile.registry, kms_key_arn=kms.arn, pull_role_arns=pull_role_arns,
-                   image_tag=settings.image_tag, builds=builds, tags=settings.tags)
+                   image_tag=settings.image_tag, shared=shared, registry_account=settings.registry_account or account_id,
+                   stack=settings.stack, builds=builds, tags=settings.tags)
 
 
 def lifecycle_policy(profile: RegistryProfile) -> dict[str, Any]:
@@ -159,6 +183,39 @@ def pull_policy(role_arns: Sequence[str]) -> dict[str, Any]:
     }
 
 
+class MissingImageError(ConfigError):
+    """The shared image a track would run is not in the registry (a clean preview error, no traceback)."""
+
+
+def missing_image_problem(*, repository: str, tag: str, account: str, registry: str, region: str, stack: str,
+                          reason: str) -> str:
+    return (f"platform:imageTag = {tag!r}: no image {repository}:{tag} in the ECR registry of account {account} "
+            f"({region}), so the app tracks without a release image have nothing to run ({reason}). Fix: push it "
+            f"(deploy.yml's build job pushes {repository}:<commit SHA> on every merge to main; by hand: "
+            f"REGISTRY={registry} REPOSITORY={repository} SHA={tag} CONTEXT=<app dir> "
+            f"AWS_REGION={region} {PUSH_SCRIPT}), or pulumi config set platform:imageTag <a pushed commit SHA> "
+            f"--stack {stack}; platform:registryAccount names the account that owns it (docs/first-deployment.md)")
+
+
+def shared_image(service: str, tag: str, *, account: pulumi.Input[str], region: str, stack: str,
+                 parent: pulumi.Resource) -> pulumi.Output[str]:
+    """``<account>.dkr.ecr.<region>.<suffix>/platform/<service>@sha256:<digest>``: the digest
+    ``platform/<service>:<tag>`` has now (``aws.ecr.get_image``); raises ``MissingImageError`` without one."""
+    repository = f"{SHARED_REPOSITORY_PREFIX}/{service}"
+    found = aws.ecr.get_image_output(repository_name=repository, image_tag=tag, registry_id=account,
+                                     opts=pulumi.InvokeOutputOptions(parent=parent))
+
+    registry = partition.ecr_registry(account, region, parent=parent)
+
+    def missing(exc: Exception) -> pulumi.Output[str]:
+        def fail(where: list[str]) -> str:
+            raise MissingImageError([missing_image_problem(repository=repository, tag=tag, account=where[0],
+                                                      registry=where[1], region=region, stack=stack, reason=str(exc))])
+        return pulumi.Output.all(account, registry).apply(fail)
+
+    return pulumi.Output.concat(registry, "/", repository, "@", found.image_digest.recover(missing))
+
+
 class ContainerRegistry(pulumi.ComponentResource):
     """Creates: per service a repository, lifecycle policy and pull policy; images for builds."""
 
@@ -174,6 +231,9 @@ class ContainerRegistry(pulumi.ComponentResource):
         unknown = set(args.builds) - set(args.services)
         if unknown:
             raise ValueError(f"builds for services without a repository: {sorted(unknown)}")
+        both = set(args.builds) & set(args.shared)
+        if both:
+            raise ValueError(f"services both built here and run from the shared repository: {sorted(both)}")
 
         self.repository_urls = {}
         self.images = {}
@@ -201,10 +261,9 @@ class ContainerRegistry(pulumi.ComponentResource):
             self.repository_urls[service] = repo.repository_url
             # repo.name echoes the explicit name (known in preview) and depends on the repository.
             build = args.builds.get(service)
-            reference = pulumi.Output.concat(registry, "/", repo.name, ":", args.image_tag if build is None else build.tag)
             if build is None:
-                self.images[service] = reference
                 continue
+            reference = pulumi.Output.concat(registry, "/", repo.name, ":", build.tag)
             token = aws.ecr.get_authorization_token_output(registry_id=args.account_id,
                                                            opts=pulumi.InvokeOptions(parent=self))
             image = docker.Image(
@@ -227,4 +286,7 @@ class ContainerRegistry(pulumi.ComponentResource):
             # in preview; its repo_digest is not).
             self.images[service] = pulumi.Output.all(reference, image.urn).apply(lambda v: v[0])
 
+        for service in args.shared:
+            self.images[service] = shared_image(service, args.image_tag, account=args.registry_account,
+                                                region=args.region, stack=args.stack, parent=self)
         self.register_outputs({"repositoryUrls": self.repository_urls, "images": self.images})

@@ -26,11 +26,13 @@ STACKS = ("pr-7", "staging", "production")
 
 
 def run(stack: str, overrides: Mapping[str, Any] | None = None,
-        secret_keys: frozenset[str] = frozenset()) -> mockrun.Plan:
-    """A fresh plan of ``stack`` with config ``overrides`` (engine-shaped values)."""
+        secret_keys: frozenset[str] = frozenset(), missing_images: frozenset[str] = frozenset()) -> mockrun.Plan:
+    """A fresh plan of ``stack`` with config ``overrides`` (engine-shaped values); ``missing_images``
+    (``<repository>:<tag>``) are not in ECR."""
     cfg = facts.engine_config(stack, reproducible=True)
     config = {**cfg.config, **(overrides or {})}
-    return mockrun.run_program(stack, config, secret_keys=cfg.secret_keys | secret_keys, project=cfg.project)
+    return mockrun.run_program(stack, config, secret_keys=cfg.secret_keys | secret_keys, project=cfg.project,
+                               missing_images=missing_images)
 
 
 _CACHE: dict[str, mockrun.Plan] = {}

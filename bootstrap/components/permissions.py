@@ -46,13 +46,21 @@ READ_IMAGE_ACTIONS = ["ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloa
 @dataclass(frozen=True, kw_only=True)
 class Account:
     account_id: str
+    partition: str
+    """``aws``, ``aws-cn``, ``aws-us-gov``: from ``aws.get_partition()``, never a literal."""
     region: str
     state_bucket: str
+    image_account: str
+    """Owner of the shared ``platform/*`` repositories the environments here read (this account, or
+    the build account for production: ``bootstrap:imageRegistryAccount``)."""
 
     def arn(self, service: str, resource: str) -> str:
         region = "" if service in ("iam", "s3") else self.region
         account = "" if service == "s3" else self.account_id
-        return f"arn:aws:{service}:{region}:{account}:{resource}"
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+    def shared_images(self) -> str:
+        return f"arn:{self.partition}:ecr:{self.region}:{self.image_account}:repository/{SHARED_REPOSITORY_PREFIX}/*"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +99,7 @@ def state_files(a: Account, stack: str, *, write: bool) -> list[str]:
     """Objects of ``stack`` (a name or ``pr-*``) in the DIY backend's project layout
     (``.pulumi/<kind>/<project>/<stack>...``): its lock files, and to update also its checkpoint,
     history and backups. No role writes another environment's state."""
-    base = f"arn:aws:s3:::{a.state_bucket}/.pulumi"
+    base = a.arn("s3", f"{a.state_bucket}/.pulumi")
     files = [f"{base}/locks/{PLATFORM_PROJECT}/{stack}/*"]
     if write:
         files += [f"{base}/stacks/{PLATFORM_PROJECT}/{stack}.json*", f"{base}/history/{PLATFORM_PROJECT}/{stack}/*",
@@ -101,7 +109,7 @@ def state_files(a: Account, stack: str, *, write: bool) -> list[str]:
 
 def state_statements(a: Account, stack: str, *, write: bool) -> list[dict[str, Any]]:
     """Read the backend (``.pulumi/``), write only ``stack``'s files; a read-only role only its locks."""
-    bucket = f"arn:aws:s3:::{a.state_bucket}"
+    bucket = a.arn("s3", a.state_bucket)
     return [
         _allow("StateList", ["s3:ListBucket"], bucket, {"StringLike": {"s3:prefix": [".pulumi/*"]}}),
         _allow("StateRead", ["s3:GetObject"], f"{bucket}/.pulumi/*"),
@@ -115,7 +123,7 @@ def preview_policy(a: Account, cluster: str) -> dict[str, Any]:
     return document(
         _allow("ReadAnywhere", READ_ANYWHERE, "*"),
         _allow("Cluster", ["eks:DescribeCluster"], a.arn("eks", f"cluster/{cluster}")),
-        _allow("SharedImages", READ_IMAGE_ACTIONS, a.arn("ecr", f"repository/{SHARED_REPOSITORY_PREFIX}/*")),
+        _allow("SharedImages", READ_IMAGE_ACTIONS, a.shared_images()),
         *state_statements(a, "staging", write=False),
     )
 
@@ -137,7 +145,7 @@ def deploy_policy(a: Account, scope: StackScope) -> dict[str, Any]:
     return document(
         _allow("ReadAnywhere", READ_ANYWHERE, "*"),
         _allow("Cluster", ["eks:DescribeCluster"], a.arn("eks", f"cluster/{scope.cluster}")),
-        _allow("SharedImages", READ_IMAGE_ACTIONS, a.arn("ecr", f"repository/{SHARED_REPOSITORY_PREFIX}/*")),
+        _allow("SharedImages", READ_IMAGE_ACTIONS, a.shared_images()),
         *state_statements(a, scope.state_stack, write=True),
         # kms:CreateKey has no resource type; the request must carry the stack's tag.
         _allow("KmsCreate", ["kms:CreateKey"], "*", request_tag),
@@ -159,7 +167,7 @@ def deploy_policy(a: Account, scope: StackScope) -> dict[str, Any]:
                            "s3:DeleteBucketPolicy", "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration",
                            "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
                            "s3:GetObjectLockConfiguration", "s3:PutObjectLockConfiguration"],
-               f"arn:aws:s3:::{names}"),
+               a.arn("s3", names)),
         _allow("Repositories", ["ecr:CreateRepository", "ecr:DeleteRepository", "ecr:DescribeRepositories",
                                 "ecr:PutLifecyclePolicy", "ecr:GetLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
                                 "ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy", "ecr:DeleteRepositoryPolicy",

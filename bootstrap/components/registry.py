@@ -27,6 +27,7 @@ import pulumi
 import pulumi_aws as aws
 
 from bootstrap.components.permissions import READ_IMAGE_ACTIONS, REGISTRY_KEY_ALIAS, SHARED_REPOSITORY_PREFIX
+from components import partition
 from components.kms import KmsKey, KmsKeyArgs
 
 PULL_THROUGH_PREFIX = "ecr-public"
@@ -43,6 +44,10 @@ CREDENTIAL_UPSTREAMS = {"registry-1.docker.io": "ecr-pullthroughcache/docker-hub
 requires the ``ecr-pullthroughcache/`` prefix)."""
 CACHE_FIRST_PULL_ACTIONS = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
 TEMPLATE_ROLE = "platform-ecr-creation-template"
+ECR_SERVICE_PRINCIPAL = "ecr.amazonaws.com"
+"""The same in every partition: AWS's service principals are ``<service>.amazonaws.com`` globally,
+China and GovCloud included, but for a handful of services ECR is not one of (AWS CDK's region-info,
+``Default.servicePrincipal``: only codedeploy, logs, states and elasticmapreduce differ)."""
 UNTAGGED_EXPIRY_DAYS = 3
 KEEP_TAGGED = 100
 """Commits kept per application repository: production may run an image weeks old."""
@@ -59,40 +64,40 @@ def lifecycle_policy(keep_tagged: int = KEEP_TAGGED) -> dict[str, Any]:
     ]}
 
 
-def cached_repositories(account_id: str, region: str) -> list[str]:
-    return [f"arn:aws:ecr:{region}:{account_id}:repository/{p}/*" for p in PULL_THROUGH_CACHES.values()]
+def cached_repositories(account_id: str, region: str, partition: str) -> list[str]:
+    return [f"arn:{partition}:ecr:{region}:{account_id}:repository/{p}/*" for p in PULL_THROUGH_CACHES.values()]
 
 
-def registry_policy(account_id: str, region: str, node_role_arns: Sequence[str]) -> dict[str, Any]:
+def registry_policy(account_id: str, region: str, partition: str, node_role_arns: Sequence[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "NodesFillThePullThroughCache", "Effect": "Allow",
         "Principal": {"AWS": sorted(node_role_arns)},
         "Action": CACHE_FIRST_PULL_ACTIONS,
-        "Resource": cached_repositories(account_id, region),
+        "Resource": cached_repositories(account_id, region, partition),
     }]}
 
 
 def template_role_trust(account_id: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
-        "Sid": "EcrAppliesTheTemplate", "Effect": "Allow", "Principal": {"Service": "ecr.amazonaws.com"},
+        "Sid": "EcrAppliesTheTemplate", "Effect": "Allow", "Principal": {"Service": ECR_SERVICE_PRINCIPAL},
         "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}]}
 
 
-def template_role_policy(account_id: str, region: str) -> dict[str, Any]:
+def template_role_policy(account_id: str, region: str, partition: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "CreateCachedRepositories", "Effect": "Allow",
          "Action": ["ecr:CreateRepository", "ecr:TagResource", "ecr:PutLifecyclePolicy"],
-         "Resource": cached_repositories(account_id, region)},
+         "Resource": cached_repositories(account_id, region, partition)},
         {"Sid": "EncryptWithTheRegistryKey", "Effect": "Allow",
          "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"],
-         "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
+         "Resource": f"arn:{partition}:kms:{region}:{account_id}:key/*",
          "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": REGISTRY_KEY_ALIAS},
                        "Bool": {"kms:GrantIsForAWSResource": "true"}}},
     ]}
 
 
-def repository_policy(node_role_arns: Sequence[str], pull_accounts: Sequence[str]) -> dict[str, Any]:
-    principals = sorted(node_role_arns) + [f"arn:aws:iam::{a}:root" for a in sorted(pull_accounts)]
+def repository_policy(node_role_arns: Sequence[str], pull_accounts: Sequence[str], partition: str) -> dict[str, Any]:
+    principals = sorted(node_role_arns) + [f"arn:{partition}:iam::{a}:root" for a in sorted(pull_accounts)]
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "EnvironmentsPull", "Effect": "Allow", "Principal": {"AWS": principals},
         "Action": READ_IMAGE_ACTIONS}]}
@@ -115,6 +120,8 @@ class Registry(pulumi.ComponentResource):
         super().__init__("platform:bootstrap:Registry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account = pulumi.Output.from_input(args.account_id)
+        part = partition.current(self).partition
+        where = pulumi.Output.all(account, part)
         key = KmsKey(f"{name}-key", KmsKeyArgs(alias=REGISTRY_KEY_ALIAS, deletion_window_days=30, tags=args.tags),
                      opts=child)
         for upstream, prefix in PULL_THROUGH_CACHES.items():
@@ -127,14 +134,14 @@ class Registry(pulumi.ComponentResource):
             aws.ecr.PullThroughCacheRule(f"{name}-{prefix}-cache", ecr_repository_prefix=prefix,
                                          upstream_registry_url=upstream, credential_arn=credential, opts=child)
         if args.node_role_arns:
-            aws.ecr.RegistryPolicy(f"{name}-policy", policy=account.apply(
-                lambda a: json.dumps(registry_policy(a, args.region, args.node_role_arns))), opts=child)
+            aws.ecr.RegistryPolicy(f"{name}-policy", policy=where.apply(
+                lambda w: json.dumps(registry_policy(w[0], args.region, w[1], args.node_role_arns))), opts=child)
         role = aws.iam.Role(f"{name}-template-role", name=TEMPLATE_ROLE,
                             description="ECR applies the pull-through repository creation template",
                             assume_role_policy=account.apply(lambda a: json.dumps(template_role_trust(a))),
                             tags=dict(args.tags), opts=child)
         aws.iam.RolePolicy(f"{name}-template-role-policy", role=role.id, name="creation-template",
-                           policy=account.apply(lambda a: json.dumps(template_role_policy(a, args.region))),
+                           policy=where.apply(lambda w: json.dumps(template_role_policy(w[0], args.region, w[1]))),
                            opts=child)
         for upstream, prefix in PULL_THROUGH_CACHES.items():
             aws.ecr.RepositoryCreationTemplate(
@@ -143,7 +150,7 @@ class Registry(pulumi.ComponentResource):
                 image_tag_mutability="IMMUTABLE",
                 encryption_configurations=[{"encryption_type": "KMS", "kms_key": key.arn}],
                 lifecycle_policy=json.dumps(lifecycle_policy(keep_tagged=30)),
-                custom_role_arn=pulumi.Output.concat("arn:aws:iam::", account, ":role/", role.name),
+                custom_role_arn=partition.arn("iam", "", account, pulumi.Output.concat("role/", role.name), parent=self),
                 resource_tags=dict(args.tags), opts=child)
 
         self.repository_urls: dict[str, pulumi.Output[str]] = {}
@@ -157,8 +164,8 @@ class Registry(pulumi.ComponentResource):
             aws.ecr.LifecyclePolicy(f"{name}-{service}-lifecycle", repository=repo.name,
                                     policy=json.dumps(lifecycle_policy()), opts=child)
             if args.node_role_arns or args.pull_accounts:
-                aws.ecr.RepositoryPolicy(f"{name}-{service}-policy", repository=repo.name, policy=json.dumps(
-                    repository_policy(args.node_role_arns, args.pull_accounts)), opts=child)
+                aws.ecr.RepositoryPolicy(f"{name}-{service}-policy", repository=repo.name, policy=part.apply(
+                    lambda p: json.dumps(repository_policy(args.node_role_arns, args.pull_accounts, p))), opts=child)
             self.repository_urls[service] = pulumi.Output.concat(
-                account, ".dkr.ecr.", args.region, ".amazonaws.com/", repo_name)
+                partition.ecr_registry(account, args.region, parent=self), "/", repo_name)
         self.register_outputs({"repositoryUrls": self.repository_urls})

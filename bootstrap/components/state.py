@@ -67,7 +67,7 @@ class StateBackend(pulumi.ComponentResource):
         alias = aws.kms.Alias(f"{name}-key-alias", name=STATE_KEY_ALIAS, target_key_id=key.key_id, opts=keep)
         physical = pulumi.Output.from_input(args.account_id).apply(lambda a: bucket_name(a, args.region))
         bucket = aws.s3.Bucket(f"{name}-bucket", bucket=physical, tags=dict(args.tags), opts=keep)
-        arn = pulumi.Output.concat("arn:aws:s3:::", bucket.bucket)
+        arn = pulumi.Output.concat("arn:", part.partition, ":s3:::", bucket.bucket)
         # The bucket's settings are kept with it: a destroy that keeps the state must not strip its
         # encryption, public-access block, policy or versioning (aws-protected-data-dependencies-protected).
         on_bucket = pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=[bucket]))

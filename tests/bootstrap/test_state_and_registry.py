@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bootstrap_helpers import STACKS, account_of, document, inputs, plan_of
+from bootstrap_helpers import STACKS, account_of, document, inputs, plan_of, policy_of
 
 from components import kubernetes
 
@@ -118,3 +118,12 @@ def test_production_account_pulls_the_shared_images():
     [st] = policy["Statement"]
     assert "arn:aws:iam::210987654321:root" in st["Principal"]["AWS"]
     assert not any(a.startswith(("ecr:Put", "ecr:Delete", "ecr:Upload")) for a in st["Action"]), st["Action"]
+
+
+def test_production_deploys_read_the_shared_images_where_they_are():
+    # The platform's production stack looks up platform/app in the build account (platform:registryAccount):
+    # its deploy role may describe those images there, the only cross-account grant it has.
+    [shared] = [s for s in policy_of(plan_of("production-eu-west-1"), "deploy-production")["Statement"]
+                if s["Sid"] == "SharedImages"]
+    assert shared["Resource"] == "arn:aws:ecr:eu-west-1:123456789012:repository/platform/*", shared
+    assert "ecr:DescribeImages" in shared["Action"]

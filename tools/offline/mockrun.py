@@ -101,8 +101,16 @@ def _suffix(*parts: str, length: int = 7) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
 
 
+def image_digest(registry_id: str, repository: str, tag: str) -> str:
+    """The digest the mocks report for ``<registry_id>``'s ``<repository>:<tag>`` (stable, distinct per image)."""
+    return "sha256:" + hashlib.sha256(f"{registry_id}/{repository}:{tag}".encode()).hexdigest()
+
+
 class PlatformMocks(pulumi_mocks.Mocks):
-    def __init__(self, *, region: str, account_id: str, stack: str, first_preview: bool = False):
+    def __init__(self, *, region: str, account_id: str, stack: str, first_preview: bool = False,
+                 missing_images: frozenset[str] = frozenset()):
+        self.missing_images = missing_images
+        """``<repository>:<tag>`` images no one pushed: ``aws.ecr.get_image`` fails for them as ECR's does."""
         self.region = region
         self.account = account_id
         self.stack = stack
@@ -143,6 +151,8 @@ class PlatformMocks(pulumi_mocks.Mocks):
             return {"authorizationToken": "bW9jazptb2Nr", "userName": "AWS", "password": "mock-ecr-token",
                     "proxyEndpoint": f"https://{self.account}.dkr.ecr.{self.region}.{self.dns_suffix}",
                     "expiresAt": "2099-01-01T00:00:00Z", "id": self.region}
+        if token == "aws:ecr/getImage:getImage":
+            return self._ecr_image(args.args)
         if token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id", "vpc-0mock"), "cidrBlock": "10.0.0.0/16", "arn": "mock"}
         if token == "aws:ec2/getSubnet:getSubnet":
@@ -188,6 +198,19 @@ class PlatformMocks(pulumi_mocks.Mocks):
             rid, extra = shaper(self, name, rid, inputs)
             state.update(extra)
         return rid, state
+
+    def _ecr_image(self, args: Mapping[str, Any]) -> Any:
+        registry, repository = str(args.get("registryId") or self.account), str(args["repositoryName"])
+        tag = str(args.get("imageTag"))
+        if f"{repository}:{tag}" in self.missing_images:  # the provider's DescribeImages error
+            return {}, [("imageTag", f"reading ECR Image: ImageNotFoundException: The image with imageId "
+                                     f"{{imageTag:'{tag}'}} does not exist within the repository with name "
+                                     f"'{repository}' in the registry with id '{registry}'")]
+        digest = image_digest(registry, repository, tag)
+        return {"id": digest, "imageDigest": digest, "imageTag": tag, "imageTags": [tag], "registryId": registry,
+                "repositoryName": repository, "imagePushedAt": 1764547200, "imageSizeInBytes": 52_428_800,
+                "imageUri": f"{registry}.dkr.ecr.{self.region}.{self.dns_suffix}/{repository}@{digest}",
+                "mostRecent": False, "region": self.region}
 
     def _arn(self, service: str, resource: str, *, region: bool = True) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account}:{resource}"
@@ -414,17 +437,20 @@ class _WarningCollector(logging.Handler):
 
 def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] | frozenset[str] = frozenset(),
                 project: str = "platform", program: Path = ROOT / "__main__.py",
-                first_preview: bool = False, observe: Callable[[Recorded], None] | None = None) -> Plan:
+                first_preview: bool = False, missing_images: frozenset[str] = frozenset(),
+                observe: Callable[[Recorded], None] | None = None) -> Plan:
     """Runs ``program`` for ``stack`` with engine-shaped ``config`` and returns the recorded plan.
 
     ``first_preview``: computed outputs of new resources are unknown, as in the first
     ``pulumi preview`` of a stack (inputs that depend on them carry the unknown sentinel).
+    ``missing_images``: ``<repository>:<tag>`` that ``aws.ecr.get_image`` does not find (never pushed).
     ``observe``: called with each resource as it is registered.
     Raises whatever the program raises (``config.ConfigError`` for bad configuration).
     """
     region = str(config.get("aws:region", "us-east-1"))
     account = _account_from(config)
-    mocks = PlatformMocks(region=region, account_id=account, stack=stack, first_preview=first_preview)
+    mocks = PlatformMocks(region=region, account_id=account, stack=stack, first_preview=first_preview,
+                          missing_images=missing_images)
     monitor = RecordingMonitor(mocks, observe)
     collector = _WarningCollector()
     logger = logging.getLogger(f"platform.mockrun.{stack}")
@@ -439,11 +465,23 @@ def run_program(stack: str, config: Mapping[str, Any], *, secret_keys: set[str] 
             set_all_config(dict(config), sorted(secret_keys))
             pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True,
                                      logger=logger, monitor=monitor)
+            # The SDK keeps a faulted Output in SETTINGS.outputs to report at exit, and that set is
+            # a ContextVar whose default is the first set ever assigned: every run of this process
+            # would share it, and a run that failed half-way (a failed invoke) would hand its faulted
+            # futures, bound to a closed event loop, to the next one. Each run gets its own.
+            pulumi.runtime.settings.SETTINGS.outputs = set()
             if str(ROOT) not in sys.path:
                 sys.path.insert(0, str(ROOT))
             with program_modules(program.parent):
                 _sync_await(run_pulumi_func(lambda: _run_and_export(program)))
         finally:
+            # A program that failed half-way leaves registrations pending: cancel them here, as
+            # asyncio.run does, rather than let the garbage collector complain about each one.
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
             asyncio.set_event_loop(None)
 
