@@ -139,7 +139,7 @@ def replication_trust(account_id: pulumi.Input[str], *, parent: pulumi.Resource 
     """S3 replication assumes the role, for this account's buckets only (the confused-deputy guard)."""
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": "S3ReplicationForThisAccount", "Effect": "Allow",
-        "Principal": {"Service": partition.service_principal("s3", parent=parent)}, "Action": "sts:AssumeRole",
+        "Principal": {"Service": partition.service_principal("s3")}, "Action": "sts:AssumeRole",
         "Condition": {"StringEquals": {"aws:SourceAccount": account_id}}}]}
 
 

@@ -1,8 +1,9 @@
 """The stack's AWS partition (``aws``, ``aws-cn``, ``aws-us-gov``, ...) for ARNs and service hosts.
 
 Creates nothing: ``aws.get_partition_output()`` is an invoke, so known in every preview. No
-component writes the literal ``arn:aws:`` or ``amazonaws.com``: in China the ARNs are
-``arn:aws-cn:`` and the hosts end in ``amazonaws.com.cn`` (``aws-arn-partition``).
+component writes the literal ``arn:aws:`` or a host ending in ``amazonaws.com``: in China the ARNs
+are ``arn:aws-cn:`` and the hosts end in ``amazonaws.com.cn`` (``aws-arn-partition``). Service
+principals are the exception: ``<service>.amazonaws.com`` in every partition (:func:`service_principal`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ def ecr_registry(account: pulumi.Input[str], region: pulumi.Input[str], *,
     return pulumi.Output.concat(account, ".dkr.ecr.", region, ".", _partition(parent).dns_suffix)
 
 
-def service_principal(service: str, *, parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
-    """``<service>.<dns suffix>``: a service principal in a trust policy (``s3.amazonaws.com``)."""
-    return pulumi.Output.concat(service, ".", _partition(parent).dns_suffix)
+def service_principal(service: str) -> str:
+    """``<service>.amazonaws.com``: a service principal in a trust policy. Unlike endpoints, service
+    principals are the same in every partition for the services the platform trusts (s3, ecr);
+    IAM refuses the endpoint-style form in China (``monitoring.rds.amazonaws.com.cn`` is "Invalid
+    principal in policy", terraform-aws-modules/terraform-aws-rds-aurora#437). Only a few services (codedeploy, logs, states,
+    elasticmapreduce in China) carry a regional or partitional principal (AWS CDK region-info's
+    table); add such a service here with its form before trusting it."""
+    if service in _NOT_UNIVERSAL:
+        raise ValueError(f"service principal of {service!r} is not <service>.amazonaws.com in every partition")
+    return f"{service}.amazonaws.com"
+
+
+_NOT_UNIVERSAL = frozenset({"codedeploy", "logs", "states", "elasticmapreduce"})

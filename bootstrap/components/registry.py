@@ -44,10 +44,8 @@ CREDENTIAL_UPSTREAMS = {"registry-1.docker.io": "ecr-pullthroughcache/docker-hub
 requires the ``ecr-pullthroughcache/`` prefix)."""
 CACHE_FIRST_PULL_ACTIONS = ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"]
 TEMPLATE_ROLE = "platform-ecr-creation-template"
-ECR_SERVICE_PRINCIPAL = "ecr.amazonaws.com"
-"""The same in every partition: AWS's service principals are ``<service>.amazonaws.com`` globally,
-China and GovCloud included, but for a handful of services ECR is not one of (AWS CDK's region-info,
-``Default.servicePrincipal``: only codedeploy, logs, states and elasticmapreduce differ)."""
+ECR_SERVICE_PRINCIPAL = partition.service_principal("ecr")
+"""The same in every partition (components/partition.py ``service_principal``)."""
 UNTAGGED_EXPIRY_DAYS = 3
 KEEP_TAGGED = 100
 """Commits kept per application repository: production may run an image weeks old."""

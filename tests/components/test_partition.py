@@ -38,3 +38,14 @@ def test_china_plan_has_no_literal_of_the_aws_partition(literal: str) -> None:
     text = re.compile(literal)
     found = sorted({r.urn for r in china().resources if text.search(str(r.inputs)) and r.type.startswith("aws:")})
     assert found == [], f"{literal} in {found}"
+
+
+def test_china_service_principals_are_the_global_ones() -> None:
+    # IAM takes <service>.amazonaws.com in every partition; the endpoint suffix .com.cn is no principal.
+    # Production: its backup bucket replicates, so S3 assumes a role.
+    plan = run("production", {**CHINA, "platform:backups.replicaRegion": "cn-northwest-1"})
+    trusts = " ".join(str(r.inputs.get("assumeRolePolicy")) for r in plan.resources if r.type == "aws:iam/role:Role")
+    services = set(re.findall(r'"Service": "([^"]+)"', trusts))
+    assert "s3.amazonaws.com" in services and all(s.endswith(".amazonaws.com") for s in services), services
+    result = check.check_deployment(plan_cli.export(plan), "production", stack="production")
+    assert [v.what for v in result.violations if v.rule == "aws-arn-partition"] == []

@@ -244,7 +244,7 @@ def handoff(plan: Any, rendering: Rendering | None, *, unjudged: str = "") -> di
     version nobody pulled. ``rendering`` None: nothing rendered (``unjudged`` says why)."""
     by_name = {r.spec.resource: r for r in (rendering.rendered if rendering else [])}
     missing = rendering.absent if rendering else {}
-    reason = unjudged or (rendering.missing[0] if rendering and rendering.folder_missing else "")
+    reason = unjudged or (rendering.missing[0] if rendering and rendering.folder_missing and rendering.missing else "")
     out: dict[str, dict[str, Any]] = {}
     resources = [(urn, inputs) for urn, type_, inputs in _resources(plan) if type_ == helm.HELM_RELEASE]
     names = [urn.rsplit("::", 1)[-1] for urn, _ in resources]
