@@ -42,6 +42,7 @@ from components.kubernetes import (
     ENCRYPTED_STORAGE_CLASS,
     EXTERNAL_DNS,
     METRICS_SERVER,
+    PULL_POLICY,
     cached_image,
     container_security_context,
     helm_release,
@@ -188,7 +189,8 @@ class ClusterAddons(pulumi.ComponentResource):
     def _metrics_server_values(self) -> dict[str, Any]:
         ha = self._args.highly_available
         return {
-            "image": {"repository": cached_image("registry.k8s.io/metrics-server/metrics-server", parent=self)},
+            "image": {"repository": cached_image("registry.k8s.io/metrics-server/metrics-server", parent=self),
+                      "pullPolicy": PULL_POLICY},
             "replicas": 2 if ha else 1,
             "podDisruptionBudget": {"enabled": ha, "minAvailable": 1} if ha else {"enabled": False},
             "podSecurityContext": pod_security_context(),
@@ -199,7 +201,8 @@ class ClusterAddons(pulumi.ComponentResource):
     def _external_dns_values(self) -> dict[str, Any]:
         args = self._args
         return {
-            "image": {"repository": cached_image("registry.k8s.io/external-dns/external-dns", parent=self)},
+            "image": {"repository": cached_image("registry.k8s.io/external-dns/external-dns", parent=self),
+                      "pullPolicy": PULL_POLICY},
             "provider": {"name": "aws"},
             "sources": list(EXTERNAL_DNS_SOURCES),
             "policy": "sync",

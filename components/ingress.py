@@ -60,6 +60,7 @@ from components.irsa import Irsa, service_account_role
 from components.kubernetes import (
     CERT_MANAGER,
     ENVOY_GATEWAY,
+    PULL_POLICY,
     cache_registry,
     container_security_context,
     helm_release,
@@ -420,7 +421,8 @@ class Ingress(pulumi.ComponentResource):
             # Every image (controller, certgen, rate limiter, the Envoy data plane) from Docker Hub
             # through the account's pull-through cache; the data plane's tag pinned, not implied.
             "global": {"imageRegistry": cache_registry("docker.io", parent=self),
-                       "images": {"envoyProxy": {"image": ENVOY_PROXY_IMAGE}}},
+                       "images": {"envoyGateway": {"pullPolicy": PULL_POLICY},
+                                  "envoyProxy": {"image": ENVOY_PROXY_IMAGE}}},
             "deployment": {"replicas": 2 if self._args.gateway.disruption_budget else 1,
                            "envoyGateway": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"},
                                                           "limits": {"cpu": "500m", "memory": "1024Mi"}},
@@ -444,8 +446,8 @@ class Ingress(pulumi.ComponentResource):
         # Sized to fit the cert-manager namespace quota (2 CPU / 2 GiB of limits) with every
         # Deployment surging at once during an upgrade and the post-install startupapicheck hook.
         def secure(cpu: str, memory: str) -> dict[str, Any]:
-            return {"securityContext": pod_security_context(1000),
-                    "containerSecurityContext": container_security_context(1000),
+            return {"securityContext": pod_security_context(), "containerSecurityContext": container_security_context(),
+                    "image": {"pullPolicy": PULL_POLICY},
                     "resources": {"requests": {"cpu": "25m", "memory": "64Mi"},
                                   "limits": {"cpu": cpu, "memory": memory}}}
         return {

@@ -52,6 +52,10 @@ PULL_THROUGH_CACHES: Mapping[str, str] = {"public.ecr.aws": ECR_PUBLIC_CACHE_PRE
 account-level rules live in bootstrap/components/registry.py; a test keeps the two equal). Every
 third-party image, the charts' included, is pulled through one of these."""
 QUAY_CACHE_PREFIX = PULL_THROUGH_CACHES["quay.io"]
+PULL_POLICY = "Always"
+"""Every chart workload's pull policy, as for the program's own (checkov CKV_K8S_15): the node asks
+the registry each time a container starts, so an image cached on a node is never run by a pod whose
+node could not pull it, and a re-tagged upstream image is noticed at the next start."""
 """The quay.io rule's prefix (the Pushgateway image: Prometheus publishes it on Docker Hub and quay.io only)."""
 
 

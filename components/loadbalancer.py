@@ -46,6 +46,7 @@ import pulumi_kubernetes as k8s
 from components.irsa import ROLE_NAME_MAX, Irsa, role_arn, trust_policy
 from components.kubernetes import (
     AWS_LOAD_BALANCER_CONTROLLER,
+    PULL_POLICY,
     cache_registry,
     container_security_context,
     helm_release,
@@ -132,7 +133,7 @@ class LoadBalancerController(pulumi.ComponentResource):
             "vpcId": args.vpc_id,
             "image": {"repository": pulumi.Output.concat(cache_registry("public.ecr.aws", parent=self), "/",
                                                          IMAGE_REPOSITORY),
-                      "tag": CONTROLLER_VERSION},
+                      "tag": CONTROLLER_VERSION, "pullPolicy": PULL_POLICY},
             "replicaCount": 2 if ha else 1,
             # The chart renders the budget only with more than one replica.
             "podDisruptionBudget": {"maxUnavailable": 1} if ha else {},

@@ -53,6 +53,7 @@ from components.kubernetes import (
     ENCRYPTED_STORAGE_CLASS,
     KUBE_PROMETHEUS_STACK,
     POSTGRES_EXPORTER,
+    PULL_POLICY,
     REDIS_EXPORTER,
     cache_registry,
     cached_image,
@@ -72,6 +73,8 @@ REDIS_EXPORTER_REPOSITORY = "quay.io/oliver006/redis_exporter"
 """The chart defaults to Docker Hub; the same image is published on Quay (no credential needed)."""
 RELEASE = "kube-prometheus-stack"
 """Release name; the chart's rule/ServiceMonitor selectors match ``release: <this>``."""
+GRAFANA_CLUSTER_ROLE = f"{RELEASE}-grafana-configmaps"
+"""Grafana's sidecars read labelled ConfigMaps in every namespace with this ClusterRole, nothing more."""
 SELECTED = {"release": RELEASE}
 EXPORTER_SA = "postgres-exporter"
 REDIS_EXPORTER_SA = "redis-exporter"
@@ -363,6 +366,8 @@ class Monitoring(pulumi.ComponentResource):
             "prometheus": {"prometheusSpec": prometheus_spec},
             "alertmanager": {"alertmanagerSpec": {
                 "useExistingSecret": True, "configSecret": am_secret.metadata["name"],
+                # Alertmanager and its config reloader never call the API server (trivy KSV-0036).
+                "automountServiceAccountToken": False,
                 "replicas": min(p.replicas, 2) if p.replicas > 1 else 1,
                 "securityContext": pod_security_context(1000), "image": {"registry": quay},
                 "resources": {"requests": {"cpu": "50m", "memory": "128Mi"},
@@ -370,14 +375,27 @@ class Monitoring(pulumi.ComponentResource):
             "grafana": {
                 "admin": {"existingSecret": admin.metadata["name"], "userKey": "admin-user",
                           "passwordKey": "admin-password"},
-                "image": {"registry": docker_hub},
+                "image": {"registry": docker_hub, "pullPolicy": PULL_POLICY},
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
-                "securityContext": pod_security_context(472),
-                "containerSecurityContext": container_security_context(472),
+                # The floor's uid rather than the image's 472 (checkov CKV_K8S_40): the image makes its
+                # data, log, plugin and provisioning paths writable for any uid (as on OpenShift), and
+                # /var/lib/grafana is the chart's volume, owned through fsGroup.
+                "securityContext": pod_security_context(),
+                "containerSecurityContext": container_security_context(),
+                # The sidecars load labelled ConfigMaps only (every dashboard and datasource is one), so
+                # Grafana's ServiceAccount is bound to a ClusterRole that reads ConfigMaps and no
+                # Secrets (the chart's own grants both: checkov CKV2_K8S_5, trivy KSV-0041). It is
+                # rendered by the chart's extraObjects, so the Release stays one unit.
+                "rbac": {"useExistingClusterRole": GRAFANA_CLUSTER_ROLE},
+                "extraObjects": [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                  "metadata": {"name": GRAFANA_CLUSTER_ROLE, "labels": dict(labels)},
+                                  "rules": [{"apiGroups": [""], "resources": ["configmaps"],
+                                             "verbs": ["get", "watch", "list"]}]}],
                 "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "labelValue": "1",
-                                           "searchNamespace": "ALL"},
-                            "image": {"registry": quay},
-                            "resources": small, "securityContext": container_security_context(472)},
+                                           "searchNamespace": "ALL", "resource": "configmap"},
+                            "datasources": {"resource": "configmap"},
+                            "image": {"registry": quay}, "imagePullPolicy": PULL_POLICY,
+                            "resources": small, "securityContext": container_security_context()},
                 "grafana.ini": {"server": {"root_url": f"https://{args.grafana_host}"}} if args.grafana_host else {},
                 # The `helm test` pod runs as root without a securityContext: "restricted" rejects it,
                 # and Pulumi's Release never runs tests.
@@ -385,13 +403,21 @@ class Monitoring(pulumi.ComponentResource):
             },
             "prometheusOperator": {"resources": small, "securityContext": pod_security_context(65534),
                                    "containerSecurityContext": container_security_context(65534),
-                                   "image": {"registry": quay},
+                                   "image": {"registry": quay, "pullPolicy": PULL_POLICY},
                                    "prometheusConfigReloader": {"image": {"registry": quay}},
                                    # The certgen hook Jobs that create/patch the webhook's certificate.
                                    "admissionWebhooks": {"patch": {
-                                       "image": {"registry": cache_registry("ghcr.io", parent=self)},
+                                       "image": {"registry": cache_registry("ghcr.io", parent=self),
+                                                 "pullPolicy": PULL_POLICY},
+                                       # The chart's default uid 2000 is low (checkov CKV_K8S_40); the
+                                       # certgen binary is static and writes nothing to disk.
+                                       "securityContext": pod_security_context(),
                                        "resources": small}}},
-            "kube-state-metrics": {"image": {"registry": cache_registry("registry.k8s.io", parent=self)},
+            "kube-state-metrics": {"image": {"registry": cache_registry("registry.k8s.io", parent=self),
+                                             "pullPolicy": PULL_POLICY},
+                                   # No rule or dashboard reads kube_secret_*: without the collector its
+                                   # ClusterRole may not read Secrets (trivy KSV-0041).
+                                   "collectorsExclude": ["secrets"],
                                    "resources": small, "securityContext": pod_security_context(65534),
                                    "containerSecurityContext": container_security_context(65534)},
             # node-exporter (node CPU, memory, filesystems) needs hostNetwork, hostPID and the host's
@@ -403,7 +429,7 @@ class Monitoring(pulumi.ComponentResource):
                                                                    "darwin": {"enabled": False}}},
             "prometheus-node-exporter": {
                 "namespaceOverride": args.node_agents_namespace,
-                "image": {"registry": quay},
+                "image": {"registry": quay, "pullPolicy": PULL_POLICY},
                 "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
                 "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                              "privileged": False, "capabilities": {"drop": ["ALL"]},
@@ -465,7 +491,7 @@ class Monitoring(pulumi.ComponentResource):
         }
 
     def _exporter_image(self) -> dict[str, Any]:
-        return {"image": {"registry": cache_registry("quay.io", parent=self)}}
+        return {"image": {"registry": cache_registry("quay.io", parent=self), "pullPolicy": PULL_POLICY}}
 
     def _postgres_exporter(self, opts: pulumi.ResourceOptions) -> None:
         """One exporter release per endpoint: the primary, and the read replica when there is one (its
@@ -505,7 +531,12 @@ class Monitoring(pulumi.ComponentResource):
         }
         match pg.password:
             case InKubernetesSecret(name=secret, key=key):
-                values["config"]["datasource"]["passwordSecret"] = {"name": secret, "key": key}
+                # As a file, not an env var (checkov CKV_K8S_35): the Secret's one key as a volume,
+                # group-readable by the exporter's fsGroup only.
+                values["config"]["datasource"]["passwordFile"] = "/run/postgres/password"
+                values["extraVolumes"] = [{"name": "password", "secret": {
+                    "secretName": secret, "items": [{"key": key, "path": "password"}], "defaultMode": 0o440}}]
+                values["extraVolumeMounts"] = [{"name": "password", "mountPath": "/run/postgres", "readOnly": True}]
             case InSecretsManager(secret_arn=secret_arn) if role is not None:
                 self._password_from_secrets_manager(values, secret_arn, role, creates_account)
         return values
@@ -522,7 +553,7 @@ class Monitoring(pulumi.ComponentResource):
                                   {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}}]
         values["extraVolumeMounts"] = [{"name": "password", "mountPath": "/run/postgres", "readOnly": True}]
         values["initContainers"] = [{
-            "name": "fetch-password", "image": cached_image(AWS_CLI_IMAGE, parent=self), "imagePullPolicy": "IfNotPresent",
+            "name": "fetch-password", "image": cached_image(AWS_CLI_IMAGE, parent=self), "imagePullPolicy": PULL_POLICY,
             "command": ["/bin/sh", "-ec"],
             # The secret is JSON {"username", "password"}; only the password is written, 0400.
             "args": ['umask 277; aws secretsmanager get-secret-value --secret-id "$SECRET_ARN" '
@@ -542,7 +573,7 @@ class Monitoring(pulumi.ComponentResource):
         scheme = "rediss" if r.tls else "redis"
         values: dict[str, Any] = {
             **self._exporter_common(),
-            "image": {"repository": cached_image(REDIS_EXPORTER_REPOSITORY, parent=self)},
+            "image": {"repository": cached_image(REDIS_EXPORTER_REPOSITORY, parent=self), "pullPolicy": PULL_POLICY},
             # The exporter never calls the API server, and the chart's pod template has no token
             # switch: its ServiceAccount opts out instead (the pod inherits it), rendered by the
             # chart's own extraManifests so the Release stays one unit.

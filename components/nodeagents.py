@@ -33,7 +33,7 @@ import pulumi_aws as aws
 
 from components import partition
 from components.irsa import ROLE_NAME_MAX, Irsa, role_arn, trust_policy
-from components.kubernetes import FLUENT_BIT, FLUENT_BIT_IMAGE, cache_registry, helm_release
+from components.kubernetes import FLUENT_BIT, FLUENT_BIT_IMAGE, PULL_POLICY, cache_registry, helm_release
 from components.namespaces import FLUENT_BIT_METRICS_PORT
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class NodeAgents(pulumi.ComponentResource):
         return {
             "kind": "DaemonSet",
             "image": {"repository": pulumi.Output.concat(cache_registry(upstream, parent=self), "/", repository),
-                      "tag": tag, "pullPolicy": "IfNotPresent"},
+                      "tag": tag, "pullPolicy": PULL_POLICY},
             # The kubernetes filter reads pod metadata from the API server with this token.
             "serviceAccount": {"create": True, "name": FLUENT_BIT_SA, "automountServiceAccountToken": True,
                                "annotations": {"eks.amazonaws.com/role-arn": role}},

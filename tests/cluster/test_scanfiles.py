@@ -71,11 +71,20 @@ def test_a_malformed_skip_list_names_the_entry_and_key(tmp_path, entry, message)
         scanfiles.load_skips(path)
 
 
+def test_a_shared_reason_is_an_anchor_and_other_top_level_keys_are_refused(tmp_path):
+    path = tmp_path / "skips.yaml"
+    path.write_text(f"reasons:\n  r: &r {REASON}\nskips:\n  - {{scanner: trivy, check: X, target: '{GRAFANA}', reason: *r}}\n")
+    assert [s.reason for s in scanfiles.load_skips(path)] == [REASON]
+    path.write_text(path.read_text().replace("reasons:", "why:"))
+    with pytest.raises(SkipFileError, match=r"unknown top-level key\(s\) \['why'\]"):
+        scanfiles.load_skips(path)
+
+
 def test_every_committed_chart_skip_is_documented():
     rows = [line for line in (ROOT / "docs" / "scanner-skips.md").read_text().splitlines() if line.startswith("| ")]
     for skip in scanfiles.load_skips(ROOT / scanfiles.SKIPS_FILE):
-        assert any(f"| {skip.scanner} |" in row and skip.check in row for row in rows), \
-            f"docs/scanner-skips.md has no row for {skip.scanner} {skip.check} on {skip.target}"
+        assert any(f"| {skip.scanner} | {skip.check} |" in row and f"`{skip.target}`" in row for row in rows), \
+            f"docs/scanner-skips.md has no row for {skip.scanner} {skip.check} on {skip.target}: python -m tools docs --write"
 
 
 needs_tools = pytest.mark.skipif(not (TOOLS / "checkov").exists() or not (TOOLS / "trivy").exists(),

@@ -171,7 +171,10 @@ def test_postgres_exporter_reads_the_secret_or_fetches_it_through_irsa(password)
     values = wire.plain(plan.get("kubernetes:helm.sh/v3:Release", "monitoring-postgres-exporter").inputs)["values"]
     datasource = values["config"]["datasource"]
     if isinstance(password, InKubernetesSecret):
-        assert datasource["passwordSecret"] == {"name": "pg-secret", "key": "pw"} and "initContainers" not in values
+        (volume,) = values["extraVolumes"]
+        assert volume["secret"]["secretName"] == "pg-secret" and volume["secret"]["items"] == [
+            {"key": "pw", "path": "password"}] and "initContainers" not in values, values
+        assert datasource["passwordFile"] == "/run/postgres/password" and "passwordSecret" not in datasource
     else:
         (init,) = values["initContainers"]
         assert {"name": "SECRET_ARN", "value": SECRET_ARN} in init["env"], init

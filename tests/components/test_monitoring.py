@@ -158,7 +158,9 @@ def test_postgres_exporter_credentials_by_mode(plan, stack):
     values = releases(plan)["postgres-exporter"]["values"]
     datasource = values["config"]["datasource"]
     if PROFILES[environment_of(stack)].postgres.mode == "in-cluster":
-        assert datasource["passwordSecret"] == {"name": "postgres-credentials", "key": "password"}
+        # A file from the Secret, never an env var (checkov CKV_K8S_35).
+        assert datasource["passwordFile"] == "/run/postgres/password" and "passwordSecret" not in datasource
+        assert values["extraVolumes"][0]["secret"]["secretName"] == "postgres-credentials", values["extraVolumes"]
     else:
         assert datasource["passwordFile"] == "/run/postgres/password"
         assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].endswith("-postgres-exporter")

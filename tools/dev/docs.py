@@ -1,6 +1,7 @@
 """``make docs``: regenerate what is derived from ``config.py`` — the ``config:`` block of
 ``Pulumi.yaml`` (every key with type and description), the README's environment table and the
-table of backups per environment in ``docs/restore.md``.
+table of backups per environment in ``docs/restore.md`` — and the table of chart scanner skips in
+``docs/scanner-skips.md`` (from ``chart-scanner-skips.yaml``).
 
 Without ``--write`` it only reports what is stale (exit 1); tests run that check.
 """
@@ -22,6 +23,8 @@ _CONFIG_HEADER = "config:\n"
 _TABLE = re.compile(r"(<!-- BEGIN environment-table[^>]*-->\n)(.*?)(<!-- END environment-table -->)", re.S)
 RESTORE_DOC = ROOT / "docs/restore.md"
 _BACKUP_TABLE = re.compile(r"(<!-- BEGIN backup-table[^>]*-->\n)(.*?)(<!-- END backup-table -->)", re.S)
+SKIPS_DOC = ROOT / "docs/scanner-skips.md"
+_SKIPS_TABLE = re.compile(r"(<!-- BEGIN chart-skips[^>]*-->\n)(.*?)(<!-- END chart-skips -->)", re.S)
 _DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 
@@ -123,10 +126,30 @@ def restore_doc(current: str) -> str:
     return _BACKUP_TABLE.sub(lambda m: m.group(1) + backup_table() + "\n" + m.group(3), current)
 
 
+def chart_skips_table() -> str:
+    """One row per (scanner, check, reason) of chart-scanner-skips.yaml, with the objects it covers."""
+    from tools.offline import scanfiles
+
+    rows: dict[tuple[str, str, str], list[str]] = {}
+    for skip in scanfiles.load_skips(ROOT / scanfiles.SKIPS_FILE):
+        rows.setdefault((skip.scanner, skip.check, skip.reason), []).append(f"`{skip.target}`")
+    lines = ["| Scanner | Check | Object | Reason |", "|---|---|---|---|"]
+    lines += [f"| {scanner} | {check} | {'<br>'.join(targets)} | {reason.replace('|', '/')} |"
+              for (scanner, check, reason), targets in sorted(rows.items(), key=lambda r: (r[0][0], r[0][1]))]
+    return "\n".join(lines)
+
+
+def skips_doc(current: str) -> str:
+    if not _SKIPS_TABLE.search(current):
+        raise UsageError("docs/scanner-skips.md lost its <!-- BEGIN chart-skips --> markers; restore them around the table")
+    return _SKIPS_TABLE.sub(lambda m: m.group(1) + chart_skips_table() + "\n" + m.group(3), current)
+
+
 def stale() -> dict[Path, str]:
     """``{path: regenerated text}`` for every derived file that differs from its source of truth."""
     out = {}
-    for path, render in ((PROJECT_FILE, project_file), (README, readme), (RESTORE_DOC, restore_doc)):
+    for path, render in ((PROJECT_FILE, project_file), (README, readme), (RESTORE_DOC, restore_doc),
+                         (SKIPS_DOC, skips_doc)):
         current = path.read_text()
         fresh = render(current)
         if fresh != current:

@@ -47,7 +47,8 @@ class Skip:
 
 
 def load_skips(path: Path) -> list[Skip]:
-    """The skips in ``path`` (``skips: [{scanner, check, target, reason}]``); strict, every key required."""
+    """The skips in ``path`` (``skips: [{scanner, check, target, reason}]``, optional ``reasons:`` of
+    YAML anchors the entries refer to); strict, every key required."""
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -55,6 +56,10 @@ def load_skips(path: Path) -> list[Skip]:
     entries = data.get("skips") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise SkipFileError(f"{path}: expected a top-level 'skips:' list")
+    # `reasons:` holds YAML anchors only: a reason shared by several objects is written once.
+    unknown_top = sorted(set(data) - {"skips", "reasons"})
+    if unknown_top:
+        raise SkipFileError(f"{path}: unknown top-level key(s) {unknown_top}; allowed: skips, reasons (anchors)")
     skips = []
     for i, entry in enumerate(entries):
         where = f"{path}: skips[{i}]"
