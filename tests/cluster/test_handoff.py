@@ -109,3 +109,12 @@ def test_the_first_render_pass_runs_while_the_program_does(platform_charts, tmp_
     assert len(seen) == len(plan.resources) and len(specs) >= 9, (len(seen), len(specs))
     cold = [s.resource for s in specs if not helm.render(s, platform_charts, cache=tmp_path).cached]
     assert cold == [], f"not rendered while the program ran: {cold}"
+
+
+def test_the_hand_off_may_come_from_a_function_the_check_calls_once(small_pack, small_charts, tmp_path):
+    # tools plan passes a function: the pack judges everything else while the Releases render.
+    compliant = handed(document({"hostNetwork": False}), small_charts, tmp_path)
+    calls: list[int] = []
+    result = small_pack.check(document({"hostNetwork": True}), "production",
+                              rendered=lambda: calls.append(1) or compliant)
+    assert calls == [1] and "k8s-no-host-namespaces" not in rules_on_rendered(result), (calls, rules_on_rendered(result))

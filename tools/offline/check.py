@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,10 @@ def name_of(urn: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+Handoff = Mapping[str, Mapping[str, Any]] | Callable[[], Mapping[str, Mapping[str, Any]]]
+"""What ``Analyzer.check`` hands the pack: Release URN → rendered record, or a function returning it."""
+
+
 class Analyzer:
     """The policy pack as a running analyzer plugin, spoken to over gRPC."""
 
@@ -284,9 +288,11 @@ class Analyzer:
         shutil.rmtree(self.handoff, ignore_errors=True)
 
     def check(self, deployment: Mapping[str, Any], environment: str, stack: str = "", project: str = "platform",
-              rendered: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
-        """``rendered``: what the caller rendered per Release URN (``rendering.write_handoff``);
-        without it the pack renders each Release itself, as under a real preview."""
+              rendered: Handoff | None = None) -> CheckResult:
+        """``rendered``: what the caller rendered per Release URN (``rendering.write_handoff``), or
+        a function that returns it, called once every resource but the Releases is judged (so the
+        caller's rendering overlaps the pack's work); without it the pack renders each Release
+        itself, as under a real preview."""
         from pulumi.runtime.proto import analyzer_pb2 as pb
 
         started = time.perf_counter()
@@ -327,15 +333,19 @@ class Analyzer:
         found: list[tuple[str, Any]] = []  # (urn the engine attributes it to, diagnostic)
         waived: list[tuple[str, Any]] = []  # (urn of the Analyze request or "", not-applicable entry)
         with self.lock:
-            rendering.write_handoff(self.handoff, rendered or {})
-            # A Release's response depends on the hand-off too: remembered responses are keyed by it.
-            key = hashlib.blake2b(self._configure(configure, configure_stack)
-                                  + (self.handoff / rendering.HANDOFF_INDEX).read_bytes()).digest()
-            responses = self._call("Analyze", key, [req for _, req in requests])
-            for (urn, _), response in zip(requests, responses, strict=True):
+            key = self._configure(configure, configure_stack)
+            # Every other resource first, while the caller may still be rendering; then the
+            # Releases (in their order), whose responses depend on the hand-off too.
+            later = [i for i, (_, req) in enumerate(requests) if req.type in rendering.RELEASE_TYPES]
+            first = [i for i in range(len(requests)) if i not in set(later)]
+            responses = dict(zip(first, self._call("Analyze", key, [requests[i][1] for i in first]), strict=True))
+            rendering.write_handoff(self.handoff, (rendered() if callable(rendered) else rendered) or {})
+            key = hashlib.blake2b(key + (self.handoff / rendering.HANDOFF_INDEX).read_bytes()).digest()
+            responses.update(zip(later, self._call("Analyze", key, [requests[i][1] for i in later]), strict=True))
+            for i, (urn, _) in enumerate(requests):
                 # The engine attributes a resource diagnostic without a URN to that resource.
-                found += [(d.urn or urn, d) for d in response.diagnostics]
-                waived += [(urn, n) for n in response.not_applicable]
+                found += [(d.urn or urn, d) for d in responses[i].diagnostics]
+                waived += [(urn, n) for n in responses[i].not_applicable]
             [stack_response] = self._call("AnalyzeStack", key, [pb.AnalyzeStackRequest(resources=stack_resources)])
             found += [(d.urn, d) for d in stack_response.diagnostics]
             waived += [("", n) for n in stack_response.not_applicable]
@@ -478,7 +488,7 @@ def close_shared() -> None:
 
 
 def check_deployment(deployment: dict, environment: str, *, stack: str = "",
-                     rendered: Mapping[str, Mapping[str, Any]] | None = None) -> CheckResult:
+                     rendered: Handoff | None = None) -> CheckResult:
     """Run the pack over a deployment (stack export format) under the environment's config
     (``rendered``: see :meth:`Analyzer.check`)."""
     if environment not in POLICY_CONFIGS:

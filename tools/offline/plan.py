@@ -297,8 +297,10 @@ def _policy(plan: mockrun.Plan, plan_export: dict[str, Any], stack: str, environ
             rendering: Future[Any] | None) -> CheckResult:
     from tools.offline import check, cluster
 
-    handed = cluster.handoff(plan, rendering.result() if rendering is not None else None,
-                             unjudged="" if rendering is not None else NOT_RENDERED)
+    def handed() -> dict[str, Any]:  # called by the check once all but the Releases are judged
+        return cluster.handoff(plan, rendering.result() if rendering is not None else None,
+                               unjudged="" if rendering is not None else NOT_RENDERED)
+
     return check.check_deployment(plan_export, environment, stack=stack, rendered=handed)
 
 
@@ -331,8 +333,8 @@ def _plan_one(stack: str, args: Any, checks: ThreadPoolExecutor | None) -> _Plan
     elapsed = time.perf_counter() - started
     document = export(plan)
     # Rendered once: the whole-cluster checks and the pack (handed the objects) judge the same
-    # renders, side by side (the pack in its own process, the checks in this one).
-    # (The verdict is queued before the checks: both then wait only on the renders, never on each other.)
+    # renders. The pack starts with the renders (it judges every other resource meanwhile, in its
+    # own process) and the checks follow them; queued in this order, a task waits only on the renders.
     rendering = judged = verdict = None
     if not args.no_render:
         rendering = checks.submit(_render, plan, environment, prerender) if checks is not None \
