@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,9 +186,7 @@ def render(spec: ReleaseSpec, charts: Path, *, api_versions: Sequence[str] = (),
     stored = _render_native(path, spec, options)
     if entry is not None and write:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(f".{os.getpid()}.{id(stored)}.tmp")
-        tmp.write_text(json.dumps(stored))
-        tmp.replace(entry)  # atomic: parallel workers and threads never read half a file
+        _write_atomic(entry, json.dumps(stored).encode())
     return _from_stored(spec, stored, cached=False)
 
 
@@ -350,7 +349,8 @@ def write_handoff(folder: Path, records: Mapping[str, Mapping[str, Any]]) -> Non
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    """Atomic: parallel workers and threads (one temporary file each) never read half a file."""
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
 

@@ -336,8 +336,10 @@ class Analyzer:
             key = self._configure(configure, configure_stack)
             # Every other resource first, while the caller may still be rendering; then the
             # Releases (in their order), whose responses depend on the hand-off too.
-            later = [i for i, (_, req) in enumerate(requests) if req.type in rendering.RELEASE_TYPES]
-            first = [i for i in range(len(requests)) if i not in set(later)]
+            first: list[int] = []
+            later: list[int] = []
+            for i, (_, req) in enumerate(requests):
+                (later if req.type in rendering.RELEASE_TYPES else first).append(i)
             responses = dict(zip(first, self._call("Analyze", key, [requests[i][1] for i in first]), strict=True))
             rendering.write_handoff(self.handoff, (rendered() if callable(rendered) else rendered) or {})
             key = hashlib.blake2b(key + (self.handoff / rendering.HANDOFF_INDEX).read_bytes()).digest()

@@ -24,6 +24,7 @@ other whole-cluster checks (CRD schemas, admission, quota, reachability, alerts)
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,14 +202,22 @@ class Rendering:
 
     specs: list[helm.ReleaseSpec]
     rendered: list[helm.Rendered]
-    missing: list[str]
-    """One line per chart not there (or one for a missing chart folder): the cluster is incomplete."""
+    charts: Path
+    folder_missing: bool
+    """The chart folder did not exist when the stack was rendered."""
     absent: dict[str, str]
     """Release logical name → why its chart is not in the (existing) chart folder."""
-    folder_missing: bool
     platform_crds: list[Obj]
     shared: list[Obj]
     seconds: float
+
+    @property
+    def missing(self) -> list[str]:
+        """One line per chart not there (or one for a missing chart folder): the cluster is incomplete."""
+        if self.folder_missing and self.specs:
+            return [f"Releases not rendered nor judged: the chart folder {helm.CHARTS_ENV}={self.charts} does not "
+                    "exist; fill it with `make charts` (needs access to the chart repositories)"]
+        return list(self.absent.values())
 
 
 def render_stack(plan: Any, *, charts: Path | None = None, cache: Path | None = None,
@@ -220,10 +229,6 @@ def render_stack(plan: Any, *, charts: Path | None = None, cache: Path | None = 
     specs = helm.releases(_resources(plan))
     folder_missing = not charts.is_dir()
     absent = {} if folder_missing else {s.resource: str(e) for s in specs for e in _missing([s], charts)}
-    missing = list(absent.values())
-    if folder_missing and specs:
-        missing = [f"Releases not rendered nor judged: the chart folder {helm.CHARTS_ENV}={charts} does not exist; "
-                   "fill it with `make charts` (needs access to the chart repositories)"]
     platform_crds: list[Obj] = []
     shared: list[Obj] = list(platform_objects)
     if platform:
@@ -232,7 +237,7 @@ def render_stack(plan: Any, *, charts: Path | None = None, cache: Path | None = 
             shared += r.objects if platform_objects else []
     rendered = [] if folder_missing else helm.render_all([s for s in specs if s.resource not in absent], charts,
                                                          cache=cache, extra_crds=platform_crds)
-    return Rendering(specs=specs, rendered=rendered, missing=missing, absent=absent, folder_missing=folder_missing,
+    return Rendering(specs=specs, rendered=rendered, charts=charts, folder_missing=folder_missing, absent=absent,
                      platform_crds=platform_crds, shared=shared, seconds=time.perf_counter() - started)
 
 
@@ -244,12 +249,13 @@ def handoff(plan: Any, rendering: Rendering | None, *, unjudged: str = "") -> di
     version nobody pulled. ``rendering`` None: nothing rendered (``unjudged`` says why)."""
     by_name = {r.spec.resource: r for r in (rendering.rendered if rendering else [])}
     missing = rendering.absent if rendering else {}
-    reason = unjudged or (rendering.missing[0] if rendering and rendering.folder_missing and rendering.missing else "")
+    reason = unjudged or (rendering.missing[0] if rendering and rendering.folder_missing and rendering.specs else "")
     out: dict[str, dict[str, Any]] = {}
-    resources = [(urn, inputs) for urn, type_, inputs in _resources(plan) if type_ == helm.HELM_RELEASE]
-    names = [urn.rsplit("::", 1)[-1] for urn, _ in resources]
-    for (urn, _), spec in zip(resources, helm.releases((u, helm.HELM_RELEASE, i) for u, i in resources), strict=True):
-        if names.count(spec.resource) > 1:
+    urns = [urn for urn, type_, _ in _resources(plan) if type_ == helm.HELM_RELEASE]
+    specs = rendering.specs if rendering else helm.releases(_resources(plan))  # both in the plan's order
+    names = Counter(spec.resource for spec in specs)
+    for urn, spec in zip(urns, specs, strict=True):
+        if names[spec.resource] > 1:
             continue  # two Releases of one logical name: the pack renders each itself
         record: dict[str, Any] = {"release": release_identity(spec)}
         if reason:

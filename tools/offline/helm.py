@@ -14,6 +14,7 @@ message. Charts come only from the one explicit input ``PLATFORM_CHARTS`` (defau
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,22 +140,18 @@ class Prerender:
         self.charts = charts if charts is not None else charts_dir()
         self.cache = cache if cache is not None else cache_dir()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prerender") if self.charts.is_dir() else None
-        self._pending: list[Any] = []
 
     def observe(self, recorded: Any) -> None:
         if self._pool is not None and recorded.type == HELM_RELEASE:
             [spec] = releases([(recorded.urn, recorded.type, recorded.inputs)])
-            self._pending.append(self._pool.submit(self._warm, spec))
+            self._pool.submit(self._warm, spec)
 
     def _warm(self, spec: ReleaseSpec) -> None:
-        try:
+        # A failure is only a cache miss: the plan's own render of the same Release raises or reports it.
+        with contextlib.suppress(Exception):
             rendering.render(spec, self.charts, cache=self.cache)
-        except ChartMissingError:
-            pass
 
     def wait(self) -> None:
         """Blocks until every render begun has ended (the plan's renders then read the cache)."""
-        for future in self._pending:
-            future.result()
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -34,6 +34,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def build(stack: str, root: Path = ROOT, *, first_preview: bool = False, reproducible: bool = False,
-          observe: Any = None) -> mockrun.Plan:
+          observe: Callable[[mockrun.Recorded], None] | None = None) -> mockrun.Plan:
     """Runs the program for the stack's engine config. Raises ConfigError / UsageError."""
     cfg = facts.engine_config(stack, root, reproducible=reproducible)
     return mockrun.run_program(stack, cfg.config, secret_keys=cfg.secret_keys, project=cfg.project,
